@@ -1,0 +1,260 @@
+package io.pando.artp.impl;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.FixedRecvByteBufAllocator;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.epoll.EpollDatagramChannel;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.DatagramPacket;
+import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.Future;
+import io.pando.artp.ArtpConfig;
+import io.pando.artp.ArtpConnection;
+import io.pando.artp.ArtpEndpoint;
+import io.pando.artp.ArtpException;
+import io.pando.artp.ArtpHandler;
+import io.pando.artp.ArtpStats;
+import io.pando.artp.ErrorCode;
+import io.pando.artp.SessionAcceptor;
+import java.net.InetSocketAddress;
+import java.security.SecureRandom;
+import java.util.Collection;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * An {@link ArtpEndpoint} on a Netty datagram channel: native epoll (with recvmmsg batching) when available,
+ * NIO otherwise. One event loop runs the socket and the protocol engine, so the packet path takes no lock.
+ */
+public final class NettyEndpoint implements ArtpEndpoint, Host, EndpointCore.Flushable {
+
+    private static final int RECV_BATCH = 32;
+
+    private final EventLoopGroup group;
+    private final Channel channel;
+    private final EventLoop loop;
+    private final EndpointCore core;
+    private final ByteBufAllocator alloc = PooledByteBufAllocator.DEFAULT;
+    private final String transport;
+    private final ScheduledFuture<?> ticker;
+    private boolean unflushed;
+
+    private NettyEndpoint(InetSocketAddress bind, ArtpConfig cfg, ArtpHandler handler, SessionAcceptor acceptor) {
+        boolean epoll = cfg.preferEpoll && Epoll.isAvailable();
+        IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        this.transport = epoll ? "epoll" : "nio";
+        this.group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("artp-" + bind.getPort(), true), io);
+        this.loop = group.next();
+        this.core = new EndpointCore(this, cfg, handler, acceptor, new SecureRandom());
+        Bootstrap b = new Bootstrap().group(loop)
+            .channel(epoll ? EpollDatagramChannel.class : NioDatagramChannel.class)
+            .option(ChannelOption.SO_RCVBUF, cfg.socketBufferBytes)
+            .option(ChannelOption.SO_SNDBUF, cfg.socketBufferBytes)
+            .option(ChannelOption.ALLOCATOR, alloc)
+            .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(1 << 20, 4 << 20))
+            .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(
+                epoll ? cfg.maxPacketSize * RECV_BATCH : cfg.maxPacketSize).maxMessagesPerRead(RECV_BATCH))
+            .handler(new InboundHandler());
+        if (epoll) {
+            b.option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, cfg.maxPacketSize);
+        }
+        try {
+            this.channel = b.bind(bind).syncUninterruptibly().channel();
+        } catch (RuntimeException e) {
+            group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            throw new ArtpException(ErrorCode.INTERNAL_ERROR, "cannot bind ARTP endpoint to " + bind + ": " + e, e);
+        }
+        this.ticker = loop.scheduleAtFixedRate(this::tick, 1, 1, TimeUnit.MILLISECONDS);
+    }
+
+    /** Binds and starts an endpoint; see {@link ArtpEndpoint.Builder#start()}. */
+    public static ArtpEndpoint start(InetSocketAddress bind, ArtpConfig cfg, ArtpHandler handler,
+            SessionAcceptor acceptor) {
+        return new NettyEndpoint(bind, cfg, handler, acceptor);
+    }
+
+    private void tick() {
+        core.onTick(System.nanoTime());
+        flush();
+    }
+
+    private final class InboundHandler extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof DatagramPacket) {
+                DatagramPacket dp = (DatagramPacket) msg;
+                try {
+                    core.receive(dp.content(), dp.sender(), System.nanoTime());
+                } finally {
+                    dp.release();
+                }
+            } else {
+                io.netty.util.ReferenceCountUtil.release(msg);
+            }
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            core.flushAll();
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            if (ctx.channel().isWritable()) {
+                core.flushAll();
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            // ICMP errors (port unreachable) and similar: the protocol's timers deal with an unreachable peer
+        }
+    }
+
+    // ------------------------------------------------------------------ Host
+
+    @Override
+    public long nanoTime() {
+        return System.nanoTime();
+    }
+
+    @Override
+    public long wallMillis() {
+        return System.currentTimeMillis();
+    }
+
+    @Override
+    public ByteBuf allocate(int size) {
+        return alloc.directBuffer(size);
+    }
+
+    @Override
+    public void transmit(ByteBuf packet, InetSocketAddress to) {
+        channel.write(new DatagramPacket(packet, to), channel.voidPromise());
+        unflushed = true;
+    }
+
+    @Override
+    public boolean canTransmit() {
+        return channel.isWritable();
+    }
+
+    @Override
+    public void flush() {
+        if (unflushed) {
+            unflushed = false;
+            channel.flush();
+        }
+    }
+
+    @Override
+    public EventLoop eventLoop() {
+        return loop;
+    }
+
+    @Override
+    public boolean inEventLoop() {
+        return loop.inEventLoop();
+    }
+
+    @Override
+    public void execute(Runnable task) {
+        loop.execute(task);
+    }
+
+    // ------------------------------------------------------------------ ArtpEndpoint
+
+    @Override
+    public InetSocketAddress localAddress() {
+        return (InetSocketAddress) channel.localAddress();
+    }
+
+    @Override
+    public String transport() {
+        return transport;
+    }
+
+    @Override
+    public CompletionStage<ArtpConnection> connect(InetSocketAddress remote, long sessionId, byte[] key) {
+        if (remote == null || remote.isUnresolved()) {
+            CompletableFuture<ArtpConnection> f = new CompletableFuture<>();
+            f.completeExceptionally(new IllegalArgumentException("unresolved peer address " + remote));
+            return f;
+        }
+        if (loop.inEventLoop()) {
+            return core.connect(remote, sessionId, key);
+        }
+        CompletableFuture<ArtpConnection> f = new CompletableFuture<>();
+        loop.execute(() -> core.connect(remote, sessionId, key).whenComplete((c, e) -> {
+            if (e != null) {
+                f.completeExceptionally(e);
+            } else {
+                f.complete(c);
+            }
+        }));
+        return f;
+    }
+
+    @Override
+    public Collection<ArtpConnection> connections() {
+        return call(core::connections);
+    }
+
+    @Override
+    public ArtpStats stats() {
+        return call(core::stats);
+    }
+
+    private <T> T call(java.util.concurrent.Callable<T> c) {
+        if (loop.inEventLoop()) {
+            try {
+                return c.call();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        if (loop.isShuttingDown()) {
+            try {
+                return c.call();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        Future<T> f = loop.submit(c);
+        return f.syncUninterruptibly().getNow();
+    }
+
+    @Override
+    public void close() {
+        if (loop.isShuttingDown()) {
+            return;
+        }
+        try {
+            loop.submit(() -> {
+                ticker.cancel(false);
+                core.closeAll(ErrorCode.APPLICATION_ABORT, "endpoint closed");
+                flush();
+            }).syncUninterruptibly();
+            channel.close().syncUninterruptibly();
+        } finally {
+            group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        }
+    }
+}
