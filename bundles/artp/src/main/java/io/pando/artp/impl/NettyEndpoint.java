@@ -77,7 +77,7 @@ public final class NettyEndpoint implements ArtpEndpoint, Host, EndpointCore.Flu
         }
         try {
             this.channel = b.bind(bind).syncUninterruptibly().channel();
-        } catch (RuntimeException e) {
+        } catch (Exception e) { // Netty rethrows the channel's IOException unchecked
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             throw new ArtpException(ErrorCode.INTERNAL_ERROR, "cannot bind ARTP endpoint to " + bind + ": " + e, e);
         }
