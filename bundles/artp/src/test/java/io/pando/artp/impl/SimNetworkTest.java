@@ -97,6 +97,8 @@ class SimNetworkTest {
                 assertTrue(st.get(ArtpCounter.RETRANSMITTED) > 0, "loss caused retransmissions");
             }
         } finally {
+            server.closeAll(ErrorCode.APPLICATION_ABORT, "test over");
+            client.closeAll(ErrorCode.APPLICATION_ABORT, "test over");
             net.drain();
         }
     }
