@@ -91,6 +91,8 @@ final class Connection implements ArtpConnection {
     private volatile boolean writable = true;
     private long lastSent;
     private long lastReceived;
+    private long lastProgress;
+    private long keepAlive;
     private double pacingTokens;
     private long pacingAt;
 
@@ -422,6 +424,7 @@ final class Connection implements ArtpConnection {
         this.packetSize = Math.min(cfg.maxPacketSize, peerMaxPacket);
         this.peerMaxDatagramId = peerWindow;
         this.idleTimeout = Math.min(cfg.idleTimeoutNanos, peerIdleMs * 1_000_000L);
+        this.keepAlive = Math.min(cfg.keepAliveNanos, idleTimeout / 3);
     }
 
     /** Both sides: derive packet keys and start the data phase. */
@@ -516,6 +519,7 @@ final class Connection implements ArtpConnection {
             }
             return;
         }
+        lastReceived = now;
         boolean eliciting;
         switch (type) {
             case Wire.TYPE_DATA:
@@ -527,6 +531,7 @@ final class Connection implements ArtpConnection {
                 break;
             case Wire.TYPE_PING:
                 eliciting = true;
+                ackNow = true;
                 break;
             case Wire.TYPE_ACK:
                 if (!onAck(p, bodyEnd, now)) {
@@ -781,6 +786,7 @@ final class Connection implements ArtpConnection {
         detectLoss(now);
         sent.compact(largestAcked, 128);
         if (progress) {
+            lastProgress = now;
             rtoDeadline = cc.bytesInFlight() > 0 ? now + rtt.rto() : 0;
             endpoint.markDirty(this);
         }
@@ -906,7 +912,7 @@ final class Connection implements ArtpConnection {
                 }
             }
         }
-        if (now - lastSent >= cfg.keepAliveNanos && state == ConnectionState.ESTABLISHED) {
+        if (now - lastSent >= keepAlive && state == ConnectionState.ESTABLISHED) {
             sendPing(now);
         }
     }
@@ -971,7 +977,8 @@ final class Connection implements ArtpConnection {
     }
 
     private void sendAck(long now) {
-        int n = Math.min(received.count(), Wire.MAX_ACK_RANGES + 1);
+        int fit = (packetSize - Wire.HEADER - 33 - tx.length()) / 8 + 1;
+        int n = Math.min(Math.min(received.count(), Wire.MAX_ACK_RANGES + 1), fit);
         if (n == 0) {
             ackNow = false;
             ackDeadline = 0;
@@ -1030,6 +1037,9 @@ final class Connection implements ArtpConnection {
             if (rtoDeadline == 0) {
                 rtoDeadline = now + rtt.rto();
             }
+            if (cc.bytesInFlight() == size) {
+                lastProgress = now; // the give-up timer starts when the first packet goes into flight
+            }
         } else {
             sent.setStatus(sent.next() - 1, SentRing.ACKED);
             sent.compact(largestAcked, 128);
@@ -1070,6 +1080,11 @@ final class Connection implements ArtpConnection {
                 true);
             return false;
         }
+        if (cc.bytesInFlight() > 0 && now - lastProgress >= idleTimeout) {
+            terminate(ErrorCode.IDLE_TIMEOUT, "nothing acknowledged for " + idleTimeout / 1_000_000 + " ms",
+                true);
+            return false;
+        }
         if (lossDeadline != 0 && now >= lossDeadline) {
             detectLoss(now);
             sent.compact(largestAcked, 128);
@@ -1083,7 +1098,7 @@ final class Connection implements ArtpConnection {
             rtt.backOff();
             closeDeadline = now + rtt.rto();
         }
-        if ((ackDeadline != 0 && now >= ackDeadline) || now - lastSent >= cfg.keepAliveNanos) {
+        if ((ackDeadline != 0 && now >= ackDeadline) || now - lastSent >= keepAlive) {
             endpoint.markDirty(this);
         }
         if (now >= nextSweep) {
@@ -1106,9 +1121,10 @@ final class Connection implements ArtpConnection {
             return;
         }
         count(RTO_EXPIRATIONS, 1);
+        long rto = rtt.rto();
         cc.onRetransmissionTimeout(now);
         for (long pn = sent.base(); pn < sent.next(); pn++) {
-            if (sent.status(pn) == SentRing.IN_FLIGHT) {
+            if (sent.status(pn) == SentRing.IN_FLIGHT && now - sent.sentAt(pn) >= rto) {
                 declareLost(pn, now);
             }
         }

@@ -99,16 +99,17 @@ final class EndpointCore {
             return;
         }
         int dcid = p.getInt(r + Wire.OFF_DCID);
+        if (type == Wire.TYPE_RESET && p.getLong(r + Wire.OFF_PN) == 0 && len >= Wire.HEADER + 4 + Wire.CRC_TAG
+                && p.getUnsignedShort(r + Wire.HEADER) == ErrorCode.UNKNOWN_CONNECTION.code()) {
+            onStatelessReset(p, from, keyed, dcid);
+            return;
+        }
         if (type == Wire.TYPE_INIT) {
             onInit(p, from, keyed, dcid, now);
             return;
         }
         if (dcid == 0) {
-            if (type == Wire.TYPE_RESET) {
-                onStatelessReset(p, from, keyed);
-            } else {
-                counters[MALFORMED.ordinal()]++;
-            }
+            counters[MALFORMED.ordinal()]++;
             return;
         }
         if (type == Wire.TYPE_COOKIE_ECHO) {
@@ -248,39 +249,36 @@ final class EndpointCore {
         return keyedFlag ? null : Tagger.crc32c();
     }
 
-    private void onStatelessReset(ByteBuf p, InetSocketAddress from, boolean keyed) {
+    /**
+     * A stateless RESET: the peer does not know the connection it received a packet for. Its dcid reflects the
+     * id the peer was sent, i.e. our connection's remote id (docs/artp.md 4.9); it is matched together with the
+     * source address, and ignored by keyed connections (it cannot be authenticated).
+     */
+    private void onStatelessReset(ByteBuf p, InetSocketAddress from, boolean keyed, int reflectedId) {
         int r = p.readerIndex() + Wire.HEADER;
         int end = p.writerIndex() - Wire.CRC_TAG;
-        if (keyed || end - r < 8 || !crc.verify(p)) {
+        if (keyed || r + 4 + p.getUnsignedShort(r + 2) != end || !crc.verify(p)) {
             counters[MALFORMED.ordinal()]++;
             return;
         }
-        int reasonLen = p.getUnsignedShort(r + 2);
-        if (r + 4 + reasonLen + 4 != end) {
-            counters[MALFORMED.ordinal()]++;
-            return;
-        }
-        int unknownId = p.getInt(end - 4);
-        ErrorCode code = ErrorCode.of(p.getUnsignedShort(r));
         for (Connection c : connections.values()) {
-            if (c.remoteId == unknownId && c.remote.equals(from) && !c.isKeyed()) {
-                c.onStatelessReset(code);
+            if (c.remoteId == reflectedId && c.remote.equals(from) && !c.isKeyed()) {
+                counters[PACKETS_RECEIVED.ordinal()]++;
+                c.onStatelessReset(ErrorCode.UNKNOWN_CONNECTION);
                 return;
             }
         }
         counters[UNKNOWN_CONNECTION.ordinal()]++;
     }
 
-    /** A RESET to a peer whose connection id we do not know (dcid 0, the unknown id at the end of the body). */
+    /** Answers a packet for an unknown connection: 24 bytes, never larger than what provoked it. */
     private void statelessReset(int unknownId, InetSocketAddress to, long now) {
         if (!resetAllowed(now)) {
             return;
         }
-        byte[] reason = "unknown connection".getBytes(StandardCharsets.US_ASCII);
-        ByteBuf out = host.allocate(Wire.HEADER + 4 + reason.length + 4 + Wire.CRC_TAG);
-        out.writeByte(Wire.VERSION).writeByte(Wire.TYPE_RESET).writeShort(0).writeInt(0).writeLong(0)
-            .writeShort(ErrorCode.UNKNOWN_CONNECTION.code()).writeShort(reason.length).writeBytes(reason)
-            .writeInt(unknownId);
+        ByteBuf out = host.allocate(Wire.HEADER + 4 + Wire.CRC_TAG);
+        out.writeByte(Wire.VERSION).writeByte(Wire.TYPE_RESET).writeShort(0).writeInt(unknownId).writeLong(0)
+            .writeShort(ErrorCode.UNKNOWN_CONNECTION.code()).writeShort(0);
         crc.sign(out);
         counters[PACKETS_SENT.ordinal()]++;
         host.transmit(out, to);
