@@ -34,6 +34,7 @@ public final class ArtpConfig {
     public final long sendLowWater;
     public final int socketBufferBytes;
     public final boolean preferEpoll;
+    public final boolean segmentationOffload;
 
     private ArtpConfig(Builder b) {
         this.maxPacketSize = b.maxPacketSize;
@@ -55,6 +56,7 @@ public final class ArtpConfig {
         this.sendLowWater = b.sendLowWater;
         this.socketBufferBytes = b.socketBufferBytes;
         this.preferEpoll = b.preferEpoll;
+        this.segmentationOffload = b.segmentationOffload;
     }
 
     public static ArtpConfig defaults() {
@@ -86,6 +88,7 @@ public final class ArtpConfig {
         private long sendLowWater = 2L << 20;
         private int socketBufferBytes = 8 << 20;
         private boolean preferEpoll = true;
+        private boolean segmentationOffload = true;
 
         private Builder() {
         }
@@ -210,6 +213,15 @@ public final class ArtpConfig {
         /** Use the native epoll transport when available (default); false forces NIO. */
         public Builder preferEpoll(boolean v) {
             preferEpoll = v;
+            return this;
+        }
+
+        /**
+         * Hand consecutive packets to one peer to the kernel as one UDP GSO send (epoll on Linux only, where the
+         * kernel supports UDP_SEGMENT); default on. The packets on the wire are the same.
+         */
+        public Builder segmentationOffload(boolean v) {
+            segmentationOffload = v;
             return this;
         }
 

@@ -18,6 +18,7 @@ import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollDatagramChannel;
 import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.SegmentedDatagramPacket;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.channel.socket.nio.NioDatagramChannel;
@@ -55,11 +56,20 @@ public final class NettyEndpoint implements ArtpEndpoint, Host, EndpointCore.Flu
     private final String transport;
     private final ScheduledFuture<?> ticker;
     private boolean unflushed;
+    private static final int MAX_SEGMENTS = 64;
+    private static final int MAX_GSO_BYTES = 65000;
+    private final boolean gso;
+    private ByteBuf batch;
+    private InetSocketAddress batchTo;
+    private int batchSegment;
+    private int batchCount;
+    private int batchLimit;
 
     private NettyEndpoint(InetSocketAddress bind, ArtpConfig cfg, ArtpHandler handler, SessionAcceptor acceptor) {
         boolean epoll = cfg.preferEpoll && Epoll.isAvailable();
         IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
         this.transport = epoll ? "epoll" : "nio";
+        this.gso = epoll && cfg.segmentationOffload && SegmentedDatagramPacket.isSupported();
         this.group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("artp-" + bind.getPort(), true), io);
         this.loop = group.next();
         this.core = new EndpointCore(this, cfg, handler, acceptor, new SecureRandom());
@@ -102,6 +112,8 @@ public final class NettyEndpoint implements ArtpEndpoint, Host, EndpointCore.Flu
                 DatagramPacket dp = (DatagramPacket) msg;
                 try {
                     core.receive(dp.content(), dp.sender(), System.nanoTime());
+                } catch (RuntimeException e) {
+                    internalError(e);
                 } finally {
                     dp.release();
                 }
@@ -128,6 +140,16 @@ public final class NettyEndpoint implements ArtpEndpoint, Host, EndpointCore.Flu
         }
     }
 
+    private long internalErrors;
+
+    /** A bug, not bad input (bad input is counted, never thrown): keep serving, say so in the log. */
+    private void internalError(RuntimeException e) {
+        if (internalErrors++ % 1000 == 0) {
+            java.util.logging.Logger.getLogger(NettyEndpoint.class.getName()).log(java.util.logging.Level.SEVERE,
+                "ARTP engine failed on a packet (" + internalErrors + " so far); the endpoint keeps running", e);
+        }
+    }
+
     // ------------------------------------------------------------------ Host
 
     @Override
@@ -147,8 +169,41 @@ public final class NettyEndpoint implements ArtpEndpoint, Host, EndpointCore.Flu
 
     @Override
     public void transmit(ByteBuf packet, InetSocketAddress to) {
-        channel.write(new DatagramPacket(packet, to), channel.voidPromise());
         unflushed = true;
+        if (!gso) {
+            channel.write(new DatagramPacket(packet, to), channel.voidPromise());
+            return;
+        }
+        // UDP generic segmentation offload: consecutive packets to one peer travel through the kernel as one
+        // send of equal-sized segments (only the last may be shorter), cutting the per-packet system cost.
+        int len = packet.readableBytes();
+        if (batch != null && (len > batchSegment || !to.equals(batchTo) || batchCount == batchLimit)) {
+            finishBatch();
+        }
+        if (batch == null) {
+            batchLimit = Math.max(1, Math.min(MAX_SEGMENTS, MAX_GSO_BYTES / len));
+            batch = alloc.directBuffer(len * batchLimit);
+            batchTo = to;
+            batchSegment = len;
+            batchCount = 0;
+        }
+        batch.writeBytes(packet);
+        packet.release();
+        batchCount++;
+        if (len < batchSegment) {
+            finishBatch();
+        }
+    }
+
+    private void finishBatch() {
+        ByteBuf b = batch;
+        if (b == null) {
+            return;
+        }
+        batch = null;
+        Object msg = batchCount == 1 ? new DatagramPacket(b, batchTo)
+            : new SegmentedDatagramPacket(b, batchSegment, batchTo);
+        channel.write(msg, channel.voidPromise());
     }
 
     @Override
@@ -160,6 +215,7 @@ public final class NettyEndpoint implements ArtpEndpoint, Host, EndpointCore.Flu
     public void flush() {
         if (unflushed) {
             unflushed = false;
+            finishBatch();
             channel.flush();
         }
     }
@@ -250,6 +306,7 @@ public final class NettyEndpoint implements ArtpEndpoint, Host, EndpointCore.Flu
             loop.submit(() -> {
                 ticker.cancel(false);
                 core.closeAll(ErrorCode.APPLICATION_ABORT, "endpoint closed");
+                unflushed = true;
                 flush();
             }).syncUninterruptibly();
             channel.close().syncUninterruptibly();
