@@ -1,0 +1,32 @@
+package io.pando.api.program;
+
+import org.osgi.annotation.versioning.ConsumerType;
+
+/**
+ * An active program: user code that processes the datagrams of its session inside the router. A program
+ * bundle registers one as an OSGi service; the execution environment creates one instance per session and
+ * unit that serves it.
+ *
+ * <p>The router calls {@link #process} for one datagram at a time per instance (never concurrently), so an
+ * instance needs no locking for its own fields; state that must survive a migration to another unit goes to
+ * {@link ProgramContext#state} instead. Each call is bounded in CPU time: a call that overruns is interrupted
+ * and counted against the session.
+ */
+@ConsumerType
+public interface ActiveProgram {
+
+    /**
+     * Processes one datagram: emit zero or more datagrams through {@code ctx}, update state, send control
+     * information. Control datagrams (sent by the user or by other instances of this program through
+     * {@link ProgramContext#sendControl}) arrive here too, with {@link Datagram#isControl()} true.
+     *
+     * <p><b>Ownership:</b> {@code in} and its bytes belong to the router and are valid only until this method
+     * returns; copy what you keep. {@code ctx} stays valid for the life of the instance.
+     *
+     * @param in the datagram, read-only
+     * @param ctx the program's view of its session
+     * @throws Exception to report that the datagram could not be processed: the datagram is dropped and
+     *         counted, the instance keeps running
+     */
+    void process(Datagram in, ProgramContext ctx) throws Exception;
+}
