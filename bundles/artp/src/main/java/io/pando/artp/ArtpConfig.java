@@ -48,7 +48,8 @@ public final class ArtpConfig {
         this.ackElicitingThreshold = b.ackElicitingThreshold;
         this.keepAliveNanos = b.keepAlive.toNanos();
         this.idleTimeoutNanos = b.idleTimeout.toNanos();
-        this.reassemblyTimeoutNanos = (b.reassemblyTimeout == null ? b.idleTimeout : b.reassemblyTimeout).toNanos();
+        this.reassemblyTimeoutNanos = (b.reassemblyTimeout == null ? b.idleTimeout.multipliedBy(2)
+            : b.reassemblyTimeout).toNanos();
         this.handshakeAttempts = b.handshakeAttempts;
         this.maxConnections = b.maxConnections;
         this.pacing = b.pacing;

@@ -85,6 +85,7 @@ final class Connection implements ArtpConnection {
     private final RttEstimator rtt;
     private long largestAcked;
     private int packetThreshold = 3;
+    private int probes;
     private long rtoDeadline;
     private long lossDeadline;
     private final AtomicLong pending = new AtomicLong();
@@ -874,9 +875,12 @@ final class Connection implements ArtpConnection {
         if (ackNow || (ackDeadline != 0 && now >= ackDeadline)) {
             sendAck(now);
         }
-        while (host.canTransmit() && cc.canSend(packetSize)) {
-            if (cfg.pacing && !pace(now)) {
+        while (host.canTransmit() && (cc.canSend() || probes > 0)) {
+            if (probes == 0 && cfg.pacing && !pace(now)) {
                 break;
+            }
+            if (probes > 0 && !cc.canSend()) {
+                probes--; // a probe after a retransmission timeout goes out whatever the window says
             }
             if (!retransmit.isEmpty()) {
                 OutDatagram d = retransmit.peekDatagram();
@@ -906,7 +910,7 @@ final class Connection implements ArtpConnection {
                 } else {
                     sendCloseOrReset(Wire.TYPE_CLOSE_ACK, ErrorCode.NO_ERROR, "");
                     terminate(ErrorCode.NO_ERROR, "closed by peer", true);
-                    lingerUntil = now + 3 * rtt.rto();
+                    lingerUntil = now + idleTimeout; // answers a repeated CLOSE as long as its sender may retry
                     endpoint.linger(this, lingerUntil);
                     return;
                 }
@@ -1076,8 +1080,14 @@ final class Connection implements ArtpConnection {
             return true;
         }
         if (now - lastReceived >= idleTimeout) {
-            terminate(ErrorCode.IDLE_TIMEOUT, "no packet from the peer for " + idleTimeout / 1_000_000 + " ms",
-                true);
+            if (s == ConnectionState.CLOSE_SENT) {
+                // everything was acknowledged before CLOSE went out: the peer has it all, only its CLOSE_ACK is missing
+                terminate(ErrorCode.NO_ERROR, "closed; the peer did not confirm within " + idleTimeout / 1_000_000
+                    + " ms, all data had been acknowledged", true);
+            } else {
+                terminate(ErrorCode.IDLE_TIMEOUT, "no packet from the peer for " + idleTimeout / 1_000_000
+                    + " ms", true);
+            }
             return false;
         }
         if (cc.bytesInFlight() > 0 && now - lastProgress >= idleTimeout) {
@@ -1131,6 +1141,7 @@ final class Connection implements ArtpConnection {
         sent.compact(largestAcked, 128);
         rtt.backOff();
         rtoDeadline = now + rtt.rto();
+        probes = 2; // RFC 9002 §6.2.4: two probes, so that one loss does not cost another timeout
         endpoint.markDirty(this);
     }
 

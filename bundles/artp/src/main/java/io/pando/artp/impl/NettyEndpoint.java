@@ -47,6 +47,8 @@ import java.util.concurrent.TimeUnit;
 public final class NettyEndpoint implements ArtpEndpoint, Host, EndpointCore.Flushable {
 
     private static final int RECV_BATCH = 32;
+    private static final int FLUSH_EVERY_READS = 16;
+    private int readsSinceFlush;
 
     private final EventLoopGroup group;
     private final Channel channel;
@@ -112,6 +114,11 @@ public final class NettyEndpoint implements ArtpEndpoint, Host, EndpointCore.Flu
                 DatagramPacket dp = (DatagramPacket) msg;
                 try {
                     core.receive(dp.content(), dp.sender(), System.nanoTime());
+                    if (++readsSinceFlush == FLUSH_EVERY_READS) {
+                        // long read bursts: acknowledge and send as we go, not only when the socket is drained
+                        readsSinceFlush = 0;
+                        core.flushAll();
+                    }
                 } catch (RuntimeException e) {
                     internalError(e);
                 } finally {
@@ -124,6 +131,7 @@ public final class NettyEndpoint implements ArtpEndpoint, Host, EndpointCore.Flu
 
         @Override
         public void channelReadComplete(ChannelHandlerContext ctx) {
+            readsSinceFlush = 0;
             core.flushAll();
         }
 

@@ -32,8 +32,9 @@ final class NewReno {
         return bytesInFlight;
     }
 
-    boolean canSend(int bytes) {
-        return bytesInFlight + bytes <= cwnd || bytesInFlight == 0;
+    /** RFC 9002 §7: an ack-eliciting packet may be sent while bytes in flight are below the window. */
+    boolean canSend() {
+        return bytesInFlight < cwnd;
     }
 
     void onSent(int bytes) {
