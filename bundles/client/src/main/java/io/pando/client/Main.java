@@ -1,0 +1,36 @@
+package io.pando.client;
+
+import io.pando.client.cli.ArtpCommand;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code pando} command-line tool. Exit status: 0 success, 1 the operation failed (message on stderr),
+ * 2 invalid usage.
+ */
+@Command(name = "pando", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+    description = "Pando distributed active router: command-line tools.",
+    subcommands = {ArtpCommand.class, CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+
+    @picocli.CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new Main()).execute(args));
+    }
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing command");
+    }
+
+    /** Reports the version recorded in the jar's manifest. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"pando " + (v == null ? "(development build)" : v)};
+        }
+    }
+}
