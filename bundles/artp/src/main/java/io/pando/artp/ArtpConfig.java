@@ -85,8 +85,8 @@ public final class ArtpConfig {
         private int handshakeAttempts = 6;
         private int maxConnections = 10_000;
         private boolean pacing;
-        private long sendHighWater = 8L << 20;
-        private long sendLowWater = 2L << 20;
+        private long sendHighWater = 4L << 20;
+        private long sendLowWater = 1L << 20;
         private int socketBufferBytes = 8 << 20;
         private boolean preferEpoll = true;
         private boolean segmentationOffload = true;

@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "pando", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
     description = "Pando distributed active router: command-line tools.",
-    subcommands = {ArtpCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {ArtpCommand.class, io.pando.client.cli.DemoCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @picocli.CommandLine.Spec

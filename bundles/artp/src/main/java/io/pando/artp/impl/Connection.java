@@ -349,7 +349,7 @@ final class Connection implements ArtpConnection {
         ByteBuf p = host.allocate(Math.max(Wire.INIT_MIN, 128) + Wire.HMAC_TAG);
         header(p, Wire.TYPE_INIT, handshakeTagger, 0, 0);
         p.writeInt(localId).writeLong(sessionId).writeInt(cfg.maxDatagramSize).writeShort(cfg.maxPacketSize)
-            .writeShort(0).writeInt(cfg.datagramWindow).writeInt((int) (cfg.idleTimeoutNanos / 1_000_000))
+            .writeShort(0).writeInt(endpoint.window()).writeInt((int) (cfg.idleTimeoutNanos / 1_000_000))
             .writeBytes(clientNonce);
         p.writeZero(Wire.INIT_MIN - handshakeTagger.length() - p.readableBytes());
         emitHandshake(p, now);
@@ -531,6 +531,10 @@ final class Connection implements ArtpConnection {
                 eliciting = true;
                 break;
             case Wire.TYPE_PING:
+                if (bodyEnd != p.readerIndex() + Wire.HEADER) {
+                    count(MALFORMED, 1);
+                    return;
+                }
                 eliciting = true;
                 ackNow = true;
                 break;
@@ -549,6 +553,10 @@ final class Connection implements ArtpConnection {
                 onClose();
                 break;
             case Wire.TYPE_CLOSE_ACK:
+                if (bodyEnd != p.readerIndex() + Wire.HEADER) {
+                    count(MALFORMED, 1);
+                    return;
+                }
                 eliciting = false;
                 if (state == ConnectionState.CLOSE_SENT) {
                     recordReceived(pn, p, now, false, flags);
@@ -600,7 +608,7 @@ final class Connection implements ArtpConnection {
             return false;
         }
         int len = p.getUnsignedShort(r + 2);
-        return len <= Wire.MAX_REASON && r + 4 + len <= bodyEnd;
+        return len <= Wire.MAX_REASON && r + 4 + len == bodyEnd;
     }
 
     private static String reason(ByteBuf p) {
@@ -659,7 +667,7 @@ final class Connection implements ArtpConnection {
             count(DUPLICATE_FRAGMENTS, 1);
             return true;
         }
-        if (id - cumulative >= cfg.datagramWindow) {
+        if (id - cumulative >= endpoint.window()) {
             count(FLOW_CONTROL, 1);
             return false;
         }
@@ -995,7 +1003,7 @@ final class Connection implements ArtpConnection {
         long delayUs = Math.max(0, (now - largestReceivedAt) / 1000);
         long cumulative = delivered.cumulative();
         p.writeLong(largest).writeInt((int) Math.min(delayUs, 0xFFFFFFFFL)).writeLong(cumulative)
-            .writeLong(cumulative + cfg.datagramWindow).writeByte(n - 1)
+            .writeLong(cumulative + endpoint.window()).writeByte(n - 1)
             .writeInt((int) (largest - received.low(0)));
         for (int i = 1; i < n; i++) {
             long gap = received.low(i - 1) - received.high(i) - 2;

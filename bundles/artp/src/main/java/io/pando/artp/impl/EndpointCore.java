@@ -55,6 +55,7 @@ final class EndpointCore {
     private long resetWindowStart;
     private int resetsInWindow;
     private long wakeAt;
+    private int window;
 
     EndpointCore(Host host, ArtpConfig cfg, ArtpHandler handler, SessionAcceptor acceptor, SecureRandom random) {
         this.host = host;
@@ -62,7 +63,22 @@ final class EndpointCore {
         this.handler = handler;
         this.acceptor = acceptor;
         this.random = random;
+        this.window = cfg.datagramWindow;
         this.cookies = new CookieJar(random, 60_000_000_000L, 30_000_000_000L, host.nanoTime());
+    }
+
+    /** @return the datagram credit granted to peers: the configured window, or less when the socket is small */
+    int window() {
+        return window;
+    }
+
+    /**
+     * Grants peers no more datagrams than the receive socket can queue: beyond that, a burst the window allows
+     * would overflow the socket and be lost (the kernel caps SO_RCVBUF at net.core.rmem_max).
+     */
+    void fitWindowToSocket(int receiveBufferBytes) {
+        int fit = Math.max(64, receiveBufferBytes / 2048);
+        window = Math.min(cfg.datagramWindow, fit);
     }
 
     // ------------------------------------------------------------------ inbound
@@ -153,6 +169,12 @@ final class EndpointCore {
             counters[MALFORMED.ordinal()]++;
             return;
         }
+        for (int i = r + 28 + Wire.NONCE, end = p.writerIndex() - t.length(); i < end; i++) {
+            if (p.getByte(i) != 0) { // the padding must be zero (docs/artp.md 4.1)
+                counters[MALFORMED.ordinal()]++;
+                return;
+            }
+        }
         if (grant == null) {
             counters[HANDSHAKE_REJECTED.ordinal()]++;
             sendReset(t, initiator, from, ErrorCode.UNKNOWN_SESSION, "session " + sessionId + " is not served here",
@@ -173,7 +195,7 @@ final class EndpointCore {
         out.writeByte(Wire.VERSION).writeByte(Wire.TYPE_INIT_ACK).writeShort(t.keyed() ? Wire.FLAG_KEYED : 0)
             .writeInt(initiator).writeLong(0);
         out.writeInt(c.responderId).writeInt(cfg.maxDatagramSize).writeShort(cfg.maxPacketSize).writeShort(0)
-            .writeInt(cfg.datagramWindow).writeInt((int) (cfg.idleTimeoutNanos / 1_000_000)).writeBytes(c.serverNonce)
+            .writeInt(window).writeInt((int) (cfg.idleTimeoutNanos / 1_000_000)).writeBytes(c.serverNonce)
             .writeShort(CookieJar.LENGTH);
         cookies.mint(out, c, from, now, host.wallMillis());
         t.sign(out);

@@ -93,6 +93,8 @@ public final class NettyEndpoint implements ArtpEndpoint, Host, EndpointCore.Flu
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             throw new ArtpException(ErrorCode.INTERNAL_ERROR, "cannot bind ARTP endpoint to " + bind + ": " + e, e);
         }
+        int rcvbuf = channel.config().getOption(ChannelOption.SO_RCVBUF);
+        loop.submit(() -> core.fitWindowToSocket(rcvbuf)).syncUninterruptibly();
         this.ticker = loop.scheduleAtFixedRate(this::tick, 1, 1, TimeUnit.MILLISECONDS);
     }
 

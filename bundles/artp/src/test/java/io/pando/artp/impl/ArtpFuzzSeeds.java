@@ -50,8 +50,8 @@ public final class ArtpFuzzSeeds {
         write(any, "close", M_FIX_TAG, packet(Wire.TYPE_CLOSE, 0, 6, b -> b.writeShort(0).writeShort(3)
             .writeBytes(new byte[] {'b', 'y', 'e'})));
         write(any, "reset", M_FIX_TAG, packet(Wire.TYPE_RESET, 0, 7, b -> b.writeShort(6).writeShort(0)));
-        write(any, "stateless-reset", 0, packet(Wire.TYPE_RESET, 0, 0, b -> b.writeShort(7).writeShort(0)
-            .writeInt(0x01020304)));
+        write(any, "stateless-reset", 0, packet(Wire.TYPE_RESET, 0x01020304, 0, b -> b.writeShort(7)
+            .writeShort(0)));
         write(any, "cookie-echo-forged", 0, packet(Wire.TYPE_COOKIE_ECHO, 0x5555, 0,
             b -> b.writeShort(CookieJar.LENGTH).writeZero(CookieJar.LENGTH)));
         write(any, "keyed-ping", M_KEYED | M_FIX_TAG, keyed(packet(Wire.TYPE_PING, 0, 9, b -> { })));
@@ -273,10 +273,10 @@ public final class ArtpFuzzSeeds {
         }
 
         Seq statelessReset() {
-            u8(OP_STATELESS_RESET).u8(0).u8(1); // unkeyed, pn 0
+            u8(OP_STATELESS_RESET).u8(1); // dcid: the id the server sends to (reflected)
+            u8(0).u8(1); // unkeyed, pn 0
             range(0, 40, 0); // empty reason
             u8(1); // UNKNOWN_CONNECTION
-            u8(1); // the client's id
             return u8(1); // from the client's address
         }
 

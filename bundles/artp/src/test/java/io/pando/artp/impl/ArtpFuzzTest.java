@@ -384,8 +384,12 @@ class ArtpFuzzTest {
 
         private void air() {
             int n = in.u8() % 32;
-            for (int i = 0; i < n && !rig.air.isEmpty(); i++) {
-                switch (in.u8() % 8) {
+            for (int i = 0; i < n; i++) {
+                int action = in.u8() % 8; // read even when the air is empty: keeps inputs aligned
+                if (rig.air.isEmpty()) {
+                    continue;
+                }
+                switch (action) {
                     case 0:
                         rig.dropOne();
                         break;
@@ -412,14 +416,15 @@ class ArtpFuzzTest {
             rig.settle();
         }
 
+        /** A RESET UNKNOWN_CONNECTION with pn 0 and the reflected id as dcid (Section 4.9), or a near miss. */
         private void statelessReset() {
+            int reflected = in.bool() ? rig.serverConn.remoteId : in.u32();
             ByteBuf b = Unpooled.buffer(64);
             b.writeByte(Wire.VERSION).writeByte(Wire.TYPE_RESET).writeShort(in.bool() ? Wire.FLAG_KEYED : 0)
-                .writeInt(0).writeLong(in.bool() ? 0 : in.u64());
+                .writeInt(reflected).writeLong(in.bool() ? 0 : in.u64());
             byte[] reason = in.bytes(in.range(0, 40));
             b.writeShort(in.bool() ? ErrorCode.UNKNOWN_CONNECTION.code() : in.u16()).writeShort(reason.length)
                 .writeBytes(reason);
-            b.writeInt(in.bool() ? rig.serverConn.remoteId : in.u32());
             byte[] p;
             try {
                 Tagger.crc32c().sign(b);

@@ -9,6 +9,7 @@ import io.pando.artp.ArtpConnection;
 import io.pando.artp.ArtpCounter;
 import io.pando.artp.ArtpHandler;
 import io.pando.artp.ArtpStats;
+import io.pando.artp.ConnectionState;
 import io.pando.artp.ControlBlock;
 import io.pando.artp.ErrorCode;
 import io.pando.artp.SessionAcceptor;
@@ -99,10 +100,16 @@ final class FuzzRig implements AutoCloseable {
 
         @Override
         public void connected(ArtpConnection c) {
-            if (connection != null && connection != c) {
-                throw new AssertionError("a second connection was established: " + c);
+            // A replayed COOKIE_ECHO may re-create the server's connection once the first one is gone (docs/artp.md
+            // 16.3), never while it is still open.
+            if (connection != null && connection != c && connection.state() != ConnectionState.CLOSED) {
+                throw new AssertionError("a second connection was established while " + connection + " is "
+                    + connection.state() + ": " + c);
             }
             connection = (Connection) c;
+            if (this == serverApp && serverConn != null) {
+                serverConn = connection;
+            }
         }
 
         @Override
@@ -477,9 +484,25 @@ final class FuzzRig implements AutoCloseable {
         lastCounters.put(owner, cur);
     }
 
+    private static final boolean VERBOSE = Boolean.getBoolean("artp.fuzz.verbose");
+
+    private static String nonZero(ArtpStats s) {
+        StringBuilder b = new StringBuilder();
+        for (ArtpCounter c : ArtpCounter.values()) {
+            if (!c.isGauge() && s.get(c) != 0) {
+                b.append(c.key()).append('=').append(s.get(c)).append(' ');
+            }
+        }
+        return b.toString();
+    }
+
     /** Resets both endpoints, releases what is in the air and requires every tracked buffer to be released. */
     @Override
     public void close() {
+        if (VERBOSE) {
+            System.out.println("server " + nonZero(server.stats()) + "\nclient " + nonZero(client.stats())
+                + "\nserver app datagrams " + serverApp.datagrams + ", client app datagrams " + clientApp.datagrams);
+        }
         server.closeAll(ErrorCode.INTERNAL_ERROR, "rig closed");
         client.closeAll(ErrorCode.INTERNAL_ERROR, "rig closed");
         settle();

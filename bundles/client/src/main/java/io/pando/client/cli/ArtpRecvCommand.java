@@ -197,6 +197,7 @@ public final class ArtpRecvCommand implements Callable<Integer> {
                 j.writeNumberField("closed_orderly", s.closedOrderly);
                 j.writeStringField("stopped", stopReason);
                 j.writeStringField("transport", transport);
+                j.writeNumberField("cpu_seconds", JsonLine.round3(Rates.processCpuSeconds()));
                 JsonLine.stats(j, "artp", stats);
             }));
         }

@@ -212,6 +212,7 @@ public final class ArtpSendCommand implements Callable<Integer> {
                 j.writeNumberField("mbit_per_s", JsonLine.round3(Rates.mbitPerSecond(bytes, seconds)));
                 j.writeNumberField("retransmitted", r.stats == null ? 0 : r.stats.get(ArtpCounter.RETRANSMITTED));
                 j.writeStringField("transport", r.transport);
+                j.writeNumberField("cpu_seconds", JsonLine.round3(Rates.processCpuSeconds()));
                 if (r.stats != null) {
                     JsonLine.stats(j, "artp", r.stats);
                 }

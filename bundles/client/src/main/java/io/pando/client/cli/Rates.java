@@ -18,6 +18,16 @@ final class Rates {
         return String.format(java.util.Locale.ROOT, "%.3f", s);
     }
 
+    /** @return CPU time (user + system) this process has used so far, in seconds; -1 if the JVM cannot tell */
+    static double processCpuSeconds() {
+        java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        if (os instanceof com.sun.management.OperatingSystemMXBean) {
+            long nanos = ((com.sun.management.OperatingSystemMXBean) os).getProcessCpuTime();
+            return nanos < 0 ? -1 : nanos / 1e9;
+        }
+        return -1;
+    }
+
     static String oneDecimal(double v) {
         return String.format(java.util.Locale.ROOT, "%.1f", v);
     }
