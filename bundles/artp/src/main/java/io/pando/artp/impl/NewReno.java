@@ -43,9 +43,13 @@ final class NewReno {
 
     /** A packet counted in flight was acknowledged. */
     void onAcked(int bytes, long sentAt) {
+        boolean limited = bytesInFlight >= cwnd / 2;
         bytesInFlight -= bytes;
         if (sentAt <= recoveryStart) {
             return; // acknowledgements of packets sent before recovery do not grow the window
+        }
+        if (!limited) {
+            return; // the window was not the limit: do not grow it (RFC 9002 §7.8, RFC 7661)
         }
         if (cwnd < ssthresh) {
             cwnd += bytes;

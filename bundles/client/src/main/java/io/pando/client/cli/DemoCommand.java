@@ -41,7 +41,7 @@ public final class DemoCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--count", paramLabel = "N", defaultValue = "200000",
+    @Option(names = "--count", paramLabel = "N", defaultValue = "500000",
         description = "Datagrams to send (default ${DEFAULT-VALUE}).")
     long count;
 
