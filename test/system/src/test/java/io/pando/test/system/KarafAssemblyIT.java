@@ -1,0 +1,120 @@
+package io.pando.test.system;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * The Karaf distribution, as a user gets it: boots offline with the Pando features and the ARTP bundle active,
+ * and its {@code bin/pando demo} (README command 1) runs the main job and verifies it.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class KarafAssemblyIT {
+
+    private static Path home;
+    private static Path work;
+
+    @BeforeAll
+    static void copyDistribution() throws Exception {
+        Path built = Path.of(System.getProperty("pando.assembly.dir", "../../karaf-assembly/target/assembly"));
+        assertTrue(Files.isDirectory(built.resolve("bin")), "the Karaf assembly is built first: " + built);
+        work = Path.of(System.getProperty("pando.work.dir", "target/system-tests")).resolve("karaf");
+        home = work.resolve("pando");
+        run(List.of("rm", "-rf", home.toString()), 30);
+        Files.createDirectories(work);
+        assertEquals(0, run(List.of("cp", "-a", built.toString(), home.toString()), 60), "copy the distribution");
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (home != null && Files.exists(home.resolve("bin/stop"))) {
+            run(List.of(home.resolve("bin/stop").toString()), 60);
+        }
+    }
+
+    private static int run(List<String> cmd, long seconds) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        if (!p.waitFor(seconds, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            return -1;
+        }
+        return p.exitValue();
+    }
+
+    /** Runs one console command over SSH with bin/client; stdin stays open (bin/client quits at EOF). */
+    private static String console(String command) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(home.resolve("bin/client").toString(), "-u", "pando", "-p", "pando", "-r", "3",
+            "-d", "2", command).redirectErrorStream(true).start();
+        OutputStream keepOpen = p.getOutputStream();
+        try {
+            if (!p.waitFor(60, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                return "(timeout)";
+            }
+            return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        } finally {
+            keepOpen.close();
+        }
+    }
+
+    @Test
+    @Order(1)
+    void bootsOfflineWithPandoActive() throws Exception {
+        assertEquals(0, run(List.of(home.resolve("bin/start").toString()), 60), "bin/start");
+        String bundles = "";
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (System.nanoTime() < deadline) {
+            bundles = console("bundle:list -t 0 -s");
+            if (lineOf(bundles, "io.pando.artp").contains("Active") && lineOf(bundles, "io.pando.api").contains("Active")) {
+                break;
+            }
+            Thread.sleep(2000);
+        }
+        System.out.println("[system] karaf bundle:list\n" + bundles);
+        assertTrue(lineOf(bundles, "io.pando.artp").contains("Active"), "Pando ARTP/1 active:\n" + bundles);
+        assertTrue(lineOf(bundles, "io.pando.api").contains("Active"), "Pando API active:\n" + bundles);
+        String epoll = lineOf(bundles, "io.netty.transport-native-epoll.linux-x86_64");
+        assertTrue(epoll.contains("Resolved") || epoll.contains("Active"), "epoll fragment attached:\n" + bundles);
+        String features = console("feature:list -i");
+        assertTrue(features.contains("pando-all"), "pando-all installed:\n" + features);
+        String log = Files.readString(home.resolve("data/log/karaf.log"));
+        assertTrue(!log.contains("Error installing boot features"), "boot features installed offline");
+    }
+
+    @Test
+    @Order(2)
+    void binPandoDemoRunsTheMainJob() throws Exception {
+        Path out = work.resolve("demo.out");
+        Process p = new ProcessBuilder(home.resolve("bin/pando").toString(), "demo", "--count", "50000")
+            .redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        assertTrue(p.waitFor(180, TimeUnit.SECONDS), "demo finished");
+        String text = Files.readString(out);
+        System.out.println("[system] bin/pando demo\n" + text);
+        assertEquals(0, p.exitValue(), text);
+        assertTrue(text.contains("received   50000 of 50000 datagrams, 0 duplicates, 0 corrupt"), text);
+        assertTrue(text.contains("demo: OK"), text);
+    }
+
+    private static String lineOf(String text, String needle) {
+        for (String line : text.split("\n")) {
+            if (line.contains(needle)) {
+                return line;
+            }
+        }
+        return "";
+    }
+}
