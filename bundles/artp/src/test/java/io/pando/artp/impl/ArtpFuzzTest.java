@@ -95,7 +95,7 @@ class ArtpFuzzTest {
      * <p>Input layout (read front to back by {@link FuzzInput}): {@code u8 keyed, u8 preset, u8 direct}, then
      * steps {@code u8 op, operands...}; see the {@code OP_*} cases and {@link ArtpFuzzSeeds}.
      */
-    @FuzzTest(maxDuration = "10m")
+    @FuzzTest(maxDuration = "45m")
     void packetSequences(byte[] data) {
         if (data == null) {
             return;
