@@ -1,16 +1,18 @@
 package io.pando.client;
 
 import io.pando.client.cli.ArtpCommand;
+import io.pando.client.cli.ConsoleCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
  * The {@code pando} command-line tool. Exit status: 0 success, 1 the operation failed (message on stderr),
- * 2 invalid usage.
+ * 2 invalid usage; {@code pando console} adds 3 (cannot connect), 4 (authentication failed) and 5 (timeout).
  */
 @Command(name = "pando", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
     description = "Pando distributed active router: command-line tools.",
-    subcommands = {ArtpCommand.class, io.pando.client.cli.DemoCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {ArtpCommand.class, ConsoleCommand.class, io.pando.client.cli.DemoCommand.class,
+        CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @picocli.CommandLine.Spec

@@ -19,7 +19,8 @@ import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * The Karaf distribution, as a user gets it: boots offline with the Pando features and the ARTP bundle active,
- * and its {@code bin/pando demo} (README command 1) runs the main job and verifies it.
+ * its {@code bin/pando demo} (README command 1) runs the main job and verifies it, and {@code bin/pando console}
+ * runs console commands for scripts (no stdin) with an exit status that tells failure.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class KarafAssemblyIT {
@@ -107,6 +108,56 @@ class KarafAssemblyIT {
         assertEquals(0, p.exitValue(), text);
         assertTrue(text.contains("received   50000 of 50000 datagrams, 0 duplicates, 0 corrupt"), text);
         assertTrue(text.contains("demo: OK"), text);
+    }
+
+    @Test
+    @Order(3)
+    void binPandoConsoleRunsACommandWithoutStdin() throws Exception {
+        ChildProcess p = pando("console-ok", "console", "--wait", "60", "bundle:list -s");
+        assertEquals(0, p.waitFor(90), p.err());
+        assertTrue(lineOf(p.out(), "io.pando.artp").contains("Active"), p.out());
+        assertEquals("", p.err(), "nothing on stderr");
+    }
+
+    @Test
+    @Order(4)
+    void binPandoConsoleFailsOnUnknownAndFailingCommands() throws Exception {
+        ChildProcess unknown = pando("console-unknown", "console", "no-such-command");
+        assertEquals(1, unknown.waitFor(60), unknown.out() + unknown.err());
+        assertTrue(unknown.err().contains("Command not found: no-such-command"), unknown.err());
+
+        ChildProcess failing = pando("console-failing", "console", "bundle:start 99999");
+        assertEquals(1, failing.waitFor(60), failing.out() + failing.err());
+        assertTrue(failing.err().contains("console: command failed") && failing.err().contains("exit status 1"),
+            failing.err());
+        assertTrue(!failing.out().contains("\u001B"), "no ANSI escapes: " + failing.out());
+    }
+
+    @Test
+    @Order(5)
+    void binPandoConsoleFailsOnWrongPasswordAndClosedPort() throws Exception {
+        Path pw = work.resolve("wrong.pw");
+        Files.writeString(pw, "not-the-password\n");
+        ChildProcess auth = pando("console-auth", "console", "--user", "pando", "--password-file", pw.toString(),
+            "bundle:list");
+        assertEquals(4, auth.waitFor(60), auth.out() + auth.err());
+        assertTrue(auth.err().contains("authentication failed"), auth.err());
+
+        int closed;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            closed = s.getLocalPort();
+        }
+        ChildProcess refused = pando("console-refused", "console", "--port", Integer.toString(closed), "bundle:list");
+        assertEquals(3, refused.waitFor(60), refused.out() + refused.err());
+        assertTrue(refused.err().contains("connection refused"), refused.err());
+    }
+
+    /** Runs {@code bin/pando args...} with no stdin and no terminal, as a script or CI job would. */
+    private static ChildProcess pando(String name, String... args) throws IOException {
+        List<String> cmd = new java.util.ArrayList<>();
+        cmd.add(home.resolve("bin/pando").toString());
+        cmd.addAll(List.of(args));
+        return ChildProcess.start(name, work, cmd);
     }
 
     private static String lineOf(String text, String needle) {
