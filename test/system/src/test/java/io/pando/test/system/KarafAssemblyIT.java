@@ -152,6 +152,24 @@ class KarafAssemblyIT {
         assertTrue(refused.err().contains("connection refused"), refused.err());
     }
 
+    @Test
+    @Order(6)
+    void builtInPoliciesAreActiveServices() throws Exception {
+        // a DS component registers its service only once it is satisfied and activated
+        java.util.Map<String, List<String>> expected = java.util.Map.of(
+            "io.pando.api.policy.LoadBalancingPolicy", List.of("affinity", "round-robin", "weighted", "least-loaded"),
+            "io.pando.api.policy.PacketScheduler", List.of("fifo", "drr"),
+            "io.pando.api.policy.AggregationStrategy", List.of("pass-through", "reorder-window"));
+        for (java.util.Map.Entry<String, List<String>> e : expected.entrySet()) {
+            String role = e.getKey().substring(e.getKey().lastIndexOf('.') + 1);
+            ChildProcess p = pando("services-" + role, "console", "--wait", "30", "service:list " + e.getKey());
+            assertEquals(0, p.waitFor(60), p.err());
+            for (String name : e.getValue()) {
+                assertTrue(p.out().contains(" name = " + name), role + " " + name + " registered:\n" + p.out());
+            }
+        }
+    }
+
     /** Runs {@code bin/pando args...} with no stdin and no terminal, as a script or CI job would. */
     private static ChildProcess pando(String name, String... args) throws IOException {
         List<String> cmd = new java.util.ArrayList<>();
