@@ -5,10 +5,15 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
-/** Reads the one-line JSON objects that {@code pando ... --json} prints (nested objects become maps). */
+/**
+ * Reads the one-line JSON objects that {@code pando ... --json} prints (nested objects become maps), and the arrays
+ * of such objects that list commands print.
+ */
 final class Json {
 
     private Json() {
@@ -22,6 +27,26 @@ final class Json {
             return object(p);
         } catch (IOException e) {
             throw new UncheckedIOException("not a JSON object: " + line, e);
+        }
+    }
+
+    /** Parses a JSON array of objects, e.g. the last line of a {@code pando:...-list --json} console command. */
+    static List<Map<String, Object>> parseArray(String line) {
+        try (JsonParser p = new JsonFactory().createParser(line)) {
+            if (p.nextToken() != JsonToken.START_ARRAY) {
+                throw new IllegalArgumentException("not a JSON array: " + line);
+            }
+            List<Map<String, Object>> list = new ArrayList<>();
+            JsonToken t;
+            while ((t = p.nextToken()) == JsonToken.START_OBJECT) {
+                list.add(object(p));
+            }
+            if (t != JsonToken.END_ARRAY || p.nextToken() != null) {
+                throw new IllegalArgumentException("not a JSON array of objects: " + line);
+            }
+            return list;
+        } catch (IOException e) {
+            throw new UncheckedIOException("not a JSON array: " + line, e);
         }
     }
 

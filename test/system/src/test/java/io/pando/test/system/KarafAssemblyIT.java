@@ -170,6 +170,37 @@ class KarafAssemblyIT {
         }
     }
 
+    @Test
+    @Order(7)
+    void policyListShowsEveryBuiltInPolicyWithItsRole() throws Exception {
+        ChildProcess p = pando("policy-list-json", "console", "--wait", "30", "pando:policy-list --json");
+        assertEquals(0, p.waitFor(60), p.out() + p.err());
+        String[] lines = p.out().strip().split("\\R");
+        List<java.util.Map<String, Object>> policies = Json.parseArray(lines[lines.length - 1].strip());
+        System.out.println("[system] pando:policy-list --json\n" + p.out());
+        java.util.Map<String, String> roleByName = new java.util.HashMap<>();
+        for (java.util.Map<String, Object> policy : policies) {
+            assertEquals("io.pando.policies", policy.get("bundle"), policy.toString());
+            assertTrue(policy.get("bundle_id") instanceof Number && policy.get("service_id") instanceof Number
+                && policy.get("ranking") instanceof Number, policy.toString());
+            roleByName.put((String) policy.get("name"), (String) policy.get("role"));
+        }
+        assertEquals(java.util.Map.of("affinity", "load-balancing", "round-robin", "load-balancing",
+            "weighted", "load-balancing", "least-loaded", "load-balancing", "fifo", "scheduler", "drr", "scheduler",
+            "pass-through", "aggregation", "reorder-window", "aggregation"), roleByName, p.out());
+        assertEquals(8, policies.size(), p.out());
+
+        ChildProcess table = pando("policy-list-table", "console", "pando:policy-list --role scheduler");
+        assertEquals(0, table.waitFor(60), table.out() + table.err());
+        assertTrue(table.out().contains("fifo") && table.out().contains("drr")
+            && !table.out().contains("round-robin"), table.out());
+
+        ChildProcess bad = pando("policy-list-bad-role", "console", "pando:policy-list --role nonsense");
+        assertEquals(1, bad.waitFor(60), bad.out() + bad.err());
+        assertTrue(bad.err().contains("unknown policy role 'nonsense'")
+            && bad.err().contains("load-balancing, scheduler, aggregation"), bad.err());
+    }
+
     /** Runs {@code bin/pando args...} with no stdin and no terminal, as a script or CI job would. */
     private static ChildProcess pando(String name, String... args) throws IOException {
         List<String> cmd = new java.util.ArrayList<>();
