@@ -3,7 +3,6 @@ package io.pando.artp.impl;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.UnpooledByteBufAllocator;
-import io.netty.channel.EventLoop;
 import io.pando.artp.ArtpConfig;
 import io.pando.artp.ArtpConnection;
 import io.pando.artp.ArtpCounter;
@@ -142,7 +141,7 @@ final class FuzzRig implements AutoCloseable {
         }
     }
 
-    final class RigHost implements Host, EndpointCore.Flushable {
+    final class RigHost extends SingleThreadHost {
         final InetSocketAddress address;
 
         RigHost(InetSocketAddress address) {
@@ -177,27 +176,8 @@ final class FuzzRig implements AutoCloseable {
         }
 
         @Override
-        public boolean canTransmit() {
-            return true;
-        }
-
-        @Override
-        public EventLoop eventLoop() {
-            return null;
-        }
-
-        @Override
-        public boolean inEventLoop() {
-            return true;
-        }
-
-        @Override
         public void execute(Runnable task) {
             tasks.add(task);
-        }
-
-        @Override
-        public void flush() {
         }
     }
 

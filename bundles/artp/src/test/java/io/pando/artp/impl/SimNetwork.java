@@ -2,7 +2,6 @@ package io.pando.artp.impl;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
-import io.netty.channel.EventLoop;
 import io.pando.artp.ArtpConfig;
 import io.pando.artp.ArtpHandler;
 import io.pando.artp.SessionAcceptor;
@@ -192,7 +191,7 @@ final class SimNetwork {
         }
     }
 
-    private final class SimHost implements Host, EndpointCore.Flushable {
+    private final class SimHost extends SingleThreadHost {
         final InetSocketAddress address;
         EndpointCore core;
 
@@ -228,27 +227,8 @@ final class SimNetwork {
         }
 
         @Override
-        public boolean canTransmit() {
-            return true;
-        }
-
-        @Override
-        public EventLoop eventLoop() {
-            return null;
-        }
-
-        @Override
-        public boolean inEventLoop() {
-            return true;
-        }
-
-        @Override
         public void execute(Runnable task) {
             schedule(now, task);
-        }
-
-        @Override
-        public void flush() {
         }
     }
 }
