@@ -78,4 +78,17 @@ public interface ArtpConnection {
 
     /** Stores an application object with the connection. */
     void attach(Object attachment);
+
+    /**
+     * Stops granting the peer credit for new datagrams (receiver back-pressure): the credit already advertised
+     * stays valid, so the peer may still send up to it; nothing is dropped. Thread-safe; idempotent.
+     * Counted as {@code receive_pauses}.
+     */
+    void pauseReceiving();
+
+    /** Grants credit again and tells the peer at once (an ACK carries the new credit). Thread-safe; idempotent. */
+    void resumeReceiving();
+
+    /** @return whether receiving is paused by {@link #pauseReceiving()} */
+    boolean isReceivingPaused();
 }

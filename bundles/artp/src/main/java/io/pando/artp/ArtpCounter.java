@@ -39,6 +39,7 @@ public enum ArtpCounter {
     CONNECTIONS_OPENED,
     CONNECTIONS_CLOSED,
     DATAGRAMS_ABANDONED,
+    RECEIVE_PAUSES,
     SRTT_US(true),
     RTTVAR_US(true),
     MIN_RTT_US(true),

@@ -128,6 +128,51 @@ class ArtpLoopbackTest {
     }
 
     @Test
+    void pausedReceiverHoldsTheSenderAtTheAdvertisedCreditAndLosesNothing() throws Exception {
+        Sink sink = new Sink();
+        java.util.concurrent.atomic.AtomicReference<ArtpConnection> serverSide =
+            new java.util.concurrent.atomic.AtomicReference<>();
+        ArtpHandler pausing = new ArtpHandler() {
+            @Override
+            public void connected(ArtpConnection c) {
+                c.pauseReceiving();
+                serverSide.set(c);
+            }
+
+            @Override
+            public void datagram(ArtpConnection c, ByteBuf d, boolean control) {
+                sink.datagram(c, d, control);
+            }
+        };
+        ArtpConfig small = ArtpConfig.builder().datagramWindow(256).build();
+        try (ArtpEndpoint server = ArtpEndpoint.builder().handler(pausing).config(small)
+                .acceptor((s, p) -> SessionGrant.UNKEYED).start();
+             ArtpEndpoint client = ArtpEndpoint.builder().handler(new Sink()).start()) {
+            ArtpConnection c = client.connect(server.localAddress(), SESSION, null).toCompletableFuture()
+                .get(10, TimeUnit.SECONDS);
+            int n = 2_000;
+            for (int i = 0; i < n; i++) {
+                c.send(datagram(i, 200));
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (sink.distinct.get() < 256 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            Thread.sleep(300); // the sender would overrun the credit now if it ignored it
+            assertEquals(256, sink.distinct.get(), "only the credit granted in the handshake is used");
+            assertTrue(serverSide.get().isReceivingPaused());
+            assertEquals(0, server.stats().get(ArtpCounter.FLOW_CONTROL), () -> "paused: " + server.stats());
+            serverSide.get().resumeReceiving();
+            c.close().toCompletableFuture().get(30, TimeUnit.SECONDS);
+            assertEquals(n, sink.distinct.get());
+            assertEquals(0, sink.duplicates.get());
+            ArtpStats st = server.stats();
+            assertEquals(1, st.get(ArtpCounter.RECEIVE_PAUSES));
+            assertEquals(0, st.get(ArtpCounter.FLOW_CONTROL), () -> "the sender respected the credit: " + st);
+        }
+    }
+
+    @Test
     void keyedSessionRejectsWrongKey() throws Exception {
         byte[] key = new byte[32];
         key[0] = 1;

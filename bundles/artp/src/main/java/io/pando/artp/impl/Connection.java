@@ -107,6 +107,10 @@ final class Connection implements ArtpConnection {
     private final LongObjectHashMap<Partial> partials = new LongObjectHashMap<>();
     private final ArrayDeque<Partial> partialPool = new ArrayDeque<>();
     private long reassemblyHeld;
+    /** Highest credit (exclusive datagram id) ever advertised: the handshake grants the window. */
+    private long advertisedCredit = -1;
+    /** Credit never grows beyond this while receiving is paused. */
+    private long creditCap = Long.MAX_VALUE;
     private long nextSweep;
 
     // closing
@@ -288,6 +292,53 @@ final class Connection implements ArtpConnection {
                 terminate(code, reason == null ? "" : reason, false);
             }
         });
+    }
+
+    @Override
+    public void pauseReceiving() {
+        run(() -> {
+            if (creditCap == Long.MAX_VALUE) {
+                creditCap = Math.max(advertisedCredit, 0);
+                counters[RECEIVE_PAUSES.ordinal()]++;
+            }
+        });
+    }
+
+    @Override
+    public void resumeReceiving() {
+        run(() -> {
+            if (creditCap != Long.MAX_VALUE) {
+                creditCap = Long.MAX_VALUE;
+                if (state == ConnectionState.ESTABLISHED || state == ConnectionState.PEER_CLOSING) {
+                    ackNow = true; // the window update: the peer learns the new credit at once
+                    endpoint.markDirty(this);
+                }
+            }
+        });
+    }
+
+    @Override
+    public boolean isReceivingPaused() {
+        return creditCap != Long.MAX_VALUE;
+    }
+
+    /**
+     * The credit: datagram ids below it may be sent by the peer. It never falls below what was advertised
+     * (the peer may already use it); while receiving is paused it does not grow.
+     */
+    private long credit() {
+        if (advertisedCredit < 0) {
+            advertisedCredit = endpoint.window(); // granted in the handshake
+        }
+        long open = Math.min(delivered.cumulative() + endpoint.window(), creditCap);
+        return Math.max(advertisedCredit, open);
+    }
+
+    /** @return the credit to put in an ACK, remembered as advertised */
+    private long advertise() {
+        long c = credit();
+        advertisedCredit = c;
+        return c;
     }
 
     private void run(Runnable r) {
@@ -667,7 +718,7 @@ final class Connection implements ArtpConnection {
             count(DUPLICATE_FRAGMENTS, 1);
             return true;
         }
-        if (id - cumulative >= endpoint.window()) {
+        if (id >= credit()) {
             count(FLOW_CONTROL, 1);
             return false;
         }
@@ -1003,7 +1054,7 @@ final class Connection implements ArtpConnection {
         long delayUs = Math.max(0, (now - largestReceivedAt) / 1000);
         long cumulative = delivered.cumulative();
         p.writeLong(largest).writeInt((int) Math.min(delayUs, 0xFFFFFFFFL)).writeLong(cumulative)
-            .writeLong(cumulative + endpoint.window()).writeByte(n - 1)
+            .writeLong(advertise()).writeByte(n - 1)
             .writeInt((int) (largest - received.low(0)));
         for (int i = 1; i < n; i++) {
             long gap = received.low(i - 1) - received.high(i) - 2;

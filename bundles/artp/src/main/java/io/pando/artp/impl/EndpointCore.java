@@ -195,7 +195,7 @@ final class EndpointCore {
         out.writeByte(Wire.VERSION).writeByte(Wire.TYPE_INIT_ACK).writeShort(t.keyed() ? Wire.FLAG_KEYED : 0)
             .writeInt(initiator).writeLong(0);
         out.writeInt(c.responderId).writeInt(cfg.maxDatagramSize).writeShort(cfg.maxPacketSize).writeShort(0)
-            .writeInt(window).writeInt((int) (cfg.idleTimeoutNanos / 1_000_000)).writeBytes(c.serverNonce)
+            .writeInt(this.window).writeInt((int) (cfg.idleTimeoutNanos / 1_000_000)).writeBytes(c.serverNonce)
             .writeShort(CookieJar.LENGTH);
         cookies.mint(out, c, from, now, host.wallMillis());
         t.sign(out);
