@@ -19,6 +19,9 @@ public interface ArtpEndpoint extends AutoCloseable {
 
     InetSocketAddress localAddress();
 
+    /** @return the event loop every connection of this endpoint runs on (handlers are called there) */
+    io.netty.channel.EventLoop eventLoop();
+
     /** @return "epoll" or "nio": the transport actually in use */
     String transport();
 

@@ -63,4 +63,12 @@ public interface ProgramContext {
      * @throws IllegalArgumentException if the session has no such flow or the data is too large
      */
     void sendControl(FlowId flow, ByteBuffer data);
+
+    /**
+     * The parameters the session was created with (for example a key), the same for every datagram.
+     *
+     * @return an unmodifiable map, empty if none were given
+     * @since 1.1
+     */
+    java.util.Map<String, String> parameters();
 }

@@ -16,7 +16,7 @@
  * {@code java.*}.
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package io.pando.api.program;
 
 import org.osgi.annotation.bundle.Export;

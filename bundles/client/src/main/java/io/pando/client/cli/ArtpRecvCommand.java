@@ -1,6 +1,8 @@
 package io.pando.client.cli;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
 import io.pando.artp.ArtpConfig;
 import io.pando.artp.ArtpConnection;
 import io.pando.artp.ArtpEndpoint;
@@ -9,6 +11,7 @@ import io.pando.artp.ArtpStats;
 import io.pando.artp.ErrorCode;
 import io.pando.artp.SessionAcceptor;
 import io.pando.artp.SessionGrant;
+import io.pando.ep.aesgcm.codec.AesGcmCodec;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.util.BitSet;
@@ -16,6 +19,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import javax.crypto.AEADBadTagException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -23,7 +27,10 @@ import picocli.CommandLine.Option;
 /**
  * {@code pando artp recv}: accepts ARTP connections and checks the test datagrams that {@code pando artp send}
  * sends: counts distinct and duplicate sequence numbers (per connection), reordering, payload corruption and
- * one-way latency from the send timestamp (meaningful when sender and receiver share a host).
+ * one-way latency from the send timestamp (meaningful when sender and receiver share a host). With
+ * {@code --aes-gcm-key} each datagram is first decrypted as the {@code aes-gcm-encrypt} active program encrypts
+ * it ({@link AesGcmCodec}, the connection's session id as associated data); one that does not decrypt counts as
+ * corrupt.
  */
 @Command(name = "recv", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Accept ARTP connections and receive and check test datagrams from `pando artp send`.",
@@ -57,8 +64,17 @@ public final class ArtpRecvCommand implements Callable<Integer> {
         description = "After stopping, wait up to this many seconds for peers to close in order (default ${DEFAULT-VALUE}).")
     double linger;
 
+    @Option(names = "--aes-gcm-key", paramLabel = "HEX",
+        description = {"Decrypt every datagram with this AES-GCM key (32, 48 or 64 hex digits) before checking it: "
+            + "for traffic through the aes-gcm-encrypt program. The connection's session id is the associated data; "
+            + "datagrams that do not decrypt count as corrupt."})
+    String aesGcmKey;
+
     @Option(names = "--json", description = "Print one JSON object with the results as the last line.")
     boolean json;
+
+    /** The parsed {@code --aes-gcm-key}, or null. */
+    private byte[] key;
 
     void validate() {
         CommandLine cl = spec.commandLine();
@@ -74,6 +90,13 @@ public final class ArtpRecvCommand implements Callable<Integer> {
         if (!(linger >= 0 && Double.isFinite(linger))) {
             throw new CommandLine.ParameterException(cl, "--linger must be >= 0, got " + linger);
         }
+        if (aesGcmKey != null) {
+            try {
+                key = AesGcmCodec.parseKey(aesGcmKey);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(cl, "--aes-gcm-key: " + e.getMessage());
+            }
+        }
     }
 
     @Override
@@ -81,7 +104,7 @@ public final class ArtpRecvCommand implements Callable<Integer> {
         validate();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        Receiver receiver = new Receiver(count == null ? 0 : count);
+        Receiver receiver = new Receiver(count == null ? 0 : count, key);
         Long only = session;
         SessionAcceptor acceptor = only == null ? SessionAcceptor.ANY
             : (sessionId, peer) -> sessionId == only ? SessionGrant.UNKEYED : null;
@@ -157,7 +180,8 @@ public final class ArtpRecvCommand implements Callable<Integer> {
                 + (s.duplicates > 0 ? ", " + s.duplicates + " duplicates" : "");
         }
         if (s.corrupt > 0) {
-            return "corrupt: " + s.corrupt + " datagrams failed the payload check";
+            return "corrupt: " + s.corrupt + " datagrams failed the payload check"
+                + (key == null ? "" : " (" + s.decryptFailures + " did not decrypt)");
         }
         if (count != null && s.duplicates > 0) {
             return "duplicates: " + s.duplicates + " datagrams were delivered more than once";
@@ -170,9 +194,9 @@ public final class ArtpRecvCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "received %d datagrams (%d B) from %d connection(s) in %s s: %s datagrams/s, %s Mbit/s%n",
             s.received, s.bytes, s.connections, Rates.seconds(seconds),
             Rates.oneDecimal(Rates.perSecond(s.received, seconds)), Rates.oneDecimal(Rates.mbitPerSecond(s.bytes, seconds)));
-        out.printf(Locale.ROOT, "duplicates %d, reordered %d, corrupt %d; latency p50 %d us, p99 %d us, max %d us; stopped: %s%n",
-            s.duplicates, s.reordered, s.corrupt, s.latency.quantile(0.5), s.latency.quantile(0.99), s.latency.max(),
-            stopReason);
+        out.printf(Locale.ROOT, "duplicates %d, reordered %d, corrupt %d%s; latency p50 %d us, p99 %d us, max %d us; stopped: %s%n",
+            s.duplicates, s.reordered, s.corrupt, key == null ? "" : " (" + s.decryptFailures + " did not decrypt)",
+            s.latency.quantile(0.5), s.latency.quantile(0.99), s.latency.max(), stopReason);
         out.println("artp " + stats);
         if (json) {
             out.println(JsonLine.object(j -> {
@@ -182,6 +206,10 @@ public final class ArtpRecvCommand implements Callable<Integer> {
                 }
                 j.writeNumberField("duplicates", s.duplicates);
                 j.writeNumberField("corrupt", s.corrupt);
+                if (key != null) {
+                    // included in corrupt
+                    j.writeNumberField("decrypt_failures", s.decryptFailures);
+                }
                 j.writeNumberField("reordered", s.reordered);
                 j.writeNumberField("bytes", s.bytes);
                 j.writeNumberField("seconds", JsonLine.round3(seconds));
@@ -219,8 +247,8 @@ public final class ArtpRecvCommand implements Callable<Integer> {
     }
 
     /** A consistent copy of the receiver's results. */
-    private record Summary(long received, long duplicates, long corrupt, long reordered, long bytes, long firstNanos,
-        long lastNanos, long connections, long closedOrderly, LatencyHistogram latency) {
+    private record Summary(long received, long duplicates, long corrupt, long decryptFailures, long reordered, long bytes,
+        long firstNanos, long lastNanos, long connections, long closedOrderly, LatencyHistogram latency) {
         double seconds() {
             return firstNanos == 0 ? 0.0 : (lastNanos - firstNanos) / 1e9;
         }
@@ -230,10 +258,12 @@ public final class ArtpRecvCommand implements Callable<Integer> {
     private static final class Receiver implements ArtpHandler {
         final CountDownLatch complete = new CountDownLatch(1);
         private final long expected;
+        private final byte[] key;
         private final LatencyHistogram latency = new LatencyHistogram();
         private long received;
         private long duplicates;
         private long corrupt;
+        private long decryptFailures;
         private long reordered;
         private long bytes;
         private long firstNanos;
@@ -241,8 +271,13 @@ public final class ArtpRecvCommand implements Callable<Integer> {
         private long connections;
         private long closedOrderly;
 
-        Receiver(long expected) {
+        /**
+         * @param expected datagrams to wait for, 0 for no limit
+         * @param key the AES-GCM key to decrypt with, or null when the datagrams are plaintext
+         */
+        Receiver(long expected, byte[] key) {
             this.expected = expected;
+            this.key = key;
         }
 
         @Override
@@ -255,12 +290,31 @@ public final class ArtpRecvCommand implements Callable<Integer> {
         public void datagram(ArtpConnection connection, ByteBuf datagram, boolean control) {
             long now = System.nanoTime();
             try {
-                Payload.Header h = control ? null : Payload.verify(datagram);
+                Payload.Header h = null;
+                boolean undecryptable = false;
+                if (!control && key == null) {
+                    h = Payload.verify(datagram);
+                } else if (!control) {
+                    byte[] plain = decrypt(connection.sessionId(), datagram);
+                    if (plain == null) {
+                        undecryptable = true;
+                    } else {
+                        ByteBuf p = Unpooled.wrappedBuffer(plain);
+                        try {
+                            h = Payload.verify(p);
+                        } finally {
+                            p.release();
+                        }
+                    }
+                }
                 synchronized (this) {
                     if (firstNanos == 0) {
                         firstNanos = now;
                     }
                     lastNanos = now;
+                    if (undecryptable) {
+                        decryptFailures++;
+                    }
                     if (h == null || h.seq() > Integer.MAX_VALUE - 1) {
                         corrupt++;
                         return;
@@ -296,6 +350,15 @@ public final class ArtpRecvCommand implements Callable<Integer> {
             }
         }
 
+        /** @return the plaintext, or null if the datagram does not authenticate with the key and session */
+        private byte[] decrypt(long sessionId, ByteBuf datagram) {
+            try {
+                return AesGcmCodec.decrypt(key, sessionId, ByteBufUtil.getBytes(datagram));
+            } catch (AEADBadTagException e) {
+                return null;
+            }
+        }
+
         @Override
         public synchronized void closed(ArtpConnection connection, ErrorCode code, String reason) {
             if (code == ErrorCode.NO_ERROR) {
@@ -304,8 +367,8 @@ public final class ArtpRecvCommand implements Callable<Integer> {
         }
 
         synchronized Summary summary() {
-            return new Summary(received, duplicates, corrupt, reordered, bytes, firstNanos, lastNanos, connections,
-                closedOrderly, latency);
+            return new Summary(received, duplicates, corrupt, decryptFailures, reordered, bytes, firstNanos, lastNanos,
+                connections, closedOrderly, latency);
         }
     }
 }

@@ -1,11 +1,14 @@
 package io.pando.shell.cli;
 
+import java.util.Collection;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * A minimal JSON writer for command output: objects of strings, numbers and nulls, and arrays of them. Keeps the
- * shell bundle free of a JSON library; the output is always one line (every control character is escaped).
+ * A minimal JSON writer for command output: objects and arrays of strings, numbers, booleans and nulls, nested as
+ * deep as needed. Keeps the shell bundle free of a JSON library; the output is always one line (every control
+ * character is escaped).
  */
 final class Json {
 
@@ -41,13 +44,31 @@ final class Json {
         return b.append('"').toString();
     }
 
-    /** @return the value as JSON: {@code null}, a number, or else a string of its {@code toString()} */
+    /**
+     * @return the value as JSON: {@code null}; a number for an integral or a finite floating-point number
+     *     ({@code null} for NaN and the infinities, which JSON cannot express); {@code true} or {@code false}; an
+     *     object for a {@link Map} with string keys, as in {@link #object(Map)}; an array for a {@link Collection},
+     *     element by element; or else a string of its {@code toString()}
+     */
     static String value(Object v) {
         if (v == null) {
             return "null";
         }
-        if (v instanceof Integer || v instanceof Long || v instanceof Short || v instanceof Byte) {
+        if (v instanceof Integer || v instanceof Long || v instanceof Short || v instanceof Byte
+            || v instanceof Boolean) {
             return v.toString();
+        }
+        if (v instanceof Double || v instanceof Float) {
+            double d = ((Number) v).doubleValue();
+            return Double.isFinite(d) ? Double.toString(d) : "null";
+        }
+        if (v instanceof Map<?, ?> m) {
+            Map<String, Object> fields = new LinkedHashMap<>();
+            m.forEach((k, e) -> fields.put(String.valueOf(k), e));
+            return object(fields);
+        }
+        if (v instanceof Collection<?> c) {
+            return array(c.stream().map(Json::value).toList());
         }
         return quote(v.toString());
     }

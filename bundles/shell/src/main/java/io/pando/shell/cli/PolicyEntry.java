@@ -62,6 +62,17 @@ record PolicyEntry(PolicyRole role, String name, String bundle, long bundleId, i
 
     /** @return this entry as a JSON object: role, name, bundle, bundle_id, ranking, service_id */
     String toJson() {
+        return Json.object(fields());
+    }
+
+    /** @return this entry as a JSON object: role, name, bundle, bundle_id, ranking, service_id, selected */
+    String toJson(boolean selected) {
+        Map<String, Object> m = fields();
+        m.put("selected", selected);
+        return Json.object(m);
+    }
+
+    private Map<String, Object> fields() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("role", role.label);
         m.put("name", name);
@@ -69,6 +80,6 @@ record PolicyEntry(PolicyRole role, String name, String bundle, long bundleId, i
         m.put("bundle_id", bundleId);
         m.put("ranking", ranking);
         m.put("service_id", serviceId);
-        return Json.object(m);
+        return m;
     }
 }

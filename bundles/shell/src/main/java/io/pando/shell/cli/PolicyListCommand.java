@@ -1,7 +1,10 @@
 package io.pando.shell.cli;
 
+import io.pando.api.router.RouterService;
 import java.io.PrintStream;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.apache.karaf.shell.api.action.Command;
 import org.apache.karaf.shell.api.action.Completion;
 import org.apache.karaf.shell.api.action.Option;
@@ -13,7 +16,8 @@ import org.osgi.framework.BundleContext;
 
 /**
  * {@code pando:policy-list}: the policy services in the service registry (load-balancing policies, packet
- * schedulers, aggregation strategies), with the bundle that provides each and its ranking.
+ * schedulers, aggregation strategies), with the bundle that provides each and its ranking; where the router runs,
+ * also whether each is the selected policy of its role.
  */
 @Service
 @Command(scope = "pando", name = "policy-list", description = "List the registered policies: load balancing, "
@@ -23,6 +27,10 @@ public class PolicyListCommand extends PandoAction {
     @Reference
     BundleContext context;
 
+    /** Optional: without a router on this node the list has no "selected" column. */
+    @Reference(optional = true)
+    RouterService router;
+
     @Option(name = "--role", description = "Only this role: load-balancing, scheduler or aggregation")
     @Completion(value = StringsCompleter.class, values = {"load-balancing", "scheduler", "aggregation"})
     String role;
@@ -31,13 +39,20 @@ public class PolicyListCommand extends PandoAction {
     public Object execute() {
         List<PolicyRole> roles = role == null ? List.of(PolicyRole.values()) : List.of(PolicyRole.of(role));
         List<PolicyEntry> entries = PolicyEntry.find(context, roles);
-        print(entries, json, System.out);
+        RouterService r = router;
+        print(entries, r == null ? null : r.selectedPolicies(), json, System.out);
         return null;
     }
 
-    static void print(List<PolicyEntry> entries, boolean json, PrintStream out) {
+    /**
+     * @param selected the router's selected policy of each role, {@code null} where no router runs (then neither
+     *     the table nor the JSON says which policy is selected)
+     */
+    static void print(List<PolicyEntry> entries, Map<io.pando.api.router.PolicyRole, String> selected, boolean json,
+        PrintStream out) {
         if (json) {
-            printJson(out, Json.array(entries.stream().map(PolicyEntry::toJson).toList()));
+            printJson(out, Json.array(entries.stream()
+                .map(e -> selected == null ? e.toJson() : e.toJson(isSelected(e, selected))).toList()));
             return;
         }
         ShellTable table = new ShellTable().emptyTableText("no policy services registered");
@@ -47,11 +62,22 @@ public class PolicyListCommand extends PandoAction {
         table.column("Bundle ID").alignRight();
         table.column("Ranking").alignRight();
         table.column("Service ID").alignRight();
+        if (selected != null) {
+            table.column("Selected");
+        }
         for (PolicyEntry e : entries) {
-            table.addRow().addContent(e.role().label, e.name() == null ? "-" : e.name(),
-                e.bundle() == null ? "-" : e.bundle(), e.bundleId(), e.ranking(), e.serviceId());
+            List<Object> row = new ArrayList<>(List.of(e.role().label, e.name() == null ? "-" : e.name(),
+                e.bundle() == null ? "-" : e.bundle(), e.bundleId(), e.ranking(), e.serviceId()));
+            if (selected != null) {
+                row.add(isSelected(e, selected) ? "yes" : "no");
+            }
+            table.addRow().addContent(row);
         }
         table.print(out);
         out.flush();
+    }
+
+    private static boolean isSelected(PolicyEntry e, Map<io.pando.api.router.PolicyRole, String> selected) {
+        return e.name() != null && e.name().equals(selected.get(e.role().router()));
     }
 }

@@ -6,7 +6,10 @@ import io.pando.api.policy.PacketScheduler;
 import java.util.Arrays;
 import java.util.stream.Collectors;
 
-/** The switchable policy roles, by the name the console uses and the service interface a policy registers. */
+/**
+ * The switchable policy roles, by the name the console uses and the service interface a policy registers. The
+ * router's own {@link io.pando.api.router.PolicyRole} has the same labels; {@link #router()} maps to it.
+ */
 enum PolicyRole {
     LOAD_BALANCING("load-balancing", LoadBalancingPolicy.class.getName()),
     SCHEDULER("scheduler", PacketScheduler.class.getName()),
@@ -34,5 +37,10 @@ enum PolicyRole {
             }
         }
         throw new IllegalArgumentException("unknown policy role '" + label + "': use one of " + NAMES);
+    }
+
+    /** @return the router's name for this role */
+    io.pando.api.router.PolicyRole router() {
+        return io.pando.api.router.PolicyRole.parse(label);
     }
 }

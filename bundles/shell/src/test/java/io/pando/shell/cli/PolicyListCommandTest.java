@@ -18,10 +18,14 @@ import org.osgi.framework.BundleContext;
 import org.osgi.framework.Constants;
 import org.osgi.framework.ServiceReference;
 
-/** The command over a fake service registry: selection, order, table and JSON output, bad roles. */
+/**
+ * The command over a fake service registry: selection, order, table and JSON output, bad roles; with a router, which
+ * policy is selected.
+ */
 class PolicyListCommandTest {
 
     private final Map<String, List<ServiceReference<?>>> registry = new HashMap<>();
+    private FakeRouter router;
 
     @Test
     void listsEveryRoleSortedByRoleThenName() throws Exception {
@@ -75,9 +79,42 @@ class PolicyListCommandTest {
             + "\"bundle_id\":-1,\"ranking\":0,\"service_id\":7}]", last);
     }
 
+    @Test
+    void withARouterJsonSaysWhichPolicyIsSelected() throws Exception {
+        register(PolicyRole.LOAD_BALANCING, "round-robin", "io.pando.policies", 12, null, 31);
+        register(PolicyRole.LOAD_BALANCING, "weighted", "io.pando.policies", 12, null, 32);
+        register(PolicyRole.SCHEDULER, null, "io.pando.policies", 12, null, 40);
+        router = new FakeRouter();
+
+        List<Object> all = Console.array(Console.parse(run(null, true).strip()));
+        assertEquals(3, all.size());
+        Map<String, Object> rr = Console.object(all.get(0));
+        assertEquals("round-robin", rr.get("name"));
+        assertEquals(true, rr.get("selected"));
+        assertEquals(false, Console.object(all.get(1)).get("selected"));
+        assertEquals(false, Console.object(all.get(2)).get("selected"), "a policy without a name is never selected");
+
+        router.selected.put(io.pando.api.router.PolicyRole.LOAD_BALANCING, "weighted");
+        all = Console.array(Console.parse(run("load-balancing", true).strip()));
+        assertEquals(List.of(false, true), all.stream().map(o -> Console.object(o).get("selected")).toList());
+    }
+
+    @Test
+    void withARouterTheTableHasASelectedColumn() throws Exception {
+        register(PolicyRole.SCHEDULER, "fifo", "io.pando.policies", 12, null, 40);
+        register(PolicyRole.SCHEDULER, "drr", "io.pando.policies", 12, null, 41);
+        assertTrue(!run(null, false).contains("Selected"));
+        router = new FakeRouter();
+        List<String> lines = run(null, false).lines().toList();
+        assertTrue(lines.get(0).contains("Selected"), lines.get(0));
+        assertTrue(lines.stream().anyMatch(l -> l.contains("drr") && l.strip().endsWith("no")), lines.toString());
+        assertTrue(lines.stream().anyMatch(l -> l.contains("fifo") && l.strip().endsWith("yes")), lines.toString());
+    }
+
     private String run(String role, boolean json) throws Exception {
         PolicyListCommand c = new PolicyListCommand();
         c.context = context();
+        c.router = router;
         c.role = role;
         c.json = json;
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();

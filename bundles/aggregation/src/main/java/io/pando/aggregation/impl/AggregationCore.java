@@ -1,0 +1,525 @@
+package io.pando.aggregation.impl;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.EventLoop;
+import io.pando.api.policy.AggregationStrategy;
+import io.pando.api.program.Datagram;
+import io.pando.api.session.FlowId;
+import io.pando.api.session.SessionId;
+import io.pando.api.unit.UnitId;
+import io.pando.artp.ArtpConfig;
+import io.pando.artp.ArtpConnection;
+import io.pando.artp.ArtpEndpoint;
+import io.pando.artp.ArtpHandler;
+import io.pando.artp.ErrorCode;
+import io.pando.link.AggregationChannel;
+import io.pando.link.AggregationPort;
+import io.pando.link.Credit;
+import io.pando.link.SessionPlan;
+import io.pando.policies.api.ReorderStats;
+import io.pando.policies.api.ReorderWindowControl;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.net.InetSocketAddress;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.Optional;
+import java.util.TreeSet;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The aggregation unit: gathers the results of every unit of a session and sends them to the session's
+ * destination over ARTP, through the selected {@link AggregationStrategy}.
+ *
+ * <p><b>Threads.</b> Everything runs on the egress endpoint's event loop, the thread on which the egress ARTP
+ * connections also run: units submit their results there (pooled {@link Result} records, no lock), the
+ * strategy is driven there (arrivals, a 1 ms tick, closes) and results are handed to ARTP without crossing
+ * threads.
+ *
+ * <p><b>Credit.</b> A result's bytes are returned to its unit when the result has been handed to the egress
+ * connection, unless the connection is over its send high-water mark: then the credit is returned when it
+ * becomes writable again, so a slow destination pushes back through the units to the sender.
+ *
+ * <p><b>Switching strategy.</b> The old strategy releases everything it holds (its {@code closed} for every
+ * session, in order) before the new one receives anything, so a switch loses nothing. While the selected
+ * strategy is not registered, results pass straight through.
+ *
+ * <p><b>Reordering</b> is measured at the egress for every session whatever the strategy: a result sent after
+ * one with a higher ingress sequence counts as out of order, with its displacement.
+ */
+final class AggregationCore implements AggregationPort, ArtpHandler {
+
+    private static final Logger LOG = System.getLogger(AggregationCore.class.getName());
+    private static final FlowId FLOW = FlowId.of(0);
+    private static final int DEFAULT_REORDER_DEPTH = 4096;
+
+    private final ArtpEndpoint egress;
+    private final EventLoop loop;
+    private final Map<String, StrategyFactory> strategies = new ConcurrentHashMap<>();
+    private final Map<SessionId, EgressSession> sessions = new ConcurrentHashMap<>();
+    private final IdentityHashMap<Datagram, Result> held = new IdentityHashMap<>();
+    private final Sink sink = new Sink();
+    private volatile String selected;
+    private volatile String inUse = "direct";
+
+    // loop
+    private AggregationStrategy strategy;
+    private StrategyFactory strategyFactory;
+    private long datagramsIn;
+    private long datagramsOut;
+    private long bytesOut;
+    private long egressLost;
+    private long strategyErrors;
+    private long strategySwitches;
+    private long reverseDatagrams;
+
+    /**
+     * @param bind local address of the egress endpoint
+     * @param config ARTP configuration of the egress connections
+     * @param strategy the name of the strategy to use once it is registered
+     */
+    AggregationCore(InetSocketAddress bind, ArtpConfig config, String strategy) {
+        this.selected = strategy;
+        this.egress = ArtpEndpoint.builder().bind(bind).config(config).handler(this).start();
+        this.loop = egress.eventLoop();
+        loop.scheduleAtFixedRate(this::tick, 1, 1, TimeUnit.MILLISECONDS);
+    }
+
+    void stop() {
+        try {
+            onLoop(() -> {
+                for (EgressSession s : sessions.values()) {
+                    flush(s);
+                    releaseDeferred(s);
+                    s.closed.complete(snapshot(s));
+                }
+                sessions.clear();
+                return null;
+            });
+        } finally {
+            egress.close();
+        }
+    }
+
+    InetSocketAddress localAddress() {
+        return egress.localAddress();
+    }
+
+    // ---- AggregationPort
+
+    @Override
+    public String strategy() {
+        return inUse;
+    }
+
+    @Override
+    public void selectStrategy(String name) {
+        if (!strategies.containsKey(name)) {
+            throw new IllegalArgumentException("no aggregation strategy '" + name + "'; registered: "
+                + new TreeSet<>(strategies.keySet()));
+        }
+        selected = name;
+        onLoop(() -> {
+            rebind();
+            return null;
+        });
+    }
+
+    @Override
+    public CompletionStage<Void> open(SessionPlan plan) {
+        CompletableFuture<Void> opened = new CompletableFuture<>();
+        EgressSession s = new EgressSession(this, plan);
+        if (sessions.putIfAbsent(plan.id(), s) != null) {
+            opened.completeExceptionally(new IllegalStateException("session " + plan.id() + " is already open"));
+            return opened;
+        }
+        egress.connect(plan.destination(), plan.id().value(), null).whenComplete((conn, err) -> {
+            if (err != null) {
+                sessions.remove(plan.id(), s);
+                opened.completeExceptionally(new IllegalStateException("cannot reach the destination "
+                    + plan.destination() + " of session " + plan.id() + ": " + rootMessage(err), err));
+                return;
+            }
+            loop.execute(() -> {
+                s.connection = conn;
+                conn.attach(s);
+                configure(strategy, s);
+                opened.complete(null);
+            });
+        });
+        return opened;
+    }
+
+    @Override
+    public AggregationChannel attach(SessionId session, UnitId unit, Credit credit) {
+        EgressSession s = sessions.get(session);
+        if (s == null) {
+            throw new NoSuchElementException("session " + session + " is not open at the aggregation unit");
+        }
+        return new Attachment(s, unit, credit);
+    }
+
+    @Override
+    public CompletionStage<Map<String, Long>> close(SessionId session) {
+        EgressSession s = sessions.get(session);
+        if (s == null) {
+            return CompletableFuture.completedFuture(Map.of());
+        }
+        loop.execute(() -> {
+            s.closing = true;
+            flush(s);
+            if (s.connection == null || s.failed) {
+                finish(s);
+                return;
+            }
+            s.connection.close().whenComplete((v, err) -> loop.execute(() -> finish(s)));
+        });
+        return s.closed;
+    }
+
+    private void finish(EgressSession s) {
+        releaseDeferred(s);
+        sessions.remove(s.id, s);
+        Map<String, Long> last = snapshot(s);
+        LOG.log(Level.INFO, "aggregation: session {0} closed: {1}", s.id, last);
+        s.closed.complete(last);
+    }
+
+    @Override
+    public Map<String, Long> counters(SessionId session) {
+        EgressSession s = sessions.get(session);
+        return s == null ? Map.of() : onLoop(() -> snapshot(s));
+    }
+
+    @Override
+    public Map<String, Long> reorder(SessionId session) {
+        EgressSession s = sessions.get(session);
+        if (s == null) {
+            return Map.of();
+        }
+        return onLoop(() -> {
+            Map<String, Long> m = new LinkedHashMap<>();
+            m.put("out_of_order", s.outOfOrder);
+            m.put("max_displacement", s.maxDisplacement);
+            if (strategy instanceof ReorderWindowControl rc) {
+                Optional<ReorderStats> st = rc.stats(s.id);
+                st.ifPresent(r -> {
+                    m.put("window_arrived", r.arrived());
+                    m.put("window_released_in_order", r.releasedInOrder());
+                    m.put("window_released_out_of_order", r.releasedOutOfOrder());
+                    m.put("window_held_now", r.heldNow());
+                    m.put("window_held_total", r.heldTotal());
+                    m.put("window_deadline_releases", r.deadlineReleases());
+                    m.put("window_overflow_releases", r.overflowReleases());
+                    m.put("window_max_hold_ns", r.maxHoldNanos());
+                });
+            }
+            return m;
+        });
+    }
+
+    @Override
+    public Map<String, Long> counters() {
+        return onLoop(() -> {
+            Map<String, Long> m = new LinkedHashMap<>();
+            m.put("sessions", (long) sessions.size());
+            m.put("datagrams_in", datagramsIn);
+            m.put("datagrams_out", datagramsOut);
+            m.put("bytes_out", bytesOut);
+            m.put("held", (long) held.size());
+            m.put("egress_lost", egressLost);
+            m.put("strategy_errors", strategyErrors);
+            m.put("strategy_switches", strategySwitches);
+            m.put("reverse_datagrams", reverseDatagrams);
+            return m;
+        });
+    }
+
+    private Map<String, Long> snapshot(EgressSession s) {
+        Map<String, Long> m = new LinkedHashMap<>();
+        m.put("results_in", s.datagramsIn);
+        m.put("datagrams_out", s.datagramsOut);
+        m.put("bytes_out", s.bytesOut);
+        m.put("out_of_order", s.outOfOrder);
+        m.put("max_displacement", s.maxDisplacement);
+        m.put("egress_lost", s.egressLost);
+        m.put("credit_deferred", (long) s.deferred.size());
+        if (s.connection != null) {
+            Map<String, Long> artp = s.connection.stats().toMap();
+            for (String k : new String[] {"retransmitted", "lost", "srtt_us", "cwnd", "bytes_in_flight"}) {
+                Long v = artp.get(k);
+                if (v != null) {
+                    m.put("egress_" + k, v);
+                }
+            }
+            m.put("egress_pending_bytes", s.connection.pendingBytes());
+        }
+        return m;
+    }
+
+    // ---- strategies come and go (DS, any thread)
+
+    void addStrategy(String name, StrategyFactory factory) {
+        strategies.put(name, factory);
+        if (name.equals(selected)) {
+            loop.execute(this::rebind);
+        }
+    }
+
+    /** Returns once the unit no longer uses the factory's instance (everything it held was sent). */
+    void removeStrategy(String name, StrategyFactory factory) {
+        strategies.remove(name, factory);
+        onLoop(() -> {
+            if (strategyFactory == factory) {
+                rebind();
+            }
+            return null;
+        });
+    }
+
+    // ---- loop
+
+    private void rebind() {
+        StrategyFactory f = strategies.get(selected);
+        if (f == strategyFactory && (f != null || strategy == null)) {
+            return;
+        }
+        AggregationStrategy old = strategy;
+        if (old != null) {
+            for (EgressSession s : sessions.values()) {
+                try {
+                    old.closed(s.id, sink);
+                } catch (RuntimeException e) {
+                    strategyErrors++;
+                    LOG.log(Level.WARNING, "aggregation strategy " + inUse + " failed to release session " + s.id, e);
+                }
+            }
+            if (!held.isEmpty()) { // a strategy that kept something back: send it, lose nothing
+                strategyErrors += held.size();
+                for (Result r : held.values().toArray(new Result[0])) {
+                    send(r.from.session, r);
+                }
+                held.clear();
+            }
+            try {
+                strategyFactory.unget(old);
+            } catch (RuntimeException e) {
+                LOG.log(Level.DEBUG, "unget of a strategy failed", e);
+            }
+        }
+        strategy = f == null ? null : f.get();
+        strategyFactory = f;
+        inUse = f == null ? "direct" : selected;
+        strategySwitches++;
+        for (EgressSession s : sessions.values()) {
+            configure(strategy, s);
+        }
+    }
+
+    private static void configure(AggregationStrategy strategy, EgressSession s) {
+        if (strategy instanceof ReorderWindowControl rc && s.plan.reorderWindowMillis().isPresent()) {
+            rc.configure(s.id, TimeUnit.MILLISECONDS.toNanos(s.plan.reorderWindowMillis().get()),
+                DEFAULT_REORDER_DEPTH);
+        }
+    }
+
+    /** Loop: a unit's result arrives. */
+    void arrived(Result r) {
+        EgressSession s = r.from.session;
+        s.datagramsIn++;
+        datagramsIn++;
+        if (s.failed || s.connection == null) {
+            lose(s, r);
+            return;
+        }
+        AggregationStrategy st = strategy;
+        if (st == null) {
+            send(s, r);
+            return;
+        }
+        ByteBuf b = r.data;
+        Datagram d = Datagram.wrap(FLOW, false, b.nioBuffer(b.readerIndex(), r.length));
+        held.put(d, r);
+        try {
+            st.arrived(s.id, r.sequence, d, sink);
+        } catch (RuntimeException e) {
+            strategyErrors++;
+            Result back = held.remove(d);
+            if (back != null) {
+                send(s, back);
+            }
+        }
+    }
+
+    private void send(EgressSession s, Result r) {
+        if (s.failed) {
+            lose(s, r);
+            return;
+        }
+        long seq = r.sequence;
+        if (seq >= 0) {
+            if (seq < s.highestSent) {
+                s.outOfOrder++;
+                s.maxDisplacement = Math.max(s.maxDisplacement, s.highestSent - seq);
+            } else {
+                s.highestSent = seq;
+            }
+        }
+        ByteBuf data = r.data;
+        r.data = null;
+        try {
+            s.connection.send(data);
+        } catch (RuntimeException e) { // the connection ended under us; send() released the buffer
+            s.egressLost++;
+            egressLost++;
+            returnCredit(r);
+            return;
+        }
+        s.datagramsOut++;
+        s.bytesOut += r.length;
+        datagramsOut++;
+        bytesOut += r.length;
+        if (s.connection.isWritable()) {
+            returnCredit(r);
+        } else {
+            s.deferred.add(r);
+        }
+    }
+
+    private void lose(EgressSession s, Result r) {
+        s.egressLost++;
+        egressLost++;
+        if (r.data != null) {
+            r.data.release();
+            r.data = null;
+        }
+        returnCredit(r);
+    }
+
+    private static void returnCredit(Result r) {
+        Credit c = r.from.credit;
+        int len = r.length;
+        r.recycle();
+        c.release(len);
+    }
+
+    private void releaseDeferred(EgressSession s) {
+        Result r;
+        while ((r = s.deferred.poll()) != null) {
+            returnCredit(r);
+        }
+    }
+
+    private void flush(EgressSession s) {
+        AggregationStrategy st = strategy;
+        if (st != null) {
+            try {
+                st.closed(s.id, sink);
+            } catch (RuntimeException e) {
+                strategyErrors++;
+            }
+        }
+    }
+
+    private void tick() {
+        AggregationStrategy st = strategy;
+        if (st != null && !sessions.isEmpty()) {
+            try {
+                st.advance(System.nanoTime(), sink);
+            } catch (RuntimeException e) {
+                strategyErrors++;
+            }
+        }
+    }
+
+    // ---- ARTP handler (loop)
+
+    @Override
+    public void datagram(ArtpConnection connection, ByteBuf datagram, boolean control) {
+        reverseDatagrams++; // a destination has nothing to say to the router on this path
+        datagram.release();
+    }
+
+    @Override
+    public void writabilityChanged(ArtpConnection connection) {
+        if (connection.isWritable() && connection.attachment() instanceof EgressSession s) {
+            releaseDeferred(s);
+        }
+    }
+
+    @Override
+    public void closed(ArtpConnection connection, ErrorCode code, String reason) {
+        if (connection.attachment() instanceof EgressSession s && !s.closing) {
+            s.failed = true;
+            s.failure = code + " " + reason;
+            LOG.log(Level.WARNING, "aggregation: the egress of session {0} to {1} ended: {2} {3}", s.id,
+                s.plan.destination(), code, reason);
+            releaseDeferred(s);
+        }
+    }
+
+    // ---- strategy sink (loop)
+
+    private final class Sink implements AggregationStrategy.Sink {
+        @Override
+        public void send(SessionId session, Datagram datagram) {
+            Result r = held.remove(datagram);
+            if (r == null) {
+                strategyErrors++; // not ours, or released twice
+                return;
+            }
+            AggregationCore.this.send(r.from.session, r);
+        }
+
+        @Override
+        public void drop(SessionId session, Datagram datagram) {
+            Result r = held.remove(datagram);
+            if (r == null) {
+                strategyErrors++;
+                return;
+            }
+            lose(r.from.session, r);
+        }
+    }
+
+    // ---- threads
+
+    void execute(Runnable task) {
+        loop.execute(task);
+    }
+
+    private <T> T onLoop(Callable<T> task) {
+        if (loop.inEventLoop()) {
+            try {
+                return task.call();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        try {
+            return loop.submit(task).get(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted waiting for the aggregation unit", e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("aggregation unit: " + e.getCause(), e.getCause());
+        } catch (TimeoutException e) {
+            throw new IllegalStateException("the aggregation unit did not answer within 10 s", e);
+        }
+    }
+
+    private static String rootMessage(Throwable t) {
+        while (t.getCause() != null) {
+            t = t.getCause();
+        }
+        return String.valueOf(t.getMessage());
+    }
+}

@@ -1,0 +1,536 @@
+package io.pando.distribution.impl;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.EventLoop;
+import io.pando.api.policy.LoadBalancingPolicy;
+import io.pando.api.program.Datagram;
+import io.pando.api.router.PolicyRole;
+import io.pando.api.router.RouterException;
+import io.pando.api.router.RouterService;
+import io.pando.api.router.SessionInfo;
+import io.pando.api.router.SessionRequest;
+import io.pando.api.router.UnitInfo;
+import io.pando.api.session.ActiveSession;
+import io.pando.api.session.Flow;
+import io.pando.api.session.FlowId;
+import io.pando.api.session.SessionId;
+import io.pando.api.session.SessionState;
+import io.pando.api.unit.UnitId;
+import io.pando.api.unit.UnitLoad;
+import io.pando.artp.ArtpConfig;
+import io.pando.artp.ArtpConnection;
+import io.pando.artp.ArtpEndpoint;
+import io.pando.artp.ArtpHandler;
+import io.pando.artp.ErrorCode;
+import io.pando.artp.SessionGrant;
+import io.pando.link.AggregationPort;
+import io.pando.link.SessionPlan;
+import io.pando.link.UnitChannel;
+import io.pando.link.UnitPort;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.net.InetSocketAddress;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.stream.Collectors;
+
+/**
+ * The distribution unit and the session manager of a node.
+ *
+ * <p><b>Ingress.</b> One ARTP endpoint is the router's address for every session; a sender's handshake names
+ * the session, and the connection carries the session from then on, so classifying a packet is one lookup of
+ * its connection id inside ARTP. ARTP terminates here (acknowledgements, duplicate suppression and reassembly
+ * happen once, at the router's edge), and each complete datagram is numbered in its session's arrival order
+ * and handed whole to one unit chosen by the session's {@link LoadBalancingPolicy}; control datagrams go to
+ * every unit of the session. All of it runs on the ingress endpoint's event loop without locks.
+ *
+ * <p><b>Back-pressure.</b> When a unit reports a session over its quota, the session's senders stop getting
+ * ARTP credit until every unit reports it clear; nothing that ARTP acknowledged is ever dropped.
+ *
+ * <p><b>Sessions</b> are created and closed by the administrator ({@link RouterService}); creation opens the
+ * egress at the aggregation unit first, then the session on each chosen unit, and undoes everything if one
+ * step fails.
+ */
+final class DistributionCore implements RouterService, ArtpHandler {
+
+    private static final Logger LOG = System.getLogger(DistributionCore.class.getName());
+    private static final FlowId FLOW = FlowId.of(0);
+    private static final long OPEN_TIMEOUT_S = 10;
+    private static final long CLOSE_TIMEOUT_S = 30;
+
+    private final ArtpEndpoint ingress;
+    private final EventLoop loop;
+    private final String advertisedHost;
+    private final long quotaBytes;
+    private final AggregationPort aggregation;
+    private final Map<UnitId, UnitPort> units = new ConcurrentHashMap<>();
+    private final Map<String, LoadBalancingPolicy> policies = new ConcurrentHashMap<>();
+    private final Map<SessionId, IngressSession> sessions = new ConcurrentHashMap<>();
+    private final SecureRandom random = new SecureRandom();
+    private final Object admin = new Object();
+    private volatile String selectedPolicy;
+    private volatile Map<UnitId, UnitLoad> loads = Map.of();
+
+    // ingress loop
+    private long refusedNoSession;
+    private long datagramsIn;
+    private long bytesIn;
+    private long policyMissing;
+    // admin
+    private long sessionsCreated;
+    private long sessionsClosed;
+    private long policySwitches;
+
+    /**
+     * @param bind the ingress address
+     * @param advertisedHost the host senders are told to connect to (empty: the bound address)
+     * @param loadBalancing the name of the router's load-balancing policy
+     * @param quotaBytes each session's quota in each unit's buffer pool
+     */
+    DistributionCore(InetSocketAddress bind, String advertisedHost, String loadBalancing, long quotaBytes,
+            AggregationPort aggregation, ArtpConfig config) {
+        this.advertisedHost = advertisedHost;
+        this.selectedPolicy = loadBalancing;
+        this.quotaBytes = quotaBytes;
+        this.aggregation = aggregation;
+        this.ingress = ArtpEndpoint.builder().bind(bind).config(config).handler(this).acceptor(this::accept).start();
+        this.loop = ingress.eventLoop();
+        loop.scheduleAtFixedRate(this::refreshLoads, 0, 50, TimeUnit.MILLISECONDS);
+    }
+
+    void stop() {
+        for (IngressSession s : sessions.values()) {
+            try {
+                closeSession(s.id);
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "closing session " + s.id + " on stop failed", e);
+            }
+        }
+        ingress.close();
+    }
+
+    EventLoop ingressLoop() {
+        return loop;
+    }
+
+    InetSocketAddress ingressAddress() {
+        InetSocketAddress local = ingress.localAddress();
+        if (!advertisedHost.isEmpty()) {
+            return new InetSocketAddress(advertisedHost, local.getPort());
+        }
+        return local;
+    }
+
+    // ---- units and policies come and go
+
+    void addUnit(UnitPort unit) {
+        units.put(unit.id(), unit);
+    }
+
+    void removeUnit(UnitPort unit) {
+        units.remove(unit.id(), unit);
+        for (IngressSession s : sessions.values()) {
+            if (s.candidates.contains(unit.id())) {
+                LOG.log(Level.WARNING, "unit {0} went away while serving session {1}", unit.id(), s.id);
+            }
+        }
+    }
+
+    void addPolicy(String name, LoadBalancingPolicy policy) {
+        policies.put(name, policy);
+    }
+
+    void removePolicy(String name, LoadBalancingPolicy policy) {
+        policies.remove(name, policy);
+    }
+
+    // ---- the packet path (ingress loop)
+
+    private SessionGrant accept(long sessionId, InetSocketAddress peer) {
+        IngressSession s = sessionId == 0 ? null : sessions.get(new SessionId(sessionId));
+        return s != null && s.state == SessionState.ACTIVE ? SessionGrant.UNKEYED : null;
+    }
+
+    @Override
+    public void connected(ArtpConnection connection) {
+        IngressSession s = sessions.get(new SessionId(connection.sessionId()));
+        if (s == null || s.state != SessionState.ACTIVE) {
+            connection.reset(ErrorCode.APPLICATION_ABORT, "session " + Long.toUnsignedString(connection.sessionId())
+                + " is not open");
+            return;
+        }
+        connection.attach(s);
+        s.connections.add(connection);
+        s.applyCongestion();
+    }
+
+    @Override
+    public void closed(ArtpConnection connection, ErrorCode code, String reason) {
+        if (connection.attachment() instanceof IngressSession s) {
+            s.connections.remove(connection);
+        }
+    }
+
+    @Override
+    public void datagram(ArtpConnection connection, ByteBuf data, boolean control) {
+        if (!(connection.attachment() instanceof IngressSession s) || !s.forwarding) {
+            if (connection.attachment() instanceof IngressSession late) {
+                late.lateAfterClose++;
+            }
+            refusedNoSession++;
+            data.release();
+            return;
+        }
+        long seq = s.nextSequence++;
+        int len = data.readableBytes();
+        s.datagramsIn++;
+        s.bytesIn += len;
+        datagramsIn++;
+        bytesIn += len;
+        UnitChannel[] channels = s.channelArray;
+        if (control) {
+            s.controlIn++;
+            for (UnitChannel c : channels) {
+                c.deliver(seq, data.retainedDuplicate(), true);
+            }
+            data.release();
+            return;
+        }
+        choose(s, channels, data).deliver(seq, data, false);
+    }
+
+    private UnitChannel choose(IngressSession s, UnitChannel[] channels, ByteBuf data) {
+        if (channels.length == 1) {
+            return channels[0];
+        }
+        LoadBalancingPolicy p = policies.get(s.policy != null ? s.policy : selectedPolicy);
+        if (p != null) {
+            try {
+                UnitId u = p.choose(Datagram.wrap(FLOW, false, data.nioBuffer(data.readerIndex(), data.readableBytes())),
+                    s.active, s.candidates, loads);
+                UnitChannel c = u == null ? null : s.channels.get(u);
+                if (c != null) {
+                    return c;
+                }
+            } catch (RuntimeException e) {
+                if (s.policyErrors == 0) {
+                    LOG.log(Level.WARNING, "load-balancing policy failed for session " + s.id, e);
+                }
+            }
+            s.policyErrors++;
+        } else {
+            policyMissing++;
+        }
+        return channels[Math.floorMod(s.roundRobin++, channels.length)]; // never stall: fall back to round robin
+    }
+
+    private void refreshLoads() {
+        Map<UnitId, UnitLoad> m = new HashMap<>();
+        for (UnitPort u : units.values()) {
+            try {
+                m.put(u.id(), u.load());
+            } catch (RuntimeException e) {
+                LOG.log(Level.DEBUG, "load of unit " + u.id() + " unavailable", e);
+            }
+        }
+        loads = Map.copyOf(m);
+    }
+
+    // ---- RouterService
+
+    @Override
+    public SessionInfo createSession(SessionRequest request) {
+        synchronized (admin) {
+            List<UnitPort> chosen = chooseUnits(request);
+            Set<String> programs = new TreeSet<>();
+            for (UnitPort u : units.values()) {
+                programs.addAll(u.programs());
+            }
+            if (!programs.contains(request.program())) {
+                throw new IllegalArgumentException("no active program '" + request.program() + "' is registered; "
+                    + "registered: " + programs);
+            }
+            request.loadBalancing().ifPresent(p -> {
+                if (!policies.containsKey(p)) {
+                    throw new IllegalArgumentException("no load-balancing policy '" + p + "'; registered: "
+                        + new TreeSet<>(policies.keySet()));
+                }
+            });
+            for (IngressSession other : sessions.values()) {
+                if (other.plan.name().equals(request.name())) {
+                    throw new IllegalArgumentException("a session named '" + request.name() + "' is open (id "
+                        + other.id + ")");
+                }
+            }
+            SessionId id = newId();
+            List<UnitId> unitIds = chosen.stream().map(UnitPort::id).toList();
+            SessionPlan plan = new SessionPlan(id, request.name(), request.program(), request.parameters(),
+                request.destination(), unitIds, quotaBytes, request.reorderWindowMillis());
+            IngressSession s = new IngressSession(this, plan, request.loadBalancing().orElse(null));
+            try {
+                aggregation.open(plan).toCompletableFuture().get(OPEN_TIMEOUT_S, TimeUnit.SECONDS);
+            } catch (ExecutionException | TimeoutException e) {
+                aggregation.close(id);
+                throw new RouterException("session " + request.name() + " refused: "
+                    + (e instanceof TimeoutException ? "the destination " + request.destination()
+                        + " did not answer within " + OPEN_TIMEOUT_S + " s" : e.getCause().getMessage()), e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new RouterException("interrupted while opening session " + request.name(), e);
+            }
+            List<UnitChannel> opened = new ArrayList<>();
+            try {
+                for (UnitPort u : chosen) {
+                    UnitChannel c = u.open(plan, aggregation, s);
+                    opened.add(c);
+                    s.channels.put(u.id(), c);
+                }
+            } catch (RuntimeException e) {
+                for (UnitChannel c : opened) {
+                    c.close();
+                }
+                aggregation.close(id);
+                throw new RouterException("session " + request.name() + " refused: " + e.getMessage(), e);
+            }
+            s.channelArray = s.channels.values().toArray(new UnitChannel[0]);
+            s.active = activeView(s, SessionState.ACTIVE);
+            sessions.put(id, s);
+            s.state = SessionState.ACTIVE;
+            sessionsCreated++;
+            LOG.log(Level.INFO, "session {0} ({1}) created: program {2}, units {3}, to {4}", id, request.name(),
+                request.program(), unitIds, request.destination());
+            return info(s);
+        }
+    }
+
+    private List<UnitPort> chooseUnits(SessionRequest request) {
+        if (units.isEmpty()) {
+            throw new RouterException("no unit is running on this node (feature pando-unit, configuration "
+                + "io.pando.unit~NAME)");
+        }
+        int k = request.units() == 0 ? units.size() : request.units();
+        if (k > units.size()) {
+            throw new IllegalArgumentException("asked for " + k + " units; " + units.size() + " run: "
+                + new TreeSet<>(units.keySet().stream().map(UnitId::value).toList()));
+        }
+        List<UnitPort> all = new ArrayList<>(units.values());
+        all.sort(Comparator.comparingInt((UnitPort u) -> u.load().sessions()).thenComparing(u -> u.id().value()));
+        List<UnitPort> chosen = new ArrayList<>(all.subList(0, k));
+        chosen.sort(Comparator.comparing(u -> u.id().value()));
+        return chosen;
+    }
+
+    private SessionId newId() {
+        while (true) {
+            long v = random.nextLong() & Long.MAX_VALUE;
+            if (v != 0 && !sessions.containsKey(new SessionId(v))) {
+                return new SessionId(v);
+            }
+        }
+    }
+
+    private static ActiveSession activeView(IngressSession s, SessionState state) {
+        return new ActiveSession(s.id, "admin", state,
+            List.of(new Flow(FLOW, "main", s.plan.destination())), Set.copyOf(s.candidates));
+    }
+
+    @Override
+    public List<SessionInfo> sessions() {
+        return sessions.values().stream().sorted(Comparator.comparing((IngressSession s) -> s.created))
+            .map(this::info).toList();
+    }
+
+    @Override
+    public Optional<SessionInfo> session(SessionId id) {
+        IngressSession s = sessions.get(id);
+        return s == null ? Optional.empty() : Optional.of(info(s));
+    }
+
+    @Override
+    public SessionInfo closeSession(SessionId id) {
+        IngressSession s = sessions.get(id);
+        if (s == null) {
+            throw new NoSuchElementException("no session " + id);
+        }
+        synchronized (s) {
+            if (s.state == SessionState.CLOSED) {
+                throw new NoSuchElementException("no session " + id);
+            }
+            s.state = SessionState.CLOSED; // refuses new senders at once
+            s.active = activeView(s, SessionState.CLOSED);
+            List<CompletableFuture<Void>> closing = new ArrayList<>();
+            for (ArtpConnection c : s.connections) {
+                closing.add(c.close().toCompletableFuture());
+            }
+            await(closing, "the senders of session " + id + " to finish", () -> {
+                for (ArtpConnection c : s.connections) {
+                    c.reset(ErrorCode.APPLICATION_ABORT, "session closed by the administrator");
+                }
+            });
+            onLoop(() -> {
+                s.forwarding = false;
+                return null;
+            });
+            Map<String, Long> ingressCounters = onLoop(s::snapshot);
+            List<CompletableFuture<Void>> draining = new ArrayList<>();
+            for (UnitChannel c : s.channels.values()) {
+                draining.add(c.close().toCompletableFuture());
+            }
+            await(draining, "the units of session " + id + " to drain", () -> { });
+            Map<UnitId, Map<String, Long>> unitCounters = new LinkedHashMap<>();
+            s.channels.forEach((u, c) -> unitCounters.put(u, c.counters()));
+            Map<String, Long> reorder = aggregation.reorder(id);
+            Map<String, Long> egress;
+            try {
+                egress = aggregation.close(id).toCompletableFuture().get(CLOSE_TIMEOUT_S, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                egress = Map.of();
+            } catch (ExecutionException | TimeoutException e) {
+                LOG.log(Level.WARNING, "the egress of session " + id + " did not close in order", e);
+                egress = Map.of();
+            }
+            sessions.remove(id, s);
+            synchronized (admin) {
+                sessionsClosed++;
+            }
+            Map<String, Long> counters = new LinkedHashMap<>(ingressCounters);
+            counters.putAll(egress);
+            SessionInfo last = new SessionInfo(id, s.plan.name(), s.plan.program(), SessionState.CLOSED,
+                ingressAddress(), s.plan.destination(), s.candidates, policyName(s), s.created, counters,
+                unitCounters, reorder);
+            LOG.log(Level.INFO, "session {0} ({1}) closed: {2}; units {3}; reordering {4}", id, s.plan.name(),
+                counters, unitCounters, reorder);
+            return last;
+        }
+    }
+
+    private void await(List<CompletableFuture<Void>> futures, String what, Runnable onTimeout) {
+        try {
+            CompletableFuture.allOf(futures.toArray(new CompletableFuture[0])).get(CLOSE_TIMEOUT_S, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException e) {
+            LOG.log(Level.WARNING, "waiting for " + what + ": " + e.getCause());
+        } catch (TimeoutException e) {
+            LOG.log(Level.WARNING, "gave up waiting " + CLOSE_TIMEOUT_S + " s for " + what);
+            onTimeout.run();
+        }
+    }
+
+    private String policyName(IngressSession s) {
+        return s.policy != null ? s.policy : selectedPolicy;
+    }
+
+    private SessionInfo info(IngressSession s) {
+        Map<String, Long> counters = new LinkedHashMap<>(onLoop(s::snapshot));
+        counters.putAll(aggregation.counters(s.id));
+        Map<UnitId, Map<String, Long>> unitCounters = new LinkedHashMap<>();
+        s.channels.forEach((u, c) -> unitCounters.put(u, c.counters()));
+        return new SessionInfo(s.id, s.plan.name(), s.plan.program(), s.state, ingressAddress(),
+            s.plan.destination(), s.candidates, policyName(s), s.created, counters, unitCounters,
+            aggregation.reorder(s.id));
+    }
+
+    @Override
+    public List<UnitInfo> units() {
+        return units.values().stream().sorted(Comparator.comparing(u -> u.id().value()))
+            .map(u -> new UnitInfo(u.id(), u.location(), u.load(), u.scheduler(), u.counters())).toList();
+    }
+
+    @Override
+    public void selectPolicy(PolicyRole role, String name) {
+        synchronized (admin) {
+            switch (role) {
+                case LOAD_BALANCING -> {
+                    if (!policies.containsKey(name)) {
+                        throw new IllegalArgumentException("no load-balancing policy '" + name + "'; registered: "
+                            + new TreeSet<>(policies.keySet()));
+                    }
+                    selectedPolicy = name;
+                }
+                case SCHEDULER -> {
+                    if (units.isEmpty()) {
+                        throw new RouterException("no unit is running on this node");
+                    }
+                    for (UnitPort u : units.values()) {
+                        u.selectScheduler(name);
+                    }
+                }
+                case AGGREGATION -> aggregation.selectStrategy(name);
+                default -> throw new IllegalArgumentException("unknown role " + role);
+            }
+            policySwitches++;
+            LOG.log(Level.INFO, "{0} policy is now {1}", role, name);
+        }
+    }
+
+    @Override
+    public Map<PolicyRole, String> selectedPolicies() {
+        Map<PolicyRole, String> m = new EnumMap<>(PolicyRole.class);
+        m.put(PolicyRole.LOAD_BALANCING, selectedPolicy);
+        m.put(PolicyRole.SCHEDULER, units.values().stream().map(UnitPort::scheduler).distinct().sorted()
+            .collect(Collectors.joining(",")));
+        m.put(PolicyRole.AGGREGATION, aggregation.strategy());
+        return m;
+    }
+
+    @Override
+    public Map<String, Long> stats() {
+        Map<String, Long> m = new LinkedHashMap<>();
+        synchronized (admin) {
+            m.put("sessions_open", (long) sessions.size());
+            m.put("sessions_created", sessionsCreated);
+            m.put("sessions_closed", sessionsClosed);
+            m.put("policy_switches", policySwitches);
+        }
+        m.put("units", (long) units.size());
+        m.putAll(onLoop(() -> {
+            Map<String, Long> i = new LinkedHashMap<>();
+            i.put("datagrams_in", datagramsIn);
+            i.put("bytes_in", bytesIn);
+            i.put("refused_no_session", refusedNoSession);
+            i.put("policy_missing", policyMissing);
+            return i;
+        }));
+        aggregation.counters().forEach((k, v) -> m.put("aggregation_" + k, v));
+        ingress.stats().toMap().forEach((k, v) -> m.put("ingress_" + k, v));
+        return m;
+    }
+
+    private <T> T onLoop(Callable<T> task) {
+        if (loop.inEventLoop()) {
+            try {
+                return task.call();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        try {
+            return loop.submit(task).get(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted waiting for the distribution unit", e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("distribution unit: " + e.getCause(), e.getCause());
+        } catch (TimeoutException e) {
+            throw new IllegalStateException("the distribution unit did not answer within 10 s", e);
+        }
+    }
+}

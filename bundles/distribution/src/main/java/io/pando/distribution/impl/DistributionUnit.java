@@ -1,0 +1,153 @@
+package io.pando.distribution.impl;
+
+import io.pando.api.policy.LoadBalancingPolicy;
+import io.pando.api.router.PolicyRole;
+import io.pando.api.router.RouterService;
+import io.pando.api.router.SessionInfo;
+import io.pando.api.router.SessionRequest;
+import io.pando.api.router.UnitInfo;
+import io.pando.api.session.SessionId;
+import io.pando.artp.ArtpConfig;
+import io.pando.link.AggregationPort;
+import io.pando.link.UnitPort;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+/**
+ * The distribution unit as a DS component: the router's ingress and its {@link RouterService}. Units
+ * ({@link UnitPort}) and load-balancing policies are dynamic references, so units may be added and policies
+ * updated while sessions run.
+ */
+@Component(name = "io.pando.distribution", configurationPolicy = ConfigurationPolicy.OPTIONAL,
+    service = RouterService.class)
+@Designate(ocd = DistributionUnit.Config.class)
+public class DistributionUnit implements RouterService {
+
+    /** Configuration of the distribution unit. */
+    @ObjectClassDefinition(name = "Pando distribution unit",
+        description = "The router's ARTP ingress and session manager.")
+    public @interface Config {
+
+        /** @return the ingress address */
+        @AttributeDefinition(name = "Ingress address", description = "Local address senders connect to.")
+        String ingress_host() default "127.0.0.1";
+
+        /** @return the ingress port */
+        @AttributeDefinition(name = "Ingress port", description = "UDP port of the ingress, 0 for any free port.")
+        int ingress_port() default 7400;
+
+        /** @return the advertised host */
+        @AttributeDefinition(name = "Advertised host", description = "Host name or address reported to "
+            + "senders as the ingress; empty for the bound address.")
+        String advertised_host() default "";
+
+        /** @return the router's load-balancing policy */
+        @AttributeDefinition(name = "Load-balancing policy", description = "Name of the LoadBalancingPolicy "
+            + "service for sessions that do not name one (pando:policy-set load-balancing NAME switches it).")
+        String load_balancing() default "round-robin";
+
+        /** @return the session quota */
+        @AttributeDefinition(name = "Session quota (KiB)", description = "Each session's reserved share of a "
+            + "unit's buffer pool; beyond it the sender is paused by ARTP flow control.")
+        long session_quota_kb() default 4096;
+    }
+
+    private final DistributionCore core;
+
+    /**
+     * @param config the configuration
+     * @param aggregation the node's aggregation unit
+     * @throws IllegalArgumentException if a value breaks its rule
+     */
+    @Activate
+    public DistributionUnit(Config config, @Reference AggregationPort aggregation) {
+        if (config.ingress_port() < 0 || config.ingress_port() > 65535) {
+            throw new IllegalArgumentException("ingress.port must be in [0, 65535], got " + config.ingress_port());
+        }
+        if (config.session_quota_kb() < 1 || config.session_quota_kb() > 1 << 20) {
+            throw new IllegalArgumentException("session.quota.kb must be in [1, 1048576], got "
+                + config.session_quota_kb());
+        }
+        core = new DistributionCore(new InetSocketAddress(config.ingress_host(), config.ingress_port()),
+            config.advertised_host(), config.load_balancing(), config.session_quota_kb() << 10, aggregation,
+            ArtpConfig.defaults());
+    }
+
+    @Deactivate
+    void deactivate() {
+        core.stop();
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+        policyOption = ReferencePolicyOption.GREEDY)
+    void bindUnit(UnitPort unit) {
+        core.addUnit(unit);
+    }
+
+    void unbindUnit(UnitPort unit) {
+        core.removeUnit(unit);
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+        policyOption = ReferencePolicyOption.GREEDY, target = "(name=*)")
+    void bindPolicy(LoadBalancingPolicy policy, Map<String, Object> props) {
+        core.addPolicy(String.valueOf(props.get("name")), policy);
+    }
+
+    void unbindPolicy(LoadBalancingPolicy policy, Map<String, Object> props) {
+        core.removePolicy(String.valueOf(props.get("name")), policy);
+    }
+
+    @Override
+    public SessionInfo createSession(SessionRequest request) {
+        return core.createSession(request);
+    }
+
+    @Override
+    public List<SessionInfo> sessions() {
+        return core.sessions();
+    }
+
+    @Override
+    public Optional<SessionInfo> session(SessionId id) {
+        return core.session(id);
+    }
+
+    @Override
+    public SessionInfo closeSession(SessionId id) {
+        return core.closeSession(id);
+    }
+
+    @Override
+    public List<UnitInfo> units() {
+        return core.units();
+    }
+
+    @Override
+    public void selectPolicy(PolicyRole role, String name) {
+        core.selectPolicy(role, name);
+    }
+
+    @Override
+    public Map<PolicyRole, String> selectedPolicies() {
+        return core.selectedPolicies();
+    }
+
+    @Override
+    public Map<String, Long> stats() {
+        return core.stats();
+    }
+}

@@ -1,0 +1,108 @@
+package io.pando.distribution.impl;
+
+import io.netty.buffer.ByteBuf;
+import io.pando.api.session.ActiveSession;
+import io.pando.api.session.SessionId;
+import io.pando.api.session.SessionState;
+import io.pando.api.unit.UnitId;
+import io.pando.artp.ArtpConnection;
+import io.pando.link.SessionEvents;
+import io.pando.link.SessionPlan;
+import io.pando.link.UnitChannel;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A session at the distribution unit: its units, its sender connections and its ingress counters. The
+ * counters and the sequence are used on the ingress event loop only.
+ */
+final class IngressSession implements SessionEvents {
+
+    final DistributionCore core;
+    final SessionPlan plan;
+    final SessionId id;
+    final Instant created = Instant.now();
+    /** The session's own load-balancing policy, or null for the router's selected one. */
+    final String policy;
+    final List<UnitId> candidates;
+    final Map<UnitId, UnitChannel> channels = new LinkedHashMap<>();
+    UnitChannel[] channelArray = new UnitChannel[0];
+    volatile ActiveSession active;
+    volatile SessionState state = SessionState.ESTABLISHING;
+    final List<ArtpConnection> connections = new CopyOnWriteArrayList<>();
+    final AtomicInteger congested = new AtomicInteger();
+    private final Runnable applyCongestion = this::applyCongestion;
+
+    // ingress loop
+    long nextSequence;
+    long datagramsIn;
+    long bytesIn;
+    long controlIn;
+    long policyErrors;
+    long pauses;
+    long lateAfterClose;
+    int roundRobin;
+    boolean forwarding = true;
+
+    IngressSession(DistributionCore core, SessionPlan plan, String policy) {
+        this.core = core;
+        this.plan = plan;
+        this.id = plan.id();
+        this.policy = policy;
+        this.candidates = plan.units();
+    }
+
+    @Override
+    public void congestion(UnitId unit, boolean on) {
+        if (on) {
+            congested.incrementAndGet();
+        } else {
+            congested.decrementAndGet();
+        }
+        core.ingressLoop().execute(applyCongestion);
+    }
+
+    /** Ingress loop: pause or resume every sender of the session to match the current congestion. */
+    void applyCongestion() {
+        boolean pause = congested.get() > 0;
+        for (ArtpConnection c : connections) {
+            if (pause && !c.isReceivingPaused()) {
+                c.pauseReceiving();
+                pauses++;
+            } else if (!pause && c.isReceivingPaused()) {
+                c.resumeReceiving();
+            }
+        }
+    }
+
+    @Override
+    public void control(UnitId from, ByteBuf data) {
+        try {
+            for (Map.Entry<UnitId, UnitChannel> e : channels.entrySet()) {
+                if (!e.getKey().equals(from)) {
+                    e.getValue().deliver(UnitChannel.NO_SEQUENCE, data.retainedDuplicate(), true);
+                }
+            }
+        } finally {
+            data.release();
+        }
+    }
+
+    /** Ingress loop: the session's distribution counters. */
+    Map<String, Long> snapshot() {
+        Map<String, Long> m = new LinkedHashMap<>();
+        m.put("datagrams_in", datagramsIn);
+        m.put("bytes_in", bytesIn);
+        m.put("control_in", controlIn);
+        m.put("policy_errors", policyErrors);
+        m.put("pauses", pauses);
+        m.put("congested_units", (long) congested.get());
+        m.put("connections", (long) connections.size());
+        m.put("late_after_close", lateAfterClose);
+        return m;
+    }
+}

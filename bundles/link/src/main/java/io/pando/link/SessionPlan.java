@@ -1,0 +1,41 @@
+package io.pando.link;
+
+import io.pando.api.session.SessionId;
+import io.pando.api.unit.UnitId;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import org.osgi.annotation.versioning.ProviderType;
+
+/**
+ * A session as its roles need to know it.
+ *
+ * @param id the session id
+ * @param name the administrator's label
+ * @param program the active program's name
+ * @param parameters the program's parameters
+ * @param destination where the aggregation unit sends the results
+ * @param units the units serving the session
+ * @param quotaBytes the session's quota in each unit's buffer pool
+ * @param reorderWindowMillis the session's own reorder window hold time, if it set one
+ */
+@ProviderType
+public record SessionPlan(SessionId id, String name, String program, Map<String, String> parameters,
+    InetSocketAddress destination, List<UnitId> units, long quotaBytes, Optional<Long> reorderWindowMillis) {
+
+    /** Copies the collections. */
+    public SessionPlan {
+        Objects.requireNonNull(id, "id");
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(program, "program");
+        Objects.requireNonNull(destination, "destination");
+        Objects.requireNonNull(reorderWindowMillis, "reorderWindowMillis");
+        parameters = Map.copyOf(parameters);
+        units = List.copyOf(units);
+        if (quotaBytes < 1) {
+            throw new IllegalArgumentException("quotaBytes must be >= 1, got " + quotaBytes);
+        }
+    }
+}

@@ -1,0 +1,137 @@
+package io.pando.shell.cli;
+
+import io.pando.api.router.SessionInfo;
+import io.pando.api.router.SessionRequest;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.karaf.shell.api.action.Command;
+import org.apache.karaf.shell.api.action.Completion;
+import org.apache.karaf.shell.api.action.Option;
+import org.apache.karaf.shell.api.action.lifecycle.Service;
+
+/**
+ * {@code pando:session-create}: creates a session and prints it, above all its ingress (where senders connect)
+ * and its id (what they put in the ARTP handshake).
+ */
+@Service
+@Command(scope = "pando", name = "session-create", description = "Create a session: an active program applied by "
+    + "the router's units to a stream that senders send to the ingress, delivered to a destination")
+public class SessionCreateCommand extends RouterAction {
+
+    @Option(name = "--name", required = true, description = "The session's label, 1 to 64 characters [A-Za-z0-9._-]")
+    String name;
+
+    @Option(name = "--program", required = true, description = "The active program to apply (the name of its service)")
+    String program;
+
+    @Option(name = "--to", required = true, description = "Where the processed stream goes: HOST:PORT, an IPv6 "
+        + "address in brackets ([2001:db8::9]:9000)")
+    String to;
+
+    @Option(name = "--units", description = "How many units serve the session, at least 1 (default: every unit)")
+    String units;
+
+    @Option(name = "--policy", description = "The load-balancing policy of this session (default: the router's "
+        + "selected one)")
+    @Completion(PolicyNameCompleter.class)
+    String policy;
+
+    @Option(name = "--reorder-window", description = "The reorder window's hold time for this session, in "
+        + "milliseconds, 0 to 10000 (default: the aggregation strategy's)")
+    String reorderWindow;
+
+    @Option(name = "--param", multiValued = true, description = "A program parameter KEY=VALUE; repeat for more")
+    List<String> params;
+
+    /** Resolves the host of {@code --to}; tests replace it. */
+    HostPort.Resolver resolver = InetAddress::getByName;
+
+    @Override
+    public Object execute() {
+        SessionRequest request = request();
+        SessionInfo s = router().createSession(request);
+        if (json) {
+            printJson(System.out, SessionView.toJson(s));
+            return null;
+        }
+        System.out.println("created session " + s.id() + " (" + s.name() + "): senders connect to "
+            + HostPort.format(s.ingress()) + " with session id " + s.id());
+        System.out.println();
+        SessionView.printDetail(s, System.out);
+        return null;
+    }
+
+    /** @throws IllegalArgumentException naming the option that is wrong */
+    SessionRequest request() {
+        required("--name", name);
+        required("--program", program);
+        required("--to", to);
+        InetSocketAddress destination = HostPort.parse("--to", to, resolver);
+        return new SessionRequest(name, program, destination, units(), Optional.ofNullable(policy),
+            reorderWindow(), parameters());
+    }
+
+    private int units() {
+        if (units == null) {
+            return 0;
+        }
+        int n;
+        try {
+            n = Integer.parseInt(units);
+        } catch (NumberFormatException e) {
+            n = 0;
+        }
+        if (n < 1) {
+            throw new IllegalArgumentException("--units takes a whole number >= 1, got '" + units + "'");
+        }
+        return n;
+    }
+
+    private Optional<Long> reorderWindow() {
+        if (reorderWindow == null) {
+            return Optional.empty();
+        }
+        long ms;
+        try {
+            ms = Long.parseLong(reorderWindow);
+        } catch (NumberFormatException e) {
+            ms = -1;
+        }
+        if (ms < 0 || ms > SessionRequest.MAX_REORDER_WINDOW_MILLIS) {
+            throw new IllegalArgumentException("--reorder-window takes milliseconds, a whole number in [0, "
+                + SessionRequest.MAX_REORDER_WINDOW_MILLIS + "], got '" + reorderWindow + "'");
+        }
+        return Optional.of(ms);
+    }
+
+    private Map<String, String> parameters() {
+        Map<String, String> m = new LinkedHashMap<>();
+        if (params == null) {
+            return m;
+        }
+        for (String p : params) {
+            int eq = p.indexOf('=');
+            if (eq < 0) {
+                throw new IllegalArgumentException("--param takes KEY=VALUE, got '" + p + "' (no '=')");
+            }
+            if (eq == 0) {
+                throw new IllegalArgumentException("--param takes KEY=VALUE, got '" + p + "' (no KEY)");
+            }
+            String key = p.substring(0, eq);
+            if (m.put(key, p.substring(eq + 1)) != null) {
+                throw new IllegalArgumentException("--param " + key + " is given twice");
+            }
+        }
+        return m;
+    }
+
+    private static void required(String option, String value) {
+        if (value == null) {
+            throw new IllegalArgumentException(option + " is required");
+        }
+    }
+}

@@ -1,0 +1,209 @@
+package io.pando.shell.cli;
+
+import static io.pando.shell.cli.Console.array;
+import static io.pando.shell.cli.Console.object;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pando.api.router.RouterException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** {@code pando:session-create} over an in-memory router: the request it builds, its output, and what it refuses. */
+class SessionCreateCommandTest {
+
+    private final FakeRouter router = new FakeRouter().unit("u1", "local", 0.1, 0, 1024, 0, 0)
+        .unit("u2", "local", 0.2, 0, 1024, 0, 0).unit("u3", "10.0.0.3:7100", 0.3, 0, 1024, 0, 0);
+
+    @Test
+    void everyOptionReachesTheRouterAndJsonIsTheSession() throws Exception {
+        SessionCreateCommand c = command("video", "aes-gcm", "10.0.0.9:9000");
+        c.units = "2";
+        c.policy = "weighted";
+        c.reorderWindow = "40";
+        c.params = List.of("key=abc=def", "mode=", "rounds=3");
+        c.json = true;
+
+        Map<String, Object> s = object(Console.json(c));
+
+        assertEquals(2, router.lastRequest.units());
+        assertEquals(Optional.of("weighted"), router.lastRequest.loadBalancing());
+        assertEquals(Optional.of(40L), router.lastRequest.reorderWindowMillis());
+        assertEquals(Map.of("key", "abc=def", "mode", "", "rounds", "3"), router.lastRequest.parameters());
+        assertEquals("10.0.0.9", router.lastRequest.destination().getAddress().getHostAddress());
+
+        assertEquals("1", s.get("id"));
+        assertEquals("video", s.get("name"));
+        assertEquals("aes-gcm", s.get("program"));
+        assertEquals("active", s.get("state"));
+        assertEquals("127.0.0.1:7000", s.get("ingress"));
+        assertEquals("10.0.0.9:9000", s.get("destination"));
+        assertEquals(List.of("u1", "u2"), s.get("units"));
+        assertEquals("weighted", s.get("load_balancing"));
+        assertEquals("2026-03-01T12:00:00Z", s.get("created"));
+        assertEquals(Map.of("datagrams_in", 0L, "datagrams_out", 0L), s.get("counters"));
+        assertEquals(List.of("u1", "u2"), List.copyOf(object(s.get("unit_counters")).keySet()));
+        assertEquals(Map.of(), s.get("reorder"));
+    }
+
+    @Test
+    void absentOptionsMeanEveryUnitAndTheRouterDefaults() throws Exception {
+        SessionCreateCommand c = command("video", "echo", "10.0.0.9:9000");
+        c.json = true;
+        Map<String, Object> s = object(Console.json(c));
+        assertEquals(0, router.lastRequest.units());
+        assertEquals(Optional.empty(), router.lastRequest.loadBalancing());
+        assertEquals(Optional.empty(), router.lastRequest.reorderWindowMillis());
+        assertEquals(Map.of(), router.lastRequest.parameters());
+        assertEquals(3, array(s.get("units")).size());
+        assertEquals("round-robin", s.get("load_balancing"));
+    }
+
+    @Test
+    void hostNamesAreResolvedAndIpv6GoesInBrackets() throws Exception {
+        SessionCreateCommand c = command("video", "echo", "sink.example:9000");
+        c.json = true;
+        assertEquals("10.0.0.9:9000", object(Console.json(c)).get("destination"));
+
+        c = command("video", "echo", "[2001:db8::9]:9000");
+        c.json = true;
+        assertEquals("[2001:db8::9]:9000", object(Console.json(c)).get("destination"));
+    }
+
+    @Test
+    void tableNamesTheIngressAndTheSessionId() throws Exception {
+        String out = Console.run(command("video", "aes-gcm", "10.0.0.9:9000"));
+        assertTrue(out.startsWith("created session 1 (video): senders connect to 127.0.0.1:7000 with session id 1"),
+            out);
+        assertTrue(out.contains("Destination") && out.contains("10.0.0.9:9000"), out);
+        assertTrue(out.contains("Load balancing") && out.contains("round-robin"), out);
+        assertTrue(out.contains("Unit counter") && out.contains("u3"), out);
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
+        "sink                | no port: write HOST:PORT",
+        "sink:               | the port is a number in [1, 65535], got ''",
+        "sink:0              | the port is a number in [1, 65535], got '0'",
+        "sink:65536          | the port is a number in [1, 65535], got '65536'",
+        "sink:http           | the port is a number in [1, 65535], got 'http'",
+        "sink:-1             | the port is a number in [1, 65535], got '-1'",
+        "sink:123456         | the port is a number in [1, 65535], got '123456'",
+        ":9000               | no host before ':'",
+        "::1:9000            | an IPv6 address goes in brackets: write [ADDRESS]:PORT",
+        "[::1]9000           | expected ':PORT' after ']'",
+        "[::1:9000           | no ']' closes the IPv6 address: write [ADDRESS]:PORT",
+        "[]:9000             | '' in brackets is not an IPv6 address",
+        "[sink]:9000         | 'sink' in brackets is not an IPv6 address",
+        "[1:2:3:4:5:6:7:8:9]:9000 | '1:2:3:4:5:6:7:8:9' in brackets is not an IPv6 address",
+        "300.1.1.1:9000      | '300.1.1.1' is not an IPv4 address (four numbers in [0, 255])",
+        "10.1:9000           | '10.1' is not an IPv4 address (four numbers in [0, 255])",
+        "bad host:9000       | 'bad host' is not a host name or address",
+        "-sink:9000          | '-sink' is not a host name or address",
+        "nowhere.invalid:9000 | cannot resolve host 'nowhere.invalid'",
+    })
+    void badDestinationsAreRefusedBeforeTheRouterIsAsked(String to, String why) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+            () -> Console.run(command("video", "echo", to)));
+        assertEquals("--to '" + to + "': " + why, e.getMessage());
+        assertNull(router.lastRequest);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"0", "-1", "two", "", "1.5", "99999999999"})
+    void unitsMustBeAtLeastOne(String units) {
+        SessionCreateCommand c = command("video", "echo", "10.0.0.9:9000");
+        c.units = units;
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Console.run(c));
+        assertEquals("--units takes a whole number >= 1, got '" + units + "'", e.getMessage());
+        assertNull(router.lastRequest);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"-1", "10001", "soon"})
+    void reorderWindowIsMillisecondsUpToTenSeconds(String ms) {
+        SessionCreateCommand c = command("video", "echo", "10.0.0.9:9000");
+        c.reorderWindow = ms;
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Console.run(c));
+        assertEquals("--reorder-window takes milliseconds, a whole number in [0, 10000], got '" + ms + "'",
+            e.getMessage());
+    }
+
+    @Test
+    void paramsAreKeyEqualsValue() {
+        SessionCreateCommand c = command("video", "echo", "10.0.0.9:9000");
+        c.params = List.of("mode=fast", "keyonly");
+        assertEquals("--param takes KEY=VALUE, got 'keyonly' (no '=')",
+            assertThrows(IllegalArgumentException.class, () -> Console.run(c)).getMessage());
+
+        c.params = List.of("=value");
+        assertEquals("--param takes KEY=VALUE, got '=value' (no KEY)",
+            assertThrows(IllegalArgumentException.class, () -> Console.run(c)).getMessage());
+
+        c.params = List.of("mode=fast", "mode=slow");
+        assertEquals("--param mode is given twice",
+            assertThrows(IllegalArgumentException.class, () -> Console.run(c)).getMessage());
+
+        c.params = List.of("bad key=1");
+        assertEquals("a parameter name has 1 to 64 characters [A-Za-z0-9._-], got 'bad key'",
+            assertThrows(IllegalArgumentException.class, () -> Console.run(c)).getMessage());
+        assertNull(router.lastRequest);
+    }
+
+    @Test
+    void badNamesAreRefusedWithTheApiMessage() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+            () -> Console.run(command("my video", "echo", "10.0.0.9:9000")));
+        assertEquals("a session name has 1 to 64 characters [A-Za-z0-9._-], got 'my video'", e.getMessage());
+    }
+
+    @Test
+    void missingRequiredOptionsAreNamed() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+            () -> Console.run(command("video", "echo", null)));
+        assertEquals("--to is required", e.getMessage());
+    }
+
+    @Test
+    void theRoutersRefusalsPassThrough() {
+        IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
+            () -> Console.run(command("video", "nonesuch", "10.0.0.9:9000")));
+        assertEquals("unknown program 'nonesuch'", bad.getMessage());
+
+        router.refusal = new RouterException("no unit is running");
+        RouterException e = assertThrows(RouterException.class,
+            () -> Console.run(command("video", "echo", "10.0.0.9:9000")));
+        assertEquals("no unit is running", e.getMessage());
+        assertTrue(router.sessions.isEmpty());
+    }
+
+    @Test
+    void withoutARouterTheCommandSaysSo() {
+        SessionCreateCommand c = command("video", "echo", "10.0.0.9:9000");
+        c.router = null;
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> Console.run(c));
+        assertEquals("the Pando router is not running on this node (feature pando-distribution)", e.getMessage());
+    }
+
+    private SessionCreateCommand command(String name, String program, String to) {
+        SessionCreateCommand c = new SessionCreateCommand();
+        c.router = router;
+        c.name = name;
+        c.program = program;
+        c.to = to;
+        c.resolver = host -> switch (host) {
+            case "sink.example" -> InetAddress.getByAddress(host, new byte[] {10, 0, 0, 9});
+            default -> throw new UnknownHostException(host);
+        };
+        return c;
+    }
+}

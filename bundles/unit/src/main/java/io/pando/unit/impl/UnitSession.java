@@ -1,0 +1,166 @@
+package io.pando.unit.impl;
+
+import io.netty.buffer.ByteBuf;
+import io.pando.api.program.ActiveProgram;
+import io.pando.api.session.SessionId;
+import io.pando.link.AggregationChannel;
+import io.pando.link.Credit;
+import io.pando.link.SessionEvents;
+import io.pando.link.SessionPlan;
+import io.pando.link.UnitChannel;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * One session on one unit: the distribution unit's {@link UnitChannel} and the aggregation unit's
+ * {@link Credit}. Its account in the unit's buffer pool covers every byte of the session the unit is
+ * responsible for: inputs not yet processed and results not yet sent on by the aggregation unit.
+ *
+ * <p>Fields marked "loop" are used on the unit's thread only; the account and the congestion flag are atomic
+ * because the distribution unit charges it and the aggregation unit releases it from their own threads.
+ */
+final class UnitSession implements UnitChannel, Credit {
+
+    final UnitCore core;
+    final SessionPlan plan;
+    final SessionId id;
+    final SessionEvents events;
+    final long quota;
+    AggregationChannel output;
+
+    private final AtomicLong held = new AtomicLong();
+    private final AtomicLong highWater = new AtomicLong();
+    private final AtomicBoolean congested = new AtomicBoolean();
+    final AtomicLong atAggregation = new AtomicLong();
+    private final LongAdder quotaOverflows = new LongAdder();
+    private final LongAdder pushbacks = new LongAdder();
+    private final LongAdder lostStopped = new LongAdder();
+
+    // loop
+    ActiveProgram program;
+    ProgramFactory programFactory;
+    final ArrayDeque<Work> waiting = new ArrayDeque<>();
+    final ArrayDeque<Work> out = new ArrayDeque<>();
+    final Map<String, byte[]> state = new HashMap<>();
+    long stateBytes;
+    volatile boolean closing;
+    final CompletableFuture<Void> closed = new CompletableFuture<>();
+    long datagramsIn;
+    long bytesIn;
+    long controlIn;
+    long datagramsOut;
+    long bytesOut;
+    long controlSent;
+    long cpuNanos;
+    long programErrors;
+    long programSwaps;
+    String lastError = "";
+
+    UnitSession(UnitCore core, SessionPlan plan, SessionEvents events) {
+        this.core = core;
+        this.plan = plan;
+        this.id = plan.id();
+        this.events = events;
+        this.quota = plan.quotaBytes();
+    }
+
+    @Override
+    public void deliver(long sequence, ByteBuf data, boolean control) {
+        int len = data.readableBytes();
+        charge(len);
+        Work w = Work.of(this, sequence, data, control);
+        try {
+            core.execute(w);
+        } catch (java.util.concurrent.RejectedExecutionException e) { // the unit stopped under the session
+            lostStopped.increment();
+            w.recycle();
+            data.release();
+            uncharge(len);
+        }
+    }
+
+    @Override
+    public CompletionStage<Void> close() {
+        core.execute(() -> {
+            closing = true;
+            core.checkClosed(this);
+        });
+        return closed;
+    }
+
+    @Override
+    public Map<String, Long> counters() {
+        return core.onLoop(this::snapshot);
+    }
+
+    @Override
+    public void release(int bytes) {
+        atAggregation.addAndGet(-bytes);
+        core.linkReleased(bytes, closing);
+        uncharge(bytes);
+    }
+
+    /** Charges bytes to the session's account; reports the session congested when it crosses its quota. */
+    void charge(int bytes) {
+        long h = held.addAndGet(bytes);
+        core.poolCharged(bytes);
+        if (h > highWater.get()) {
+            highWater.accumulateAndGet(h, Math::max);
+        }
+        if (h > quota) {
+            quotaOverflows.increment();
+            if (!congested.get() && congested.compareAndSet(false, true)) {
+                pushbacks.increment();
+                events.congestion(core.id(), true);
+            }
+        }
+    }
+
+    /** Returns bytes to the pool; reports the session clear once it is down to half its quota. */
+    void uncharge(int bytes) {
+        long h = held.addAndGet(-bytes);
+        core.poolCharged(-bytes);
+        if (h <= quota / 2 && congested.get() && congested.compareAndSet(true, false)) {
+            events.congestion(core.id(), false);
+        }
+    }
+
+    long held() {
+        return held.get();
+    }
+
+    boolean drained() {
+        return waiting.isEmpty() && out.isEmpty() && atAggregation.get() == 0;
+    }
+
+    /** Loop: the session's accounting. */
+    Map<String, Long> snapshot() {
+        Map<String, Long> m = new LinkedHashMap<>();
+        m.put("datagrams_in", datagramsIn);
+        m.put("bytes_in", bytesIn);
+        m.put("control_in", controlIn);
+        m.put("datagrams_out", datagramsOut);
+        m.put("bytes_out", bytesOut);
+        m.put("control_sent", controlSent);
+        m.put("cpu_ns", cpuNanos);
+        m.put("program_errors", programErrors);
+        m.put("program_swaps", programSwaps);
+        m.put("waiting_for_program", (long) waiting.size());
+        m.put("queued_results", (long) out.size());
+        m.put("buffer_bytes", held.get());
+        m.put("buffer_high_water", highWater.get());
+        m.put("quota_bytes", quota);
+        m.put("quota_overflows", quotaOverflows.sum());
+        m.put("pushbacks", pushbacks.sum());
+        m.put("state_bytes", stateBytes);
+        m.put("lost_unit_stopped", lostStopped.sum());
+        return m;
+    }
+}
