@@ -24,15 +24,22 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code pando demo}: Pando's main job on its embedded default. Today: an ARTP/1 transfer between two separate
- * {@code pando} processes on loopback ({@code artp recv} and {@code artp send}), checked end to end, with the
- * figures of both sides. The router parts will grow it into a whole router on this machine.
+ * {@code pando demo}: Pando's main job on its embedded default — a whole router on this machine. It starts the
+ * local node ({@code $KARAF_HOME/bin/start}, feature {@code pando-all}: distribution unit, two parallel AR
+ * units, aggregation unit) unless one is running, creates a session that runs the AES-GCM encryptor on two units
+ * with a fresh random key, streams datagrams through it from a {@code pando artp send} process to a
+ * {@code pando artp recv} process that decrypts and verifies every one, prints the figures of the sender, the
+ * receiver and the router (per unit), closes the session and stops the node it started.
+ *
+ * <p>{@code --direct} runs the ARTP transfer alone, sender to receiver without a router: the baseline.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
-    description = {"Run Pando's main job on this machine and print its figures:",
-        "an ARTP transfer between two pando processes on loopback, verified end to end."},
+    description = {"Run Pando's main job on this machine and print its figures: start the local router node",
+        "(unless running), create a session running the AES-GCM encryptor on two units, stream through it,",
+        "decrypt and verify every datagram at the receiver, close the session and stop the node."},
     exitCodeListHeading = "%nExit status:%n",
-    exitCodeList = {"0:every datagram arrived once and intact", "1:otherwise (reason on stderr)",
+    exitCodeList = {"0:every datagram arrived once, intact and as the program should make it",
+        "1:otherwise (reason on stderr)",
         "2:invalid options"})
 public final class DemoCommand implements Callable<Integer> {
 
@@ -41,11 +48,11 @@ public final class DemoCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--count", paramLabel = "N", defaultValue = "500000",
+    @Option(names = "--count", paramLabel = "N", defaultValue = "200000",
         description = "Datagrams to send (default ${DEFAULT-VALUE}).")
     long count;
 
-    @Option(names = "--size", paramLabel = "BYTES", defaultValue = "1400",
+    @Option(names = "--size", paramLabel = "BYTES", defaultValue = "1200",
         description = "Bytes per datagram, 24 .. 1048576 (default ${DEFAULT-VALUE}).")
     int size;
 
@@ -57,6 +64,16 @@ public final class DemoCommand implements Callable<Integer> {
         description = "Give up after this many seconds (default ${DEFAULT-VALUE}).")
     double timeout;
 
+    @Option(names = "--units", paramLabel = "K", defaultValue = "2",
+        description = "Units the session is spread over (default ${DEFAULT-VALUE}).")
+    int units;
+
+    @Option(names = "--keep-running", description = "Leave the node running if the demo started it.")
+    boolean keepRunning;
+
+    @Option(names = "--direct", description = "Only the ARTP transfer, sender to receiver, without the router.")
+    boolean direct;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
@@ -65,8 +82,14 @@ public final class DemoCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(),
                 "need --count >= 1, --size in [24, 1048576], --timeout > 0, --rate > 0");
         }
-        out.printf(Locale.ROOT, "pando demo: %d datagrams of %d bytes, `pando artp send` -> `pando artp recv` on "
-            + "127.0.0.1, two processes%n", count, size);
+        if (units < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "need --units >= 1");
+        }
+        if (!direct) {
+            return new RouterDemo(this, out, err).run();
+        }
+        out.printf(Locale.ROOT, "pando demo --direct: %d datagrams of %d bytes, `pando artp send` -> `pando artp recv` "
+            + "on 127.0.0.1, two processes%n", count, size);
         out.flush();
         long deadline = System.nanoTime() + (long) (timeout * 1e9);
 
@@ -109,7 +132,7 @@ public final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    private static void report(PrintWriter out, Map<String, Object> s, Map<String, Object> r) {
+    static void report(PrintWriter out, Map<String, Object> s, Map<String, Object> r) {
         long received = num(r, "received");
         @SuppressWarnings("unchecked")
         Map<String, Object> latency = (Map<String, Object>) r.getOrDefault("latency_us", Map.of());
@@ -142,22 +165,22 @@ public final class DemoCommand implements Callable<Integer> {
         return datagrams > 0 && cpuSeconds >= 0 ? cpuSeconds * 1e6 / datagrams : 0;
     }
 
-    private static String fmt(double v) {
+    static String fmt(double v) {
         return String.format(Locale.ROOT, "%s", v);
     }
 
-    private static long num(Map<String, Object> m, String key) {
+    static long num(Map<String, Object> m, String key) {
         Object v = m.get(key);
         return v instanceof Number ? ((Number) v).longValue() : 0;
     }
 
-    private static double dbl(Map<String, Object> m, String key) {
+    static double dbl(Map<String, Object> m, String key) {
         Object v = m.get(key);
         return v instanceof Number ? ((Number) v).doubleValue() : 0;
     }
 
     /** One {@code pando} child process: this same jar, another JVM. */
-    private static final class Child {
+    static final class Child {
         final String name;
         final Process process;
         final CompletableFuture<String> firstLine = new CompletableFuture<>();
@@ -259,6 +282,32 @@ public final class DemoCommand implements Callable<Integer> {
             }
         }
 
+        static Object parse(String line) {
+            try (JsonParser p = JSON.createParser(line)) {
+                JsonToken t = p.nextToken();
+                return t == JsonToken.START_OBJECT ? readObject(p) : t == JsonToken.START_ARRAY ? readArray(p) : null;
+            } catch (IOException e) {
+                return null;
+            }
+        }
+
+        private static List<Object> readArray(JsonParser p) throws IOException {
+            List<Object> l = new ArrayList<>();
+            JsonToken t;
+            while ((t = p.nextToken()) != JsonToken.END_ARRAY && t != null) {
+                if (t == JsonToken.START_OBJECT) {
+                    l.add(readObject(p));
+                } else if (t == JsonToken.START_ARRAY) {
+                    l.add(readArray(p));
+                } else if (t.isNumeric()) {
+                    l.add(p.getNumberValue());
+                } else {
+                    l.add(p.getValueAsString());
+                }
+            }
+            return l;
+        }
+
         private static Map<String, Object> readObject(JsonParser p) throws IOException {
             Map<String, Object> m = new HashMap<>();
             while (p.nextToken() == JsonToken.FIELD_NAME) {
@@ -267,7 +316,7 @@ public final class DemoCommand implements Callable<Integer> {
                 if (t == JsonToken.START_OBJECT) {
                     m.put(key, readObject(p));
                 } else if (t == JsonToken.START_ARRAY) {
-                    p.skipChildren();
+                    m.put(key, readArray(p));
                 } else if (t.isNumeric()) {
                     m.put(key, p.getNumberValue());
                 } else if (t == JsonToken.VALUE_TRUE || t == JsonToken.VALUE_FALSE) {

@@ -5,6 +5,7 @@ import io.pando.api.session.SessionId;
 import io.pando.ep.aesgcm.codec.AesGcmCodec;
 import java.nio.ByteBuffer;
 import java.security.GeneralSecurityException;
+import java.util.Arrays;
 import javax.crypto.Cipher;
 import javax.crypto.spec.GCMParameterSpec;
 import javax.crypto.spec.SecretKeySpec;
@@ -82,7 +83,7 @@ final class KeyedCipher {
                     + e.getMessage(), e);
             }
             key = new SecretKeySpec(bytes, "AES");
-            java.util.Arrays.fill(bytes, (byte) 0);
+            Arrays.fill(bytes, (byte) 0);
         }
         keyHex = hex;
         return key;

@@ -1,0 +1,60 @@
+package io.pando.remote.impl;
+
+import io.netty.buffer.ByteBuf;
+import java.util.ArrayDeque;
+
+/**
+ * The attachment of an accepted data connection until its HELLO names the unit: what arrives before (ARTP
+ * delivers in completion order, so the HELLO need not be first) is held here, prefix already read, and replayed
+ * once the HELLO is in. Used on the connection's event loop only.
+ */
+final class Unnamed {
+
+    /** Past this many held bytes the connection stops granting credit until its HELLO arrives. */
+    static final long PAUSE_BYTES = 4L << 20;
+
+    private final ArrayDeque<Held> held = new ArrayDeque<>();
+    private long bytes;
+    final long since = System.nanoTime();
+
+    /** A datagram that arrived before the HELLO. */
+    record Held(long sequence, ByteBuf data, boolean control) {
+    }
+
+    /**
+     * Holds a datagram.
+     *
+     * @param data the payload (prefix read); ownership passes
+     * @return whether the connection should now stop granting credit
+     */
+    boolean hold(long sequence, ByteBuf data, boolean control) {
+        held.add(new Held(sequence, data, control));
+        bytes += data.readableBytes();
+        return bytes > PAUSE_BYTES;
+    }
+
+    /** @return the next held datagram (ownership passes), or null */
+    Held poll() {
+        Held h = held.poll();
+        if (h != null) {
+            bytes -= h.data().readableBytes();
+        }
+        return h;
+    }
+
+    int size() {
+        return held.size();
+    }
+
+    /** Releases everything held; @return how many datagrams that was */
+    int releaseAll() {
+        int n = 0;
+        Held h;
+        while ((h = held.poll()) != null) {
+            h.data().release();
+            n++;
+        }
+        bytes = 0;
+        return n;
+    }
+}
