@@ -70,6 +70,11 @@ public final class ArtpRecvCommand implements Callable<Integer> {
             + "datagrams that do not decrypt count as corrupt."})
     String aesGcmKey;
 
+    @Option(names = "--interval-ms", paramLabel = "MS",
+        description = "Also count datagrams per interval of this many milliseconds from the first one (JSON field "
+            + "intervals): shows the rate over time, e.g. a dip while the router swaps a policy.")
+    Integer intervalMs;
+
     @Option(names = "--json", description = "Print one JSON object with the results as the last line.")
     boolean json;
 
@@ -90,6 +95,9 @@ public final class ArtpRecvCommand implements Callable<Integer> {
         if (!(linger >= 0 && Double.isFinite(linger))) {
             throw new CommandLine.ParameterException(cl, "--linger must be >= 0, got " + linger);
         }
+        if (intervalMs != null && (intervalMs < 1 || intervalMs > 60_000)) {
+            throw new CommandLine.ParameterException(cl, "--interval-ms must be in [1, 60000], got " + intervalMs);
+        }
         if (aesGcmKey != null) {
             try {
                 key = AesGcmCodec.parseKey(aesGcmKey);
@@ -104,7 +112,7 @@ public final class ArtpRecvCommand implements Callable<Integer> {
         validate();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        Receiver receiver = new Receiver(count == null ? 0 : count, key);
+        Receiver receiver = new Receiver(count == null ? 0 : count, key, intervalMs == null ? 0 : intervalMs);
         Long only = session;
         SessionAcceptor acceptor = only == null ? SessionAcceptor.ANY
             : (sessionId, peer) -> sessionId == only ? SessionGrant.UNKEYED : null;
@@ -226,6 +234,14 @@ public final class ArtpRecvCommand implements Callable<Integer> {
                 j.writeStringField("stopped", stopReason);
                 j.writeStringField("transport", transport);
                 j.writeNumberField("cpu_seconds", JsonLine.round3(Rates.processCpuSeconds()));
+                if (intervalMs != null) {
+                    j.writeNumberField("interval_ms", intervalMs);
+                    j.writeArrayFieldStart("intervals");
+                    for (long n : s.intervals) {
+                        j.writeNumber(n);
+                    }
+                    j.writeEndArray();
+                }
                 JsonLine.stats(j, "artp", stats);
             }));
         }
@@ -248,7 +264,8 @@ public final class ArtpRecvCommand implements Callable<Integer> {
 
     /** A consistent copy of the receiver's results. */
     private record Summary(long received, long duplicates, long corrupt, long decryptFailures, long reordered, long bytes,
-        long firstNanos, long lastNanos, long connections, long closedOrderly, LatencyHistogram latency) {
+        long firstNanos, long lastNanos, long connections, long closedOrderly, LatencyHistogram latency,
+        long[] intervals) {
         double seconds() {
             return firstNanos == 0 ? 0.0 : (lastNanos - firstNanos) / 1e9;
         }
@@ -270,14 +287,28 @@ public final class ArtpRecvCommand implements Callable<Integer> {
         volatile long lastNanos;
         private long connections;
         private long closedOrderly;
+        private final long intervalNanos;
+        private long[] intervals = new long[64];
+        private int lastInterval = -1;
+        private final javax.crypto.Cipher cipher;
+        private final javax.crypto.spec.SecretKeySpec keySpec;
+        private final byte[] aad = new byte[AesGcmCodec.AAD_LENGTH];
 
         /**
          * @param expected datagrams to wait for, 0 for no limit
          * @param key the AES-GCM key to decrypt with, or null when the datagrams are plaintext
+         * @param intervalMs length of a rate interval, 0 for none
          */
-        Receiver(long expected, byte[] key) {
+        Receiver(long expected, byte[] key, int intervalMs) {
             this.expected = expected;
             this.key = key;
+            this.intervalNanos = intervalMs * 1_000_000L;
+            try {
+                this.cipher = key == null ? null : javax.crypto.Cipher.getInstance(AesGcmCodec.TRANSFORMATION);
+            } catch (java.security.GeneralSecurityException e) {
+                throw new IllegalStateException("AES-GCM is not available in this JVM: " + e, e);
+            }
+            this.keySpec = key == null ? null : new javax.crypto.spec.SecretKeySpec(key, "AES");
         }
 
         @Override
@@ -337,6 +368,14 @@ public final class ArtpRecvCommand implements Callable<Integer> {
                     }
                     received++;
                     bytes += h.size();
+                    if (intervalNanos > 0) {
+                        int i = (int) Math.min(Integer.MAX_VALUE - 8, (now - firstNanos) / intervalNanos);
+                        if (i >= intervals.length) {
+                            intervals = java.util.Arrays.copyOf(intervals, Math.max(i + 1, intervals.length * 2));
+                        }
+                        intervals[i]++;
+                        lastInterval = Math.max(lastInterval, i);
+                    }
                     long micros = (now - h.sendNanos()) / 1000;
                     if (micros >= 0) {
                         latency.record(micros);
@@ -350,12 +389,27 @@ public final class ArtpRecvCommand implements Callable<Integer> {
             }
         }
 
-        /** @return the plaintext, or null if the datagram does not authenticate with the key and session */
+        /**
+         * Decrypts with the one reused cipher (every datagram of the endpoint arrives on its one event loop).
+         *
+         * @return the plaintext, or null if the datagram does not authenticate with the key and session
+         */
         private byte[] decrypt(long sessionId, ByteBuf datagram) {
+            int len = datagram.readableBytes();
+            if (len < AesGcmCodec.OVERHEAD) {
+                return null;
+            }
+            byte[] in = ByteBufUtil.getBytes(datagram);
             try {
-                return AesGcmCodec.decrypt(key, sessionId, ByteBufUtil.getBytes(datagram));
+                cipher.init(javax.crypto.Cipher.DECRYPT_MODE, keySpec,
+                    new javax.crypto.spec.GCMParameterSpec(AesGcmCodec.TAG_LENGTH * 8, in, 0, AesGcmCodec.NONCE_LENGTH));
+                AesGcmCodec.aad(sessionId, aad);
+                cipher.updateAAD(aad);
+                return cipher.doFinal(in, AesGcmCodec.NONCE_LENGTH, len - AesGcmCodec.NONCE_LENGTH);
             } catch (AEADBadTagException e) {
                 return null;
+            } catch (java.security.GeneralSecurityException e) {
+                throw new IllegalStateException("AES-GCM decryption failed unexpectedly: " + e, e);
             }
         }
 
@@ -368,7 +422,7 @@ public final class ArtpRecvCommand implements Callable<Integer> {
 
         synchronized Summary summary() {
             return new Summary(received, duplicates, corrupt, decryptFailures, reordered, bytes, firstNanos, lastNanos,
-                connections, closedOrderly, latency);
+                connections, closedOrderly, latency, java.util.Arrays.copyOf(intervals, lastInterval + 1));
         }
     }
 }

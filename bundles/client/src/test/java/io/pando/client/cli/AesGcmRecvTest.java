@@ -81,7 +81,7 @@ class AesGcmRecvTest {
     void decryptsThenChecksEveryDatagram() throws Exception {
         long session = 77;
         Cli recv = Cli.start("artp", "recv", "--listen", "127.0.0.1:0", "--count", "300", "--timeout", "60",
-            "--session", "77", "--aes-gcm-key", KEY_HEX, "--json");
+            "--session", "77", "--aes-gcm-key", KEY_HEX, "--interval-ms", "60000", "--json");
         String to = listenAddress(recv);
         List<byte[]> datagrams = new ArrayList<>();
         for (int i = 0; i < 300; i++) {
@@ -95,6 +95,8 @@ class AesGcmRecvTest {
         assertEquals(0, num(r, "decrypt_failures"));
         assertEquals(0, num(r, "duplicates"));
         assertEquals(300L * 500, num(r, "bytes"), "bytes counts the plaintext");
+        assertEquals(60000, num(r, "interval_ms"));
+        assertTrue(recv.out.toString().contains("\"intervals\":[300]"), () -> "all in the first minute: " + recv.out);
         assertTrue(recv.out.toString().contains("corrupt 0 (0 did not decrypt)"), recv.out::toString);
     }
 

@@ -49,6 +49,7 @@ class OptionValidationTest {
         "--listen 127.0.0.1:0 --timeout -1    | --timeout must be > 0",
         "--listen 127.0.0.1:0 --idle 0        | --idle must be > 0",
         "--listen 127.0.0.1:0 --linger -1     | --linger must be >= 0",
+        "--listen 127.0.0.1:0 --interval-ms 0 | --interval-ms must be in [1, 60000], got 0",
         "--listen 127.0.0.1:0 --aes-gcm-key 00112233 | --aes-gcm-key: an AES-GCM key is 32, 48 or 64 hex digits (a 128-, 192- or 256-bit AES key), got 8 characters",
         "--listen 127.0.0.1:0 --aes-gcm-key 000102030405060708090a0b0c0d0e0g | --aes-gcm-key: an AES-GCM key is hex digits [0-9a-fA-F] only, found another character at position 32 of 32",
         "--count 5                            | Missing required option: '--listen=HOST:PORT'",
