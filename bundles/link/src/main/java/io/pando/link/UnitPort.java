@@ -45,6 +45,19 @@ public interface UnitPort {
     UnitChannel open(SessionPlan plan, AggregationPort aggregation, SessionEvents events);
 
     /**
+     * Checks, before anything is opened, that this unit can run the session: its program is registered and
+     * accepts the session's parameters.
+     *
+     * @throws IllegalArgumentException saying what is wrong
+     */
+    default void validate(SessionPlan plan) {
+        if (!programs().contains(plan.program())) {
+            throw new IllegalArgumentException("no active program '" + plan.program() + "' on unit " + id()
+                + "; registered: " + programs());
+        }
+    }
+
+    /**
      * Switches the unit's packet scheduler while it runs; queued results keep their per-session order.
      *
      * @throws IllegalArgumentException if no scheduler of that name is registered

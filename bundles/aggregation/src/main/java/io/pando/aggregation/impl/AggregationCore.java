@@ -69,6 +69,7 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
     private final Sink sink = new Sink();
     private volatile String selected;
     private volatile String inUse = "direct";
+    private volatile boolean stopped;
 
     // loop
     private AggregationStrategy strategy;
@@ -94,6 +95,7 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
     }
 
     void stop() {
+        stopped = true;
         try {
             onLoop(() -> {
                 for (EgressSession s : sessions.values()) {
@@ -269,7 +271,7 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
 
     void addStrategy(String name, StrategyFactory factory) {
         strategies.put(name, factory);
-        if (name.equals(selected)) {
+        if (name.equals(selected) && !stopped) {
             loop.execute(this::rebind);
         }
     }
@@ -277,6 +279,9 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
     /** Returns once the unit no longer uses the factory's instance (everything it held was sent). */
     void removeStrategy(String name, StrategyFactory factory) {
         strategies.remove(name, factory);
+        if (stopped) {
+            return; // the unit flushed everything when it stopped
+        }
         onLoop(() -> {
             if (strategyFactory == factory) {
                 rebind();

@@ -9,8 +9,8 @@ import org.osgi.annotation.versioning.ConsumerType;
  *
  * <p>The router calls {@link #process} for one datagram at a time per instance (never concurrently), so an
  * instance needs no locking for its own fields; state that must survive a migration to another unit goes to
- * {@link ProgramContext#state} instead. Each call is bounded in CPU time: a call that overruns is interrupted
- * and counted against the session.
+ * {@link ProgramContext#state} instead. In an execution environment with a CPU budget, a call that overruns
+ * is stopped and counted against the session.
  */
 @ConsumerType
 public interface ActiveProgram {
@@ -21,7 +21,7 @@ public interface ActiveProgram {
      * {@link ProgramContext#sendControl}) arrive here too, with {@link Datagram#isControl()} true.
      *
      * <p><b>Ownership:</b> {@code in} and its bytes belong to the router and are valid only until this method
-     * returns; copy what you keep. {@code ctx} stays valid for the life of the instance.
+     * returns; copy what you keep. {@code ctx} is valid only during the call, on the calling thread.
      *
      * @param in the datagram, read-only
      * @param ctx the program's view of its session
@@ -29,4 +29,16 @@ public interface ActiveProgram {
      *         counted, the instance keeps running
      */
     void process(Datagram in, ProgramContext ctx) throws Exception;
+
+    /**
+     * Checks a session's parameters before the session is created, so that a session the program cannot serve
+     * is refused with a reason instead of failing on every datagram. Called on a fresh instance that is then
+     * discarded. The default accepts anything.
+     *
+     * @param parameters the parameters the session is being created with
+     * @throws IllegalArgumentException saying which parameter is wrong and what is expected
+     * @since 1.1
+     */
+    default void validate(java.util.Map<String, String> parameters) {
+    }
 }

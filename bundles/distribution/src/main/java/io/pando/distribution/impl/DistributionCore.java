@@ -282,6 +282,9 @@ final class DistributionCore implements RouterService, ArtpHandler {
             List<UnitId> unitIds = chosen.stream().map(UnitPort::id).toList();
             SessionPlan plan = new SessionPlan(id, request.name(), request.program(), request.parameters(),
                 request.destination(), unitIds, quotaBytes, request.reorderWindowMillis());
+            for (UnitPort u : chosen) {
+                u.validate(plan); // the program is there and accepts the parameters: refuse before opening anything
+            }
             IngressSession s = new IngressSession(this, plan, request.loadBalancing().orElse(null));
             try {
                 aggregation.open(plan).toCompletableFuture().get(OPEN_TIMEOUT_S, TimeUnit.SECONDS);

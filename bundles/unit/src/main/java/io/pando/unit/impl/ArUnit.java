@@ -174,6 +174,11 @@ public class ArUnit implements UnitPort {
     }
 
     @Override
+    public void validate(SessionPlan plan) {
+        core.validate(plan);
+    }
+
+    @Override
     public void selectScheduler(String name) {
         core.selectScheduler(name);
     }

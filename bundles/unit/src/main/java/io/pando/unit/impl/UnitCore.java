@@ -240,6 +240,25 @@ final class UnitCore implements UnitPort {
         return s;
     }
 
+    /**
+     * Checks that the unit can run the session: its program is registered here and accepts the session's
+     * parameters (a fresh instance's {@link ActiveProgram#validate}).
+     */
+    @Override
+    public void validate(SessionPlan plan) {
+        ProgramFactory f = programs.get(plan.program());
+        if (f == null) {
+            throw new IllegalArgumentException("no active program '" + plan.program() + "' on unit " + id
+                + "; registered: " + programs());
+        }
+        ActiveProgram p = f.get();
+        try {
+            p.validate(plan.parameters());
+        } finally {
+            f.unget(p);
+        }
+    }
+
     @Override
     public void selectScheduler(String name) {
         if (!schedulers.containsKey(name)) {
@@ -257,6 +276,9 @@ final class UnitCore implements UnitPort {
 
     void addProgram(String name, ProgramFactory factory) {
         programs.put(name, factory);
+        if (stopped) {
+            return;
+        }
         execute(() -> {
             for (UnitSession s : sessions.values()) {
                 if (s.program == null && s.plan.program().equals(name)) {
@@ -269,6 +291,9 @@ final class UnitCore implements UnitPort {
     /** Returns once no session uses the factory's instances any more. */
     void removeProgram(String name, ProgramFactory factory) {
         programs.remove(name, factory);
+        if (stopped) {
+            return; // the unit released every instance when it stopped
+        }
         onLoop(() -> {
             for (UnitSession s : sessions.values()) {
                 if (s.programFactory == factory) {
@@ -283,7 +308,7 @@ final class UnitCore implements UnitPort {
 
     void addScheduler(String name, SchedulerFactory factory) {
         schedulers.put(name, factory);
-        if (name.equals(schedulerName)) {
+        if (name.equals(schedulerName) && !stopped) {
             execute(this::rebindScheduler);
         }
     }
@@ -291,6 +316,9 @@ final class UnitCore implements UnitPort {
     /** Returns once the unit no longer uses the factory's instance. */
     void removeScheduler(String name, SchedulerFactory factory) {
         schedulers.remove(name, factory);
+        if (stopped) {
+            return;
+        }
         onLoop(() -> {
             if (schedulerFactory == factory) {
                 rebindScheduler();

@@ -107,15 +107,21 @@ final class UnitSession implements UnitChannel, Credit {
         uncharge(bytes);
     }
 
-    /** Charges bytes to the session's account; reports the session congested when it crosses its quota. */
+    /**
+     * Charges bytes to the session's account. Above half its quota the session is reported congested (its
+     * sender stops getting credit), so that what the sender was already granted fits in the other half; what
+     * still goes beyond the quota is accepted and counted as an overflow.
+     */
     void charge(int bytes) {
         long h = held.addAndGet(bytes);
         core.poolCharged(bytes);
         if (h > highWater.get()) {
             highWater.accumulateAndGet(h, Math::max);
         }
-        if (h > quota) {
-            quotaOverflows.increment();
+        if (h > quota / 2) {
+            if (h > quota) {
+                quotaOverflows.increment();
+            }
             if (!congested.get() && congested.compareAndSet(false, true)) {
                 pushbacks.increment();
                 events.congestion(core.id(), true);
@@ -123,11 +129,11 @@ final class UnitSession implements UnitChannel, Credit {
         }
     }
 
-    /** Returns bytes to the pool; reports the session clear once it is down to half its quota. */
+    /** Returns bytes to the pool; reports the session clear once it is down to a quarter of its quota. */
     void uncharge(int bytes) {
         long h = held.addAndGet(-bytes);
         core.poolCharged(-bytes);
-        if (h <= quota / 2 && congested.get() && congested.compareAndSet(true, false)) {
+        if (h <= quota / 4 && congested.get() && congested.compareAndSet(true, false)) {
             events.congestion(core.id(), false);
         }
     }

@@ -35,6 +35,12 @@ public final class AesGcmDecryptProgram implements ActiveProgram {
     private final KeyedCipher keyed = new KeyedCipher(NAME);
     private final byte[] nonce = new byte[AesGcmCodec.NONCE_LENGTH];
 
+    /** Refuses a session without a well-formed key, before it is created. */
+    @Override
+    public void validate(java.util.Map<String, String> parameters) {
+        java.util.Arrays.fill(KeyedCipher.keyBytes(NAME, parameters), (byte) 0);
+    }
+
     @Override
     public void process(Datagram in, ProgramContext ctx) throws GeneralSecurityException {
         if (in.isControl()) {

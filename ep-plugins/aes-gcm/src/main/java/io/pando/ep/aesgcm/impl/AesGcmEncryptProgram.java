@@ -52,6 +52,12 @@ public final class AesGcmEncryptProgram implements ActiveProgram {
         this.counter = firstCounter;
     }
 
+    /** Refuses a session without a well-formed key, before it is created. */
+    @Override
+    public void validate(java.util.Map<String, String> parameters) {
+        java.util.Arrays.fill(KeyedCipher.keyBytes(NAME, parameters), (byte) 0);
+    }
+
     @Override
     public void process(Datagram in, ProgramContext ctx) throws GeneralSecurityException {
         if (in.isControl()) {

@@ -69,24 +69,35 @@ final class KeyedCipher {
         if (hex == keyHex && key != null) {
             return key;
         }
-        if (hex == null) {
-            throw new IllegalArgumentException(program + ": the session has no parameter '" + KEY_PARAMETER
-                + "': create it with --param " + KEY_PARAMETER + "=HEX, 32, 48 or 64 hex digits "
-                + "(a 128-, 192- or 256-bit AES key)");
-        }
-        if (key == null || !hex.equals(keyHex)) {
-            byte[] bytes;
-            try {
-                bytes = AesGcmCodec.parseKey(hex);
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(program + ": session parameter '" + KEY_PARAMETER + "': "
-                    + e.getMessage(), e);
-            }
+        if (key == null || hex == null || !hex.equals(keyHex)) {
+            byte[] bytes = keyBytes(program, ctx.parameters());
             key = new SecretKeySpec(bytes, "AES");
             Arrays.fill(bytes, (byte) 0);
         }
         keyHex = hex;
         return key;
+    }
+
+    /**
+     * The key a session's parameters carry.
+     *
+     * @param program the program's name, for messages
+     * @throws IllegalArgumentException if the key parameter is missing or malformed (the message never
+     *     contains the key)
+     */
+    static byte[] keyBytes(String program, java.util.Map<String, String> parameters) {
+        String hex = parameters.get(KEY_PARAMETER);
+        if (hex == null) {
+            throw new IllegalArgumentException(program + ": the session has no parameter '" + KEY_PARAMETER
+                + "': create it with --param " + KEY_PARAMETER + "=HEX, 32, 48 or 64 hex digits "
+                + "(a 128-, 192- or 256-bit AES key)");
+        }
+        try {
+            return AesGcmCodec.parseKey(hex);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(program + ": session parameter '" + KEY_PARAMETER + "': "
+                + e.getMessage(), e);
+        }
     }
 
     /**

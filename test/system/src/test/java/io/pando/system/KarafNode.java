@@ -1,0 +1,298 @@
+package io.pando.system;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One Pando node for a system test: a private copy of the Karaf assembly under {@code target/system-tests/NAME/pando}
+ * with its own SSH and ingress ports, started with {@code bin/start} and driven with {@code bin/pando console}, as
+ * an administrator's script would. Every console call leaves {@code console/NNN.cmd|out|err} in the node's work
+ * directory.
+ *
+ * <p>The node and the {@code bin/pando artp} children run with the Netty leak detection of the test JVM
+ * ({@code pando.test.argLine}: paranoid), and the test fails on a {@code LEAK:} report in any of them.
+ *
+ * <p>{@link #close()} stops the node with {@code bin/stop} and kills the JVM of {@code karaf.pid} if it is still
+ * alive after 30 s; call it from {@code @AfterAll}, also after a failed start.
+ */
+final class KarafNode implements AutoCloseable {
+
+    /** JVM options for the short-lived console client: quick start, little heap. */
+    private static final String CONSOLE_JAVA_OPTS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx64m";
+
+    final String name;
+    final Path work;
+    final Path home;
+    final int sshPort;
+    final int ingressPort;
+    private final AtomicInteger calls = new AtomicInteger();
+    private boolean started;
+
+    private KarafNode(String name, Path work, int sshPort, int ingressPort) {
+        this.name = name;
+        this.work = work;
+        this.home = work.resolve("pando");
+        this.sshPort = sshPort;
+        this.ingressPort = ingressPort;
+    }
+
+    /**
+     * Copies the built assembly (system property {@code pando.assembly.dir}) to {@code pando.work.dir/NAME/pando}
+     * without the runtime state of anyone who ran it in place, and sets the node's ports.
+     */
+    static KarafNode create(String name, int sshPort, int ingressPort) throws Exception {
+        Path built = Path.of(System.getProperty("pando.assembly.dir", "../../karaf-assembly/target/assembly"))
+            .toAbsolutePath().normalize();
+        assertTrue(Files.isRegularFile(built.resolve("bin/start")) && Files.isRegularFile(built.resolve("bin/pando")),
+            "the Karaf assembly is built first (./mvnw -o install -DskipTests ...): " + built);
+        Path work = Path.of(System.getProperty("pando.work.dir", "target/system-tests")).toAbsolutePath()
+            .resolve(name);
+        KarafNode node = new KarafNode(name, work, sshPort, ingressPort);
+        node.killLeftover();
+        run(List.of("rm", "-rf", work.toString()), 60);
+        Files.createDirectories(work);
+        assertEquals(0, run(List.of("cp", "-a", built.toString(), node.home.toString()), 120),
+            "copy the distribution " + built);
+        // whoever ran the assembly in place left a framework cache, logs, a pid and a lock: start clean
+        run(List.of("rm", "-rf", node.home.resolve("data").toString(), node.home.resolve("karaf.pid").toString(),
+            node.home.resolve("lock").toString(), node.home.resolve("instances").toString()), 60);
+        Files.createDirectories(node.home.resolve("data/tmp"));
+
+        Path shell = node.home.resolve("etc/org.apache.karaf.shell.cfg");
+        String cfg = Files.readString(shell);
+        String patched = cfg.replaceFirst("(?m)^sshPort\\s*=.*$", "sshPort = " + sshPort);
+        assertTrue(!patched.equals(cfg) || cfg.contains("sshPort = " + sshPort), "sshPort set in " + shell);
+        Files.writeString(shell, patched);
+        Files.writeString(node.home.resolve("etc/io.pando.distribution.cfg"),
+            "# written by the system test " + name + "\ningress.host = 127.0.0.1\ningress.port = " + ingressPort
+                + "\n");
+        return node;
+    }
+
+    /** A Karaf of an earlier, aborted run of this test in the same directory would hold the ports: end it. */
+    private void killLeftover() {
+        pid().flatMap(ProcessHandle::of).filter(ProcessHandle::isAlive)
+            .filter(p -> p.info().commandLine().map(c -> c.contains(home.toString())).orElse(false))
+            .ifPresent(p -> {
+                System.out.println("[system] " + name + ": killing the Karaf left over by an earlier run, pid "
+                    + p.pid());
+                p.destroyForcibly();
+                p.onExit().orTimeout(30, TimeUnit.SECONDS).exceptionally(t -> null).join();
+            });
+    }
+
+    private Optional<Long> pid() {
+        try {
+            Path f = home.resolve("karaf.pid");
+            return Files.isRegularFile(f) ? Optional.of(Long.parseLong(Files.readString(f).strip()))
+                : Optional.empty();
+        } catch (IOException | NumberFormatException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Starts the node and waits (up to 120 s) until {@code pando:units} lists u1 and u2. */
+    void start() throws Exception {
+        assertPortFree();
+        Map<String, String> env = new HashMap<>();
+        env.put("JAVA_HOME", System.getProperty("java.home"));
+        env.put("EXTRA_JAVA_OPTS", String.join(" ", leakDetectionOptions()));
+        started = true;
+        List<String> startCommand = List.of(home.resolve("bin/start").toString());
+        try (SystemProcess start = SystemProcess.start("start", work, startCommand, env)) {
+            assertEquals(0, start.waitFor(60), "bin/start" + start.describe());
+        }
+        long t0 = System.nanoTime();
+        long deadline = t0 + TimeUnit.SECONDS.toNanos(120);
+        String last = "";
+        while (System.nanoTime() < deadline) {
+            Console units = console("--wait", "60", "pando:units --json");
+            last = units.describe();
+            if (units.exit() == 0) {
+                List<Object> ids = units.jsonArray().stream().map(u -> u.get("id")).toList();
+                if (ids.containsAll(List.of("u1", "u2"))) {
+                    System.out.printf(Locale.ROOT, "[system] %s: node up in %.1f s (ssh %d, ingress %d), units %s%n",
+                        name, (System.nanoTime() - t0) / 1e9, sshPort, ingressPort, ids);
+                    return;
+                }
+            }
+            Thread.sleep(500);
+        }
+        throw new AssertionError(name + ": pando:units did not list u1 and u2 within 120 s" + last);
+    }
+
+    private void assertPortFree() throws IOException {
+        try (ServerSocket s = new ServerSocket()) {
+            s.setReuseAddress(true);
+            s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), sshPort));
+        } catch (IOException e) {
+            throw new AssertionError(name + ": TCP port " + sshPort + " (SSH) is taken: is another Karaf running? "
+                + e);
+        }
+        InetSocketAddress ingress = new InetSocketAddress(InetAddress.getLoopbackAddress(), ingressPort);
+        try (DatagramSocket s = new DatagramSocket(ingress)) {
+            s.getLocalPort();
+        } catch (IOException e) {
+            throw new AssertionError(name + ": UDP port " + ingressPort + " (ingress) is taken: " + e);
+        }
+    }
+
+    /**
+     * The Netty leak detection of this test JVM (the build's {@code pando.test.argLine}), for the node and the
+     * client children; paranoid when the test runs without it (from an IDE).
+     */
+    static List<String> leakDetectionOptions() {
+        List<String> opts = new ArrayList<>();
+        for (String key : List.of("io.netty.leakDetection.level", "io.netty.leakDetection.acquireAndReleaseOnly",
+            "io.netty.leakDetection.targetRecords")) {
+            String v = System.getProperty(key);
+            if (v != null) {
+                opts.add("-D" + key + "=" + v);
+            }
+        }
+        if (opts.isEmpty()) {
+            opts.addAll(List.of("-Dio.netty.leakDetection.level=paranoid",
+                "-Dio.netty.leakDetection.acquireAndReleaseOnly=true", "-Dio.netty.leakDetection.targetRecords=8"));
+        }
+        return opts;
+    }
+
+    /** The result of one {@code bin/pando console} call. */
+    record Console(String command, int exit, String out, String err, double seconds) {
+
+        /** @return the JSON object on the last line of output (commands run with --json) */
+        Map<String, Object> json() {
+            return JsonValue.object(lastLine());
+        }
+
+        /** @return the JSON array of objects on the last line of output */
+        List<Map<String, Object>> jsonArray() {
+            return JsonValue.objects(lastLine());
+        }
+
+        String lastLine() {
+            String[] lines = out.strip().split("\\R");
+            return lines[lines.length - 1].strip();
+        }
+
+        String describe() {
+            return "\n--- console '" + command + "' exit " + exit + "\n--- stdout:\n" + out + "\n--- stderr:\n" + err;
+        }
+    }
+
+    /**
+     * Runs {@code bin/pando console [options] COMMAND} (no stdin, no terminal) and waits for it.
+     *
+     * @param args console options first, the command last
+     */
+    Console console(String... args) throws IOException, InterruptedException {
+        int n = calls.incrementAndGet();
+        List<String> cmd = new ArrayList<>();
+        cmd.add(home.resolve("bin/pando").toString());
+        cmd.add("console");
+        cmd.addAll(List.of(args));
+        String label = String.format(Locale.ROOT, "%03d-%s", n,
+            args[args.length - 1].split(" ")[0].replaceAll("[^A-Za-z0-9-]", "_"));
+        long t0 = System.nanoTime();
+        try (SystemProcess p = SystemProcess.start(label, work.resolve("console"), cmd,
+            Map.of("PANDO_JAVA_OPTS", CONSOLE_JAVA_OPTS))) {
+            int exit = p.waitFor(180);
+            return new Console(args[args.length - 1], exit, p.out(), p.err(), (System.nanoTime() - t0) / 1e9);
+        }
+    }
+
+    /** Runs a console command that must succeed and prints JSON; @return its last line, parsed */
+    Map<String, Object> consoleJson(String command) throws IOException, InterruptedException {
+        Console c = console(command);
+        assertEquals(0, c.exit(), "console " + command + c.describe());
+        try {
+            return c.json();
+        } catch (IllegalArgumentException e) {
+            throw new AssertionError("console " + command + ": no JSON object on the last line" + c.describe(), e);
+        }
+    }
+
+    /** Runs a console command that must succeed. */
+    Console consoleOk(String command) throws IOException, InterruptedException {
+        Console c = console(command);
+        assertEquals(0, c.exit(), "console " + command + c.describe());
+        return c;
+    }
+
+    /**
+     * Starts {@code bin/pando ARGS} (the client: {@code artp send|recv}) with the leak detection of the test JVM.
+     */
+    SystemProcess pando(String label, Path dir, List<String> args) throws IOException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(home.resolve("bin/pando").toString());
+        cmd.addAll(args);
+        List<String> opts = new ArrayList<>(leakDetectionOptions());
+        // C1 only: a child that lives for seconds reaches its rate sooner and leaves more CPU to the node than
+        // with C2 compiling in the background (measured on 2 cores)
+        opts.addAll(List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
+        return SystemProcess.start(label, dir, cmd, Map.of("PANDO_JAVA_OPTS", String.join(" ", opts)));
+    }
+
+    /** @return the node's karaf.log so far */
+    String log() {
+        try {
+            Path log = home.resolve("data/log/karaf.log");
+            return Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8) : "";
+        } catch (IOException e) {
+            return "(unreadable karaf.log: " + e + ")";
+        }
+    }
+
+    /** Stops the node: {@code bin/stop}, then kills its JVM if it is still alive after 30 s. */
+    @Override
+    public void close() throws Exception {
+        if (!started) {
+            return;
+        }
+        Optional<ProcessHandle> jvm = pid().flatMap(ProcessHandle::of);
+        int stop = -2;
+        try (SystemProcess p = SystemProcess.start("stop", work, List.of(home.resolve("bin/stop").toString()),
+            Map.of("JAVA_HOME", System.getProperty("java.home")))) {
+            stop = p.waitFor(60);
+        } catch (IOException e) {
+            System.out.println("[system] " + name + ": bin/stop failed: " + e);
+        }
+        if (jvm.isPresent() && jvm.get().isAlive()) {
+            boolean ended = jvm.get().onExit().completeOnTimeout(null, 30, TimeUnit.SECONDS).join() != null;
+            if (!ended || jvm.get().isAlive()) {
+                System.out.println("[system] " + name + ": bin/stop (exit " + stop + ") did not stop Karaf pid "
+                    + jvm.get().pid() + " in 30 s: killing it");
+                jvm.get().destroyForcibly();
+                jvm.get().onExit().completeOnTimeout(null, 10, TimeUnit.SECONDS).join();
+            }
+        }
+        started = false;
+    }
+
+    static int run(List<String> cmd, long seconds) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        if (!p.waitFor(seconds, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            return -1;
+        }
+        return p.exitValue();
+    }
+}

@@ -1,0 +1,21 @@
+/**
+ * System tests of the Pando router: each test class copies the Karaf assembly into
+ * {@code target/system-tests/<name>/pando}, gives it its own SSH and ingress ports, starts it with {@code bin/start},
+ * drives it with {@code bin/pando console} and pushes real streams through it with {@code bin/pando artp send} and
+ * {@code bin/pando artp recv}, as an administrator's script would.
+ *
+ * <ul>
+ * <li>{@link io.pando.system.RouterIT} (acceptance 1): one node, passthrough over two units with round-robin,
+ * AES-GCM encryption, bad console input. SSH 8301, ingress 17400, receivers 17401-17409.</li>
+ * <li>{@link io.pando.system.HotSwapIT} (acceptance 2 and 3): policies, the program bundle, the policies bundle and
+ * a vendor plain-jar policy swapped while a stream runs. SSH 8302, ingress 17420, receivers 17421-17439.</li>
+ * </ul>
+ *
+ * <p>Run them alone with {@code ./mvnw -o -pl test/system verify -Dit.test='RouterIT,HotSwapIT'} after
+ * {@code ./mvnw -o install -DskipTests -pl '!test/osgi,!test/system,!test/benchmarks'} (the assembly). Every
+ * process leaves {@code NAME.cmd}, {@code NAME.out} and {@code NAME.err} in the work directory, console calls under
+ * {@code console/}, so a failing step can be rerun by hand; the node's log is {@code pando/data/log/karaf.log}.
+ * The node and the client processes run with Netty's paranoid leak detection (acquire and release records), and a
+ * test fails on a {@code LEAK:} report from any of them.
+ */
+package io.pando.system;
