@@ -96,6 +96,7 @@ final class DistributionCore implements RouterService, ArtpHandler {
     private long sessionsCreated;
     private long sessionsClosed;
     private long policySwitches;
+    private volatile long duplicateUnits;
 
     /**
      * @param bind the ingress address
@@ -140,7 +141,12 @@ final class DistributionCore implements RouterService, ArtpHandler {
     // ---- units and policies come and go
 
     void addUnit(UnitPort unit) {
-        units.put(unit.id(), unit);
+        UnitPort other = units.putIfAbsent(unit.id(), unit);
+        if (other != null && other != unit) {
+            LOG.log(Level.ERROR, "two units are named {0} ({1} and {2}): the second is not used; give every unit a "
+                + "unique unit.id", unit.id(), other.location(), unit.location());
+            duplicateUnits++;
+        }
     }
 
     void removeUnit(UnitPort unit) {
@@ -504,6 +510,7 @@ final class DistributionCore implements RouterService, ArtpHandler {
             m.put("policy_switches", policySwitches);
         }
         m.put("units", (long) units.size());
+        m.put("duplicate_units", duplicateUnits);
         m.putAll(onLoop(() -> {
             Map<String, Long> i = new LinkedHashMap<>();
             i.put("datagrams_in", datagramsIn);

@@ -42,6 +42,7 @@ import java.util.Set;
  * 0x05 SESSION_COUNTERS  unit:string session:u64
  * 0x06 UNIT_COUNTERS     unit:string
  * 0x07 SELECT_SCHEDULER  unit:string scheduler:string
+ * 0x08 VALIDATE          unit:string plan
  * 0x40 OK
  * 0x41 ERROR             code:u8 message:string
  * 0x42 UNITS             n:u16 (id:string programs:strings scheduler:string cpu:f64 buffer_used:i64
@@ -64,6 +65,7 @@ final class ControlDecoder extends MessageToMessageDecoder<ByteBuf> {
     static final int SESSION_COUNTERS = 0x05;
     static final int UNIT_COUNTERS = 0x06;
     static final int SELECT_SCHEDULER = 0x07;
+    static final int VALIDATE = 0x08;
     static final int OK = 0x40;
     static final int ERROR = 0x41;
     static final int UNITS = 0x42;
@@ -116,6 +118,7 @@ final class ControlDecoder extends MessageToMessageDecoder<ByteBuf> {
             case SESSION_COUNTERS -> new ControlMessage.SessionCounters(id, unit(b), session(b));
             case UNIT_COUNTERS -> new ControlMessage.UnitCounters(id, unit(b));
             case SELECT_SCHEDULER -> new ControlMessage.SelectScheduler(id, unit(b), string(b));
+            case VALIDATE -> new ControlMessage.Validate(id, unit(b), plan(b));
             case OK -> new ControlMessage.Ok(id);
             case ERROR -> new ControlMessage.Error(id, ErrorCode.of(u8(b)), string(b));
             case UNITS -> units(id, b);
@@ -133,6 +136,7 @@ final class ControlDecoder extends MessageToMessageDecoder<ByteBuf> {
             case SESSION_COUNTERS -> "SESSION_COUNTERS";
             case UNIT_COUNTERS -> "UNIT_COUNTERS";
             case SELECT_SCHEDULER -> "SELECT_SCHEDULER";
+            case VALIDATE -> "VALIDATE";
             case OK -> "OK";
             case ERROR -> "ERROR";
             case UNITS -> "UNITS";

@@ -84,6 +84,10 @@ final class ControlEncoder extends MessageToByteEncoder<ControlMessage> {
             head(out, ControlDecoder.SELECT_SCHEDULER, m.requestId());
             string(out, m.unit().value());
             string(out, m.scheduler());
+        } else if (msg instanceof ControlMessage.Validate m) {
+            head(out, ControlDecoder.VALIDATE, m.requestId());
+            string(out, m.unit().value());
+            plan(out, m.plan());
         } else if (msg instanceof ControlMessage.Ok m) {
             head(out, ControlDecoder.OK, m.requestId());
         } else if (msg instanceof ControlMessage.Error m) {

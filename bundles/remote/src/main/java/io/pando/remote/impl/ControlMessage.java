@@ -49,7 +49,10 @@ sealed interface ControlMessage {
         }
     }
 
-    /** Closes a session on a unit; answered with {@link Ok} once it has drained and its results are out. */
+    /**
+     * Closes a session on a unit; answered once it has drained and its results are acknowledged by the aggregation
+     * node, with the session's final {@link Counters} (or {@link Ok} if they cannot be read).
+     */
     record Close(int requestId, UnitId unit, SessionId session) implements ControlMessage {
         public Close {
             Objects.requireNonNull(unit, "unit");
@@ -77,6 +80,17 @@ sealed interface ControlMessage {
         public SelectScheduler {
             Objects.requireNonNull(unit, "unit");
             Objects.requireNonNull(scheduler, "scheduler");
+        }
+    }
+
+    /**
+     * Asks whether a unit could run a session (its program is there and accepts the parameters) before anything
+     * opens; answered with {@link Ok}, or {@link Error} {@link ErrorCode#INVALID} saying what is wrong.
+     */
+    record Validate(int requestId, UnitId unit, SessionPlan plan) implements ControlMessage {
+        public Validate {
+            Objects.requireNonNull(unit, "unit");
+            Objects.requireNonNull(plan, "plan");
         }
     }
 
@@ -150,7 +164,9 @@ sealed interface ControlMessage {
         /** The unit refused (it is stopping, its buffer pool is full, no such scheduler, ...). */
         REFUSED(5),
         /** Anything else; the message says what. */
-        INTERNAL(6);
+        INTERNAL(6),
+        /** The unit cannot run the session as planned (program missing, parameters refused). */
+        INVALID(7);
 
         final int wire;
 

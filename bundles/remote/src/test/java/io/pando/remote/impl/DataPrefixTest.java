@@ -1,0 +1,96 @@
+package io.pando.remote.impl;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.handler.codec.CorruptedFrameException;
+import io.pando.api.unit.UnitId;
+import io.pando.link.UnitChannel;
+import java.util.concurrent.ThreadLocalRandom;
+import org.junit.jupiter.api.Test;
+
+/** The 9-byte prefix of the data links. */
+class DataPrefixTest {
+
+    private final ByteBufAllocator alloc = PooledByteBufAllocator.DEFAULT;
+
+    private ByteBuf payload(int n) {
+        byte[] b = new byte[n];
+        ThreadLocalRandom.current().nextBytes(b);
+        return alloc.directBuffer(n).writeBytes(b);
+    }
+
+    private void roundTrip(int size, long seq, int flags) {
+        ByteBuf data = payload(size);
+        ByteBuf expected = data.copy();
+        ByteBuf wire = DataPrefix.prefix(alloc, seq, flags, data);
+        try {
+            assertEquals(0, data.refCnt() == 0 ? 0 : data.refCnt() - 1, "the payload is owned by the result only");
+            assertEquals(DataPrefix.LENGTH + size, wire.readableBytes());
+            if (size >= DataPrefix.COMPOSITE_THRESHOLD) {
+                assertInstanceOf(CompositeByteBuf.class, wire, "large payloads are not copied");
+            }
+            assertEquals(flags, DataPrefix.readFlags(wire));
+            assertEquals(seq, DataPrefix.readSequence(wire));
+            assertEquals(expected, wire, "payload intact");
+        } finally {
+            wire.release();
+            expected.release();
+        }
+        assertEquals(0, data.refCnt(), "releasing the datagram releases the payload");
+    }
+
+    @Test
+    void smallAndLargePayloadsRoundTrip() {
+        roundTrip(0, 0, 0);
+        roundTrip(1000, 123_456_789_012L, 0);
+        roundTrip(DataPrefix.COMPOSITE_THRESHOLD - 1, 7, DataPrefix.CONTROL);
+        roundTrip(DataPrefix.COMPOSITE_THRESHOLD, UnitChannel.NO_SEQUENCE, DataPrefix.CONTROL);
+        roundTrip(1 << 20, Long.MAX_VALUE, 0);
+    }
+
+    @Test
+    void helloNamesTheUnit() {
+        ByteBuf hello = DataPrefix.hello(alloc, UnitId.of("node-b.unit:1"));
+        try {
+            assertEquals(DataPrefix.HELLO, DataPrefix.readFlags(hello));
+            assertEquals(0, DataPrefix.readSequence(hello));
+            assertEquals(UnitId.of("node-b.unit:1"), DataPrefix.helloUnit(hello));
+        } finally {
+            hello.release();
+        }
+    }
+
+    @Test
+    void badPrefixesAreRefused() {
+        ByteBuf shortOne = alloc.buffer().writeZero(8);
+        ByteBuf unknownFlag = alloc.buffer().writeLong(1).writeByte(0x04);
+        ByteBuf both = alloc.buffer().writeLong(1).writeByte(DataPrefix.CONTROL | DataPrefix.HELLO);
+        ByteBuf badSeq = alloc.buffer().writeLong(-2).writeByte(0);
+        ByteBuf badHello = alloc.buffer().writeLong(0).writeByte(DataPrefix.HELLO).writeByte('-');
+        try {
+            assertTrue(assertThrows(CorruptedFrameException.class, () -> DataPrefix.readFlags(shortOne)).getMessage()
+                .contains("9-byte prefix, got 8 bytes"));
+            assertTrue(assertThrows(CorruptedFrameException.class, () -> DataPrefix.readFlags(unknownFlag))
+                .getMessage().contains("bad flags 0x04"));
+            assertThrows(CorruptedFrameException.class, () -> DataPrefix.readFlags(both));
+            assertTrue(assertThrows(CorruptedFrameException.class, () -> DataPrefix.readFlags(badSeq)).getMessage()
+                .contains("bad sequence -2"));
+            DataPrefix.readFlags(badHello);
+            DataPrefix.readSequence(badHello);
+            assertThrows(CorruptedFrameException.class, () -> DataPrefix.helloUnit(badHello));
+        } finally {
+            shortOne.release();
+            unknownFlag.release();
+            both.release();
+            badSeq.release();
+            badHello.release();
+        }
+    }
+}

@@ -1,0 +1,136 @@
+package io.pando.remote.impl;
+
+import static io.pando.remote.impl.Fakes.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.channel.EventLoop;
+import io.pando.api.session.SessionId;
+import io.pando.api.unit.UnitId;
+import io.pando.artp.ArtpConfig;
+import io.pando.artp.ErrorCode;
+import io.pando.link.SessionPlan;
+import io.pando.remote.impl.Fakes.CollectingAggregation;
+import io.pando.remote.impl.Fakes.EchoSession;
+import io.pando.remote.impl.Fakes.EchoUnit;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The unit server's data path fed datagrams in orders a network may produce (ARTP does not keep order): what
+ * arrives before the HELLO, HELLOs that name nothing, malformed prefixes, congestion.
+ */
+class UnitServerDataPathTest {
+
+    private static final InetSocketAddress ANY = new InetSocketAddress("127.0.0.1", 0);
+
+    private final ByteBufAllocator alloc = PooledByteBufAllocator.DEFAULT;
+    private final ArtpConfig artp = UnitServer.artpConfig();
+    private final CollectingAggregation aggregation = new CollectingAggregation();
+    private final EchoUnit unit = new EchoUnit("b1");
+    private final EventLoop loop = FakeConnection.loop();
+    private AggregationServerCore aggregationServer;
+    private UnitServerCore server;
+    private SessionPlan plan;
+
+    @BeforeEach
+    void open() {
+        aggregationServer = new AggregationServerCore(ANY, aggregation, 1 << 20, artp);
+        server = new UnitServerCore(ANY, ANY, artp, alloc);
+        server.addUnit(unit);
+        plan = new SessionPlan(new SessionId(77), "s", "passthrough", Map.of(), new InetSocketAddress("127.0.0.1", 9),
+            List.of(unit.id), 1 << 20, Optional.empty());
+        aggregation.open(plan);
+        assertInstanceOf(ControlMessage.Ok.class, server.open(new ControlMessage.Open(1, unit.id, plan,
+            aggregationServer.localAddress())));
+    }
+
+    @AfterEach
+    void close() throws Exception {
+        server.stop();
+        aggregationServer.stop();
+        loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+    }
+
+    private ByteBuf data(long seq) {
+        return DataPrefix.prefix(alloc, seq, 0, Fakes.payload(alloc, seq));
+    }
+
+    private FakeConnection connection() {
+        FakeConnection c = new FakeConnection(loop, plan.id().value());
+        server.connected(c);
+        return c;
+    }
+
+    @Test
+    void whatArrivesBeforeTheHelloIsHeldAndHandedOverAfterIt() throws Exception {
+        FakeConnection c = connection();
+        server.datagram(c, data(0), false);
+        server.datagram(c, data(1), false);
+        assertInstanceOf(Unnamed.class, c.attachment);
+        server.datagram(c, DataPrefix.hello(alloc, unit.id), false);
+        assertInstanceOf(ServedSession.class, c.attachment);
+        server.datagram(c, data(2), false);
+        EchoSession s = unit.sessions.get(plan.id());
+        assertEquals(Set.of(0L, 1L, 2L), s.received);
+        assertEquals(0, s.corrupt.get());
+        await("the results at the aggregation unit", () -> aggregation.results.getOrDefault(plan.id(), Set.of()).size() == 3,
+            10);
+    }
+
+    @Test
+    void aHelloNamingNoServedSessionIsRefusedAndWhatWasHeldCounted() {
+        FakeConnection c = connection();
+        server.datagram(c, data(0), false);
+        server.datagram(c, DataPrefix.hello(alloc, UnitId.of("zz")), false);
+        assertEquals(ErrorCode.APPLICATION_ABORT, c.resetCode);
+        assertTrue(c.resetReason.contains("unit zz does not serve session 77"), c.resetReason);
+        server.datagram(c, data(1), false); // late: after the refusal
+        Map<String, Long> m = server.counters();
+        assertEquals(1L, m.get("refused_hellos"), m.toString());
+        assertEquals(1L, m.get("lost_before_hello"), m.toString());
+        assertEquals(1L, m.get("late_datagrams"), m.toString());
+    }
+
+    @Test
+    void malformedDatagramsAreCountedAndReleased() {
+        FakeConnection c = connection();
+        server.datagram(c, alloc.buffer().writeZero(4), false);
+        server.datagram(c, alloc.buffer().writeLong(1).writeByte(0x80), false);
+        server.datagram(c, data(1), true); // ARTP control: not how this link carries control information
+        server.datagram(c, DataPrefix.hello(alloc, unit.id), false);
+        server.datagram(c, DataPrefix.hello(alloc, unit.id), false); // a second HELLO
+        assertEquals(4L, server.counters().get("bad_datagrams"));
+        assertEquals(Set.of(), unit.sessions.get(plan.id()).received);
+    }
+
+    @Test
+    void aCongestedUnitPausesItsConnectionUntilClear() throws Exception {
+        FakeConnection c = connection();
+        server.datagram(c, DataPrefix.hello(alloc, unit.id), false);
+        EchoSession s = unit.sessions.get(plan.id());
+        s.congest();
+        await("the connection paused", () -> c.paused, 10);
+        s.clear();
+        await("the connection resumed", () -> !c.paused, 10);
+    }
+
+    @Test
+    void controlInformationIsFlaggedToTheUnit() {
+        FakeConnection c = connection();
+        server.datagram(c, DataPrefix.hello(alloc, unit.id), false);
+        server.datagram(c, DataPrefix.prefix(alloc, -1, DataPrefix.CONTROL, alloc.buffer().writeByte(7)), false);
+        assertEquals(1, unit.sessions.get(plan.id()).control.get());
+    }
+}
