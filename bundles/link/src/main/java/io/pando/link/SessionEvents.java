@@ -9,7 +9,7 @@ import org.osgi.annotation.versioning.ConsumerType;
 public interface SessionEvents {
 
     /**
-     * The session went over (or back under) its quota on a unit. Called from whichever thread crossed the
+     * The session went over half its quota on a unit (congested), or back under a quarter (clear). Called from whichever thread crossed the
      * threshold, once per crossing; must not block.
      */
     void congestion(UnitId unit, boolean congested);

@@ -21,9 +21,10 @@
  * <h2>Back-pressure, never loss</h2>
  * Nothing that a role accepted is dropped for lack of room. A unit charges each session's datagrams against
  * the session's quota in its buffer pool from the moment it accepts them until the aggregation unit has
- * handed the results to the egress connection ({@link io.pando.link.Credit}); a session over its quota is
+ * handed the results to the egress connection ({@link io.pando.link.Credit}); a session over half its quota is
  * reported congested ({@link io.pando.link.SessionEvents#congestion}) and the distribution unit stops granting
- * its sender ARTP credit until the unit reports it clear.
+ * its sender ARTP credit until the unit reports it clear (below a quarter). The other half holds what the sender
+ * had already been granted; what still goes beyond the quota is accepted and counted.
  *
  * <h2>Threads</h2>
  * Every method is thread-safe. {@code deliver} and {@code release} are on the packet path: they take no lock

@@ -234,7 +234,7 @@ class RouterIT {
             JsonValue.dbl(r.send(), "datagrams_per_s"), JsonValue.dbl(recv, "latency_us", "p50") / 1e3,
             JsonValue.dbl(recv, "latency_us", "p99") / 1e3, JsonValue.dbl(recv, "latency_us", "max") / 1e3,
             JsonValue.num(recv, "reordered"), JsonValue.num(counters, "out_of_order"),
-            JsonValue.num(counters, "max_displacement"), JsonValue.num(counters, "egress_retransmitted"));
+            JsonValue.num(counters, "max_displacement"), JsonValue.num(counters, "egress_artp_retransmitted"));
         System.out.println("[router] " + what + ": per unit" + perUnit);
     }
 }

@@ -151,6 +151,12 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
                 return;
             }
             loop.execute(() -> {
+                if (s.closing || sessions.get(plan.id()) != s) { // closed while connecting: do not keep it
+                    conn.close();
+                    opened.completeExceptionally(new IllegalStateException("session " + plan.id()
+                        + " was closed while its egress was connecting"));
+                    return;
+                }
                 s.connection = conn;
                 conn.attach(s);
                 configure(strategy, s);
@@ -259,7 +265,7 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
             for (String k : new String[] {"retransmitted", "lost", "srtt_us", "cwnd", "bytes_in_flight"}) {
                 Long v = artp.get(k);
                 if (v != null) {
-                    m.put("egress_" + k, v);
+                    m.put("egress_artp_" + k, v);
                 }
             }
             m.put("egress_pending_bytes", s.connection.pendingBytes());

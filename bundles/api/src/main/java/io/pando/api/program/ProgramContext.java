@@ -30,7 +30,6 @@ public interface ProgramContext {
      * @param flow a flow of this session
      * @param data the datagram's bytes, from position to limit (copied)
      * @throws IllegalArgumentException if the session has no such flow or the datagram is too large
-     * @throws IllegalStateException if the session's buffer quota is exhausted; the datagram is not emitted
      */
     void emit(FlowId flow, ByteBuffer data);
 

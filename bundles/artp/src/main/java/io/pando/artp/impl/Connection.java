@@ -110,7 +110,7 @@ final class Connection implements ArtpConnection {
     /** Highest credit (exclusive datagram id) ever advertised: the handshake grants the window. */
     private long advertisedCredit = -1;
     /** Credit never grows beyond this while receiving is paused. */
-    private long creditCap = Long.MAX_VALUE;
+    private volatile long creditCap = Long.MAX_VALUE;
     private long nextSweep;
 
     // closing

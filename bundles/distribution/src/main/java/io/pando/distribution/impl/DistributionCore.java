@@ -203,22 +203,21 @@ final class DistributionCore implements RouterService, ArtpHandler {
             data.release();
             return;
         }
-        long seq = s.nextSequence++;
         int len = data.readableBytes();
         s.datagramsIn++;
         s.bytesIn += len;
         datagramsIn++;
         bytesIn += len;
         UnitChannel[] channels = s.channelArray;
-        if (control) {
+        if (control) { // to every unit, outside the data sequence: a program that consumes it leaves no gap
             s.controlIn++;
             for (UnitChannel c : channels) {
-                c.deliver(seq, data.retainedDuplicate(), true);
+                c.deliver(UnitChannel.NO_SEQUENCE, data.retainedDuplicate(), true);
             }
             data.release();
             return;
         }
-        choose(s, channels, data).deliver(seq, data, false);
+        choose(s, channels, data).deliver(s.nextSequence++, data, false);
     }
 
     private UnitChannel choose(IngressSession s, UnitChannel[] channels, ByteBuf data) {
@@ -398,12 +397,15 @@ final class DistributionCore implements RouterService, ArtpHandler {
             });
             Map<String, Long> ingressCounters = onLoop(s::snapshot);
             List<CompletableFuture<Void>> draining = new ArrayList<>();
-            for (UnitChannel c : s.channels.values()) {
-                draining.add(c.close().toCompletableFuture());
+            for (Map.Entry<UnitId, UnitChannel> e : s.channels.entrySet()) {
+                try {
+                    draining.add(e.getValue().close().toCompletableFuture());
+                } catch (RuntimeException ex) { // a unit that went away under the session: close the rest
+                    LOG.log(Level.WARNING, "unit " + e.getKey() + " could not close session " + id, ex);
+                }
             }
             await(draining, "the units of session " + id + " to drain", () -> { });
-            Map<UnitId, Map<String, Long>> unitCounters = new LinkedHashMap<>();
-            s.channels.forEach((u, c) -> unitCounters.put(u, c.counters()));
+            Map<UnitId, Map<String, Long>> unitCounters = unitCounters(s);
             Map<String, Long> reorder = aggregation.reorder(id);
             Map<String, Long> egress;
             try {
@@ -450,11 +452,23 @@ final class DistributionCore implements RouterService, ArtpHandler {
     private SessionInfo info(IngressSession s) {
         Map<String, Long> counters = new LinkedHashMap<>(onLoop(s::snapshot));
         counters.putAll(aggregation.counters(s.id));
-        Map<UnitId, Map<String, Long>> unitCounters = new LinkedHashMap<>();
-        s.channels.forEach((u, c) -> unitCounters.put(u, c.counters()));
+        Map<UnitId, Map<String, Long>> unitCounters = unitCounters(s);
         return new SessionInfo(s.id, s.plan.name(), s.plan.program(), s.state, ingressAddress(),
             s.plan.destination(), s.candidates, policyName(s), s.created, counters, unitCounters,
             aggregation.reorder(s.id));
+    }
+
+    /** Each unit's accounting of the session; a unit that cannot answer is reported without counters. */
+    private static Map<UnitId, Map<String, Long>> unitCounters(IngressSession s) {
+        Map<UnitId, Map<String, Long>> m = new LinkedHashMap<>();
+        for (Map.Entry<UnitId, UnitChannel> e : s.channels.entrySet()) {
+            try {
+                m.put(e.getKey(), e.getValue().counters());
+            } catch (RuntimeException ex) {
+                m.put(e.getKey(), Map.of());
+            }
+        }
+        return m;
     }
 
     @Override

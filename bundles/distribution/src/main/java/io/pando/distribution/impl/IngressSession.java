@@ -46,7 +46,7 @@ final class IngressSession implements SessionEvents {
     long pauses;
     long lateAfterClose;
     int roundRobin;
-    boolean forwarding = true;
+    volatile boolean forwarding = true;
 
     IngressSession(DistributionCore core, SessionPlan plan, String policy) {
         this.core = core;
@@ -82,6 +82,9 @@ final class IngressSession implements SessionEvents {
     @Override
     public void control(UnitId from, ByteBuf data) {
         try {
+            if (!forwarding) {
+                return; // the session is closing: its units take nothing more
+            }
             for (Map.Entry<UnitId, UnitChannel> e : channels.entrySet()) {
                 if (!e.getKey().equals(from)) {
                     e.getValue().deliver(UnitChannel.NO_SEQUENCE, data.retainedDuplicate(), true);

@@ -415,6 +415,13 @@ final class UnitCore implements UnitPort {
         if (w.control) {
             s.controlIn++;
         }
+        if (stopped || s.closed.isDone()) { // came after the session (or the unit) was closed: nobody takes it
+            s.lostAfterClose++;
+            w.data.release();
+            w.recycle();
+            s.uncharge(len);
+            return;
+        }
         if (s.program == null || !s.waiting.isEmpty()) {
             s.waiting.add(w);
             return;
@@ -454,24 +461,32 @@ final class UnitCore implements UnitPort {
         }
     }
 
-    /** Loop: sends results to the aggregation unit while the link window has room, in scheduler order. */
+    /**
+     * Loop: sends results to the aggregation unit in scheduler order while the link window has room for the next
+     * one (a result larger than the whole window goes alone).
+     */
     private void drainOutputs() {
         PacketScheduler sch = scheduler;
         while (true) {
-            while (linkInFlight.get() < linkWindow) {
+            while (true) {
                 Optional<SessionId> next = sch.next();
                 if (next.isEmpty()) {
                     return;
                 }
                 SessionId sid = next.get();
                 UnitSession s = sessions.get(sid);
-                Work w = s == null ? null : s.out.poll();
+                Work w = s == null ? null : s.out.peek();
                 if (w == null) {
                     schedulerMismatches++; // the scheduler names a session with nothing queued: resync
                     sch.dequeued(sid, 0);
                     continue;
                 }
                 int len = w.data.readableBytes();
+                long inFlight = linkInFlight.get();
+                if (inFlight > 0 && inFlight + len > linkWindow) {
+                    break;
+                }
+                s.out.poll();
                 sch.dequeued(sid, len);
                 linkInFlight.addAndGet(len);
                 s.atAggregation.addAndGet(len);
@@ -485,7 +500,7 @@ final class UnitCore implements UnitPort {
                 s.output.deliver(seq, data);
             }
             linkBlocked = true;
-            if (linkInFlight.get() >= linkWindow) {
+            if (linkInFlight.get() > 0) {
                 return; // the next release schedules a drain
             }
             linkBlocked = false;
@@ -533,6 +548,8 @@ final class UnitCore implements UnitPort {
         }
         try {
             return loop.submit(task).get(10, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            throw new IllegalStateException("unit " + id + " has stopped", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted waiting for unit " + id, e);
@@ -541,6 +558,10 @@ final class UnitCore implements UnitPort {
         } catch (TimeoutException e) {
             throw new IllegalStateException("unit " + id + " did not answer within 10 s", e);
         }
+    }
+
+    boolean isStopped() {
+        return stopped;
     }
 
     void poolCharged(long bytes) {
@@ -604,6 +625,7 @@ final class UnitCore implements UnitPort {
         @Override
         public void emit(FlowId flow, ByteBuffer data) {
             UnitSession c = current();
+            checkFlow(flow);
             int len = data.remaining();
             if (len > MAX_RESULT) {
                 throw new IllegalArgumentException("a result has at most " + MAX_RESULT + " bytes, got " + len);
@@ -626,14 +648,23 @@ final class UnitCore implements UnitPort {
         public void putState(String key, byte[] value) {
             checkKey(key);
             UnitSession c = current();
+            byte[] old = c.state.get(key);
+            long without = c.stateBytes - (old == null ? 0 : old.length + key.length());
+            if (value == null) {
+                if (old != null) {
+                    c.state.remove(key);
+                    c.stateBytes = without;
+                }
+                return;
+            }
             if (value.length > MAX_STATE_VALUE) {
                 throw new IllegalArgumentException("a state value has at most " + MAX_STATE_VALUE + " bytes, got "
                     + value.length);
             }
-            byte[] old = c.state.get(key);
-            long next = c.stateBytes - (old == null ? 0 : old.length + key.length()) + value.length + key.length();
+            long next = without + value.length + key.length();
             if (next > MAX_STATE_BYTES) {
-                throw new IllegalArgumentException("session state is limited to " + MAX_STATE_BYTES + " bytes");
+                throw new IllegalStateException("session state is limited to " + MAX_STATE_BYTES + " bytes; "
+                    + "this write would make it " + next);
             }
             c.state.put(key, value.clone());
             c.stateBytes = next;
@@ -642,6 +673,7 @@ final class UnitCore implements UnitPort {
         @Override
         public void sendControl(FlowId flow, ByteBuffer data) {
             UnitSession c = current();
+            checkFlow(flow);
             int len = data.remaining();
             if (len > MAX_RESULT) {
                 throw new IllegalArgumentException("control information has at most " + MAX_RESULT + " bytes, got "
@@ -651,6 +683,13 @@ final class UnitCore implements UnitPort {
             copy.writeBytes(data.duplicate());
             c.controlSent++;
             c.events.control(id, copy);
+        }
+
+        /** Sessions have one flow today, flow 0 (multi-flow sessions come with the control unit). */
+        private void checkFlow(FlowId flow) {
+            if (flow == null || !flow.equals(FLOW)) {
+                throw new IllegalArgumentException("session has no flow " + flow + "; its flows: [" + FLOW + "]");
+            }
         }
 
         private void checkKey(String key) {

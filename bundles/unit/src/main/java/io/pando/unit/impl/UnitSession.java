@@ -61,6 +61,7 @@ final class UnitSession implements UnitChannel, Credit {
     long cpuNanos;
     long programErrors;
     long programSwaps;
+    long lostAfterClose;
     String lastError = "";
 
     UnitSession(UnitCore core, SessionPlan plan, SessionEvents events) {
@@ -88,6 +89,9 @@ final class UnitSession implements UnitChannel, Credit {
 
     @Override
     public CompletionStage<Void> close() {
+        if (core.isStopped()) {
+            return closed; // completed when the unit stopped
+        }
         core.execute(() -> {
             closing = true;
             core.checkClosed(this);
@@ -97,7 +101,7 @@ final class UnitSession implements UnitChannel, Credit {
 
     @Override
     public Map<String, Long> counters() {
-        return core.onLoop(this::snapshot);
+        return core.isStopped() ? snapshot() : core.onLoop(this::snapshot);
     }
 
     @Override
@@ -166,7 +170,7 @@ final class UnitSession implements UnitChannel, Credit {
         m.put("quota_overflows", quotaOverflows.sum());
         m.put("pushbacks", pushbacks.sum());
         m.put("state_bytes", stateBytes);
-        m.put("lost_unit_stopped", lostStopped.sum());
+        m.put("lost_unit_stopped", lostStopped.sum() + lostAfterClose);
         return m;
     }
 }

@@ -29,18 +29,20 @@ import org.osgi.test.junit5.context.BundleContextExtension;
 class ApiBundleTest {
 
     static final String API_BSN = "io.pando.api";
-    static final List<String> API_PACKAGES = List.of(
-        "io.pando.api.policy",
-        "io.pando.api.program",
-        "io.pando.api.session",
-        "io.pando.api.unit",
-        "io.pando.api.vm");
+    /** Each API package and the version its package-info declares. */
+    static final Map<String, Version> API_PACKAGES = Map.of(
+        "io.pando.api.policy", new Version(1, 0, 0),
+        "io.pando.api.program", new Version(1, 1, 0),
+        "io.pando.api.router", new Version(1, 0, 0),
+        "io.pando.api.session", new Version(1, 0, 0),
+        "io.pando.api.unit", new Version(1, 0, 0),
+        "io.pando.api.vm", new Version(1, 0, 0));
 
     @InjectBundleContext
     BundleContext context;
 
     @Test
-    void apiBundleIsActiveAndExportsItsPackagesAtOneDotZero() {
+    void apiBundleIsActiveAndExportsItsPackagesAtTheirDeclaredVersions() {
         Bundle api = Arrays.stream(context.getBundles())
             .filter(b -> API_BSN.equals(b.getSymbolicName()))
             .findFirst()
@@ -56,9 +58,7 @@ class ApiBundleTest {
             exported.put((String) attributes.get(PackageNamespace.PACKAGE_NAMESPACE),
                 (Version) attributes.get(PackageNamespace.CAPABILITY_VERSION_ATTRIBUTE));
         }
-        Map<String, Version> expected = new TreeMap<>();
-        API_PACKAGES.forEach(p -> expected.put(p, new Version(1, 0, 0)));
-        assertEquals(expected, exported);
+        assertEquals(new TreeMap<>(API_PACKAGES), exported);
     }
 
     @Test

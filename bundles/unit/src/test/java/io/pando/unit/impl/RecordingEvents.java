@@ -1,0 +1,37 @@
+package io.pando.unit.impl;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.pando.api.unit.UnitId;
+import io.pando.link.SessionEvents;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Records what a unit tells the distribution unit: congestion crossings and control information. */
+final class RecordingEvents implements SessionEvents {
+
+    private final List<Boolean> congestion = new ArrayList<>();
+    private final List<byte[]> control = new ArrayList<>();
+
+    @Override
+    public synchronized void congestion(UnitId unit, boolean congested) {
+        congestion.add(congested);
+    }
+
+    @Override
+    public void control(UnitId from, ByteBuf data) {
+        byte[] copy = ByteBufUtil.getBytes(data);
+        data.release();
+        synchronized (this) {
+            control.add(copy);
+        }
+    }
+
+    synchronized List<Boolean> congestion() {
+        return new ArrayList<>(congestion);
+    }
+
+    synchronized List<byte[]> control() {
+        return new ArrayList<>(control);
+    }
+}
