@@ -9,9 +9,12 @@
  * AES-GCM encryption, bad console input. SSH 8301, ingress 17400, receivers 17401-17409.</li>
  * <li>{@link io.pando.system.HotSwapIT} (acceptance 2 and 3): policies, the program bundle, the policies bundle and
  * a vendor plain-jar policy swapped while a stream runs. SSH 8302, ingress 17420, receivers 17421-17439.</li>
+ * <li>{@link io.pando.system.MultiNodeIT} (acceptance 1, three nodes): distribution and aggregation on node A,
+ * one unit on each of nodes B and C, peers set by configuration ({@code bundles/remote/README.md}). SSH 8401-8403,
+ * every other port in 17500-17529.</li>
  * </ul>
  *
- * <p>Run them alone with {@code ./mvnw -o -pl test/system verify -Dit.test='RouterIT,HotSwapIT'} after
+ * <p>Run them alone with {@code ./mvnw -o -pl test/system verify -Dit.test='RouterIT,HotSwapIT,MultiNodeIT'} after
  * {@code ./mvnw -o install -DskipTests -pl '!test/osgi,!test/system,!test/benchmarks'} (the assembly). Every
  * process leaves {@code NAME.cmd}, {@code NAME.out} and {@code NAME.err} in the work directory, console calls under
  * {@code console/}, so a failing step can be rerun by hand; the node's log is {@code pando/data/log/karaf.log}.
