@@ -194,6 +194,27 @@ class RouterIT {
         }
     }
 
+    /**
+     * {@code pando:program-verify} checks a program bundle on the node as an upload is checked: the AES-GCM example
+     * passes, the CLI jar (threads, files, sockets...) is refused with its reasons and a failing exit status.
+     */
+    @Test
+    @Order(5)
+    void programVerifyChecksAProgramBundle() throws Exception {
+        java.nio.file.Path aes;
+        try (java.util.stream.Stream<java.nio.file.Path> s = java.nio.file.Files.walk(node.home.resolve("system/io/pando/pando-ep-aes-gcm"))) {
+            aes = s.filter(p -> p.toString().endsWith(".jar")).findFirst().orElseThrow();
+        }
+        KarafNode.Console ok = node.console("pando:program-verify --json " + aes);
+        assertEquals(0, ok.exit(), ok.describe());
+        assertTrue(ok.out().contains("\"accepted\":true"), ok.describe());
+        KarafNode.Console refused = node.console("pando:program-verify " + node.home.resolve("lib/pando/pando-cli.jar"));
+        assertEquals(1, refused.exit(), refused.describe());
+        assertTrue(refused.out().contains("refused") && refused.out().contains("java.lang.Thread"), refused.describe());
+        System.out.println("[router] program-verify: aes-gcm accepted; pando-cli.jar refused: "
+            + refused.err().strip());
+    }
+
     /** Polls session-info until the session delivered {@code count} datagrams (at most 60 s); @return the last info */
     private static Map<String, Object> awaitDelivered(String id, long count) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
