@@ -1,5 +1,6 @@
 package io.pando.distribution.impl;
 
+import io.pando.artp.testing.Configs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;

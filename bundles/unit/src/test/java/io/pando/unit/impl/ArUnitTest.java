@@ -1,5 +1,6 @@
 package io.pando.unit.impl;
 
+import io.pando.artp.testing.Configs;
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,17 +1,20 @@
-package io.pando.distribution.impl;
+package io.pando.artp.testing;
 
 import java.lang.annotation.Annotation;
 import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
 import java.util.Map;
 
-/** Instances of DS configuration annotations for tests: the given values, the annotation's defaults otherwise. */
-final class Configs {
+/**
+ * Instances of DS configuration annotations for the tests of every Pando bundle (shared through this test jar):
+ * the given values, the annotation's defaults otherwise.
+ */
+public final class Configs {
 
     private Configs() {
     }
 
-    static <A extends Annotation> A of(Class<A> type, Map<String, Object> values) {
+    public static <A extends Annotation> A of(Class<A> type, Map<String, Object> values) {
         Object proxy = Proxy.newProxyInstance(type.getClassLoader(), new Class<?>[] {type}, (p, m, args) -> {
             switch (m.getName()) {
                 case "annotationType":
