@@ -20,4 +20,16 @@ public interface SessionEvents {
      * @param data the control datagram; ownership passes
      */
     void control(UnitId from, ByteBuf data);
+
+    /**
+     * The session's program on {@code unit} failed in a way the unit had to act on: its sandbox was stopped
+     * (over its CPU budget, blocked, out of memory, crashed) or could not start, and is restarted with back-off
+     * or quarantined. Called on the unit's thread; must not block. The default ignores it.
+     *
+     * @param unit the unit
+     * @param reason what happened, one line
+     * @since 1.1
+     */
+    default void programFault(UnitId unit, String reason) {
+    }
 }

@@ -1,5 +1,6 @@
 package io.pando.link;
 
+import io.pando.api.router.Execution;
 import io.pando.api.session.SessionId;
 import io.pando.api.unit.UnitId;
 import java.net.InetSocketAddress;
@@ -20,10 +21,12 @@ import org.osgi.annotation.versioning.ProviderType;
  * @param units the units serving the session
  * @param quotaBytes the session's quota in each unit's buffer pool
  * @param reorderWindowMillis the session's own reorder window hold time, if it set one
+ * @param execution where the program runs and its limits (an empty isolation: each unit chooses by the
+ *     program's origin)
  */
 @ProviderType
 public record SessionPlan(SessionId id, String name, String program, Map<String, String> parameters,
-    InetSocketAddress destination, List<UnitId> units, long quotaBytes, Optional<Long> reorderWindowMillis) {
+    InetSocketAddress destination, List<UnitId> units, long quotaBytes, Optional<Long> reorderWindowMillis, Execution execution) {
 
     /** Copies the collections. */
     public SessionPlan {
@@ -32,10 +35,28 @@ public record SessionPlan(SessionId id, String name, String program, Map<String,
         Objects.requireNonNull(program, "program");
         Objects.requireNonNull(destination, "destination");
         Objects.requireNonNull(reorderWindowMillis, "reorderWindowMillis");
+        Objects.requireNonNull(execution, "execution");
         parameters = Map.copyOf(parameters);
         units = List.copyOf(units);
         if (quotaBytes < 1) {
             throw new IllegalArgumentException("quotaBytes must be >= 1, got " + quotaBytes);
         }
+    }
+
+    /**
+     * A plan with the router's default {@link Execution}.
+     *
+     * @param id see the record
+     * @param name see the record
+     * @param program see the record
+     * @param parameters see the record
+     * @param destination see the record
+     * @param units see the record
+     * @param quotaBytes see the record
+     * @param reorderWindowMillis see the record
+     */
+    public SessionPlan(SessionId id, String name, String program, Map<String, String> parameters,
+        InetSocketAddress destination, List<UnitId> units, long quotaBytes, Optional<Long> reorderWindowMillis) {
+        this(id, name, program, parameters, destination, units, quotaBytes, reorderWindowMillis, Execution.DEFAULT);
     }
 }

@@ -19,10 +19,12 @@ import org.osgi.annotation.versioning.ProviderType;
  *     aggregation strategy's default
  * @param parameters program parameters (e.g. a key), at most 64 entries; keys 1 to 64 characters
  *     {@code [A-Za-z0-9._-]}, values at most 4096 characters
+ * @param execution where the program runs and its resource limits ({@link Execution#DEFAULT} lets the router
+ *     choose)
  */
 @ProviderType
 public record SessionRequest(String name, String program, InetSocketAddress destination, int units,
-    Optional<String> loadBalancing, Optional<Long> reorderWindowMillis, Map<String, String> parameters) {
+    Optional<String> loadBalancing, Optional<Long> reorderWindowMillis, Map<String, String> parameters, Execution execution) {
 
     /** Most program parameters. */
     public static final int MAX_PARAMETERS = 64;
@@ -41,6 +43,7 @@ public record SessionRequest(String name, String program, InetSocketAddress dest
         Objects.requireNonNull(loadBalancing, "loadBalancing");
         Objects.requireNonNull(reorderWindowMillis, "reorderWindowMillis");
         Objects.requireNonNull(parameters, "parameters");
+        Objects.requireNonNull(execution, "execution");
         if (!NAME.matcher(name).matches()) {
             throw new IllegalArgumentException("a session name has 1 to 64 characters [A-Za-z0-9._-], got '"
                 + name + "'");
@@ -86,5 +89,21 @@ public record SessionRequest(String name, String program, InetSocketAddress dest
             }
         }
         parameters = Map.copyOf(parameters);
+    }
+
+    /**
+     * A request with the router's default {@link Execution}.
+     *
+     * @param name see the record
+     * @param program see the record
+     * @param destination see the record
+     * @param units see the record
+     * @param loadBalancing see the record
+     * @param reorderWindowMillis see the record
+     * @param parameters see the record
+     */
+    public SessionRequest(String name, String program, InetSocketAddress destination, int units,
+        Optional<String> loadBalancing, Optional<Long> reorderWindowMillis, Map<String, String> parameters) {
+        this(name, program, destination, units, loadBalancing, reorderWindowMillis, parameters, Execution.DEFAULT);
     }
 }

@@ -286,7 +286,7 @@ final class DistributionCore implements RouterService, ArtpHandler {
             SessionId id = newId();
             List<UnitId> unitIds = chosen.stream().map(UnitPort::id).toList();
             SessionPlan plan = new SessionPlan(id, request.name(), request.program(), request.parameters(),
-                request.destination(), unitIds, quotaBytes, request.reorderWindowMillis());
+                request.destination(), unitIds, quotaBytes, request.reorderWindowMillis(), request.execution());
             for (UnitPort u : chosen) {
                 u.validate(plan); // the program is there and accepts the parameters: refuse before opening anything
             }

@@ -5,6 +5,8 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.CorruptedFrameException;
 import io.netty.handler.codec.MessageToMessageDecoder;
 import io.netty.util.NetUtil;
+import io.pando.api.router.Execution;
+import io.pando.api.router.Isolation;
 import io.pando.api.session.SessionId;
 import io.pando.api.unit.UnitId;
 import io.pando.api.unit.UnitLoad;
@@ -184,8 +186,23 @@ final class ControlDecoder extends MessageToMessageDecoder<ByteBuf> {
         if (window < -1) {
             throw new CorruptedFrameException("reorder window must be -1 (none) or >= 0 ms, got " + window);
         }
+        need(b, 21, "execution");
+        int isolation = b.readUnsignedByte();
+        long budget = b.readLong();
+        int memory = b.readInt();
+        double cpus = b.readDouble();
+        if (isolation > Isolation.values().length) {
+            throw new CorruptedFrameException("unknown isolation " + isolation);
+        }
+        Execution execution;
+        try {
+            execution = new Execution(isolation == 0 ? Optional.empty() : Optional.of(Isolation.values()[isolation - 1]),
+                budget, memory, cpus);
+        } catch (IllegalArgumentException e) {
+            throw new CorruptedFrameException("execution: " + e.getMessage());
+        }
         return new SessionPlan(id, name, program, parameters, destination, units, quota,
-            window < 0 ? Optional.empty() : Optional.of(window));
+            window < 0 ? Optional.empty() : Optional.of(window), execution);
     }
 
     // ---- fields

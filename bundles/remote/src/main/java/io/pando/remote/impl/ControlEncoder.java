@@ -6,6 +6,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.EncoderException;
 import io.netty.handler.codec.MessageToByteEncoder;
 import io.netty.util.NetUtil;
+import io.pando.api.router.Execution;
 import io.pando.link.SessionPlan;
 import io.pando.remote.impl.ControlMessage.UnitState;
 import java.net.InetSocketAddress;
@@ -140,6 +141,11 @@ final class ControlEncoder extends MessageToByteEncoder<ControlMessage> {
         p.units().forEach(u -> string(out, u.value()));
         out.writeLong(p.quotaBytes());
         out.writeLong(p.reorderWindowMillis().orElse(-1L));
+        Execution x = p.execution();
+        out.writeByte(x.isolation().map(i -> i.ordinal() + 1).orElse(0));
+        out.writeLong(x.cpuBudgetMicros());
+        out.writeInt(x.memoryMb());
+        out.writeDouble(x.cpus());
     }
 
     private static void address(ByteBuf out, InetSocketAddress a) {

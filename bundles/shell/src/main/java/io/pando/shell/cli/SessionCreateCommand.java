@@ -1,5 +1,7 @@
 package io.pando.shell.cli;
 
+import io.pando.api.router.Execution;
+import io.pando.api.router.Isolation;
 import io.pando.api.router.SessionInfo;
 import io.pando.api.router.SessionRequest;
 import java.net.InetAddress;
@@ -44,6 +46,24 @@ public class SessionCreateCommand extends RouterAction {
         + "milliseconds, 0 to 10000 (default: the aggregation strategy's)")
     String reorderWindow;
 
+    @Option(name = "--isolation", description = "Where the program runs: process (a sandboxed child JVM) or "
+        + "in-process (the router's JVM, trusted programs). Default: process for uploaded programs, in-process for "
+        + "programs installed as features")
+    String isolation;
+
+    @Option(name = "--cpu-budget-us", description = "CPU time one datagram may take, in microseconds, "
+        + Execution.MIN_CPU_BUDGET_MICROS + " to " + Execution.MAX_CPU_BUDGET_MICROS + " (default "
+        + Execution.DEFAULT_CPU_BUDGET_MICROS + "); a sandboxed program over budget is stopped")
+    String cpuBudget;
+
+    @Option(name = "--memory-mb", description = "Memory of the program's sandbox in MiB, " + Execution.MIN_MEMORY_MB
+        + " to " + Execution.MAX_MEMORY_MB + " (default " + Execution.DEFAULT_MEMORY_MB + ")")
+    String memory;
+
+    @Option(name = "--cpus", description = "CPU share of the program's sandbox, 0.01 to 64 (default "
+        + Execution.DEFAULT_CPUS + ")")
+    String cpus;
+
     @Option(name = "--param", multiValued = true, description = "A program parameter KEY=VALUE; repeat for more")
     List<String> params;
 
@@ -72,7 +92,50 @@ public class SessionCreateCommand extends RouterAction {
         required("--to", to);
         InetSocketAddress destination = HostPort.parse("--to", to, resolver);
         return new SessionRequest(name, program, destination, units(), Optional.ofNullable(policy),
-            reorderWindow(), parameters());
+            reorderWindow(), parameters(), execution());
+    }
+
+    private Execution execution() {
+        Optional<Isolation> i = isolation == null ? Optional.empty() : Optional.of(option("--isolation",
+            () -> Isolation.of(isolation)));
+        long budget = cpuBudget == null ? Execution.DEFAULT_CPU_BUDGET_MICROS
+            : whole("--cpu-budget-us", cpuBudget, Execution.MIN_CPU_BUDGET_MICROS, Execution.MAX_CPU_BUDGET_MICROS);
+        int mb = memory == null ? Execution.DEFAULT_MEMORY_MB
+            : (int) whole("--memory-mb", memory, Execution.MIN_MEMORY_MB, Execution.MAX_MEMORY_MB);
+        double share = Execution.DEFAULT_CPUS;
+        if (cpus != null) {
+            try {
+                share = Double.parseDouble(cpus);
+            } catch (NumberFormatException e) {
+                share = Double.NaN;
+            }
+            if (!(share >= 0.01 && share <= 64)) {
+                throw new IllegalArgumentException("--cpus takes a CPU share in [0.01, 64], got '" + cpus + "'");
+            }
+        }
+        return new Execution(i, budget, mb, share);
+    }
+
+    private static <T> T option(String option, java.util.function.Supplier<T> parse) {
+        try {
+            return parse.get();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(option + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static long whole(String option, String value, long min, long max) {
+        long n;
+        try {
+            n = Long.parseLong(value);
+        } catch (NumberFormatException e) {
+            n = min - 1;
+        }
+        if (n < min || n > max) {
+            throw new IllegalArgumentException(option + " takes a whole number in [" + min + ", " + max + "], got '"
+                + value + "'");
+        }
+        return n;
     }
 
     private int units() {

@@ -13,6 +13,7 @@ import io.pando.api.policy.PacketScheduler;
 import io.pando.api.program.ActiveProgram;
 import io.pando.api.program.Datagram;
 import io.pando.api.program.ProgramContext;
+import io.pando.api.router.Isolation;
 import io.pando.api.session.FlowId;
 import io.pando.api.session.SessionId;
 import io.pando.api.unit.UnitId;
@@ -88,6 +89,8 @@ final class UnitCore implements UnitPort {
     private volatile double cpu;
     private volatile long queued;
     private volatile boolean stopped;
+    private final SandboxHost sandboxes;
+    private final String sandboxUnavailable;
 
     // loop
     private PacketScheduler scheduler = new ArrivalOrderScheduler();
@@ -110,6 +113,15 @@ final class UnitCore implements UnitPort {
      * @param scheduler the name of the packet scheduler to use once it is registered
      */
     UnitCore(UnitId id, long capacity, long linkWindow, String scheduler, ByteBufAllocator alloc) {
+        this(id, capacity, linkWindow, scheduler, alloc, null, "no sandbox runtime is configured for this unit");
+    }
+
+    /**
+     * @param sandboxes what the unit's sandboxes share, or null if programs cannot run in a process here
+     * @param sandboxUnavailable why not, when {@code sandboxes} is null
+     */
+    UnitCore(UnitId id, long capacity, long linkWindow, String scheduler, ByteBufAllocator alloc,
+        SandboxHost sandboxes, String sandboxUnavailable) {
         if (capacity < 1) {
             throw new IllegalArgumentException("buffer capacity must be >= 1 byte, got " + capacity);
         }
@@ -121,6 +133,10 @@ final class UnitCore implements UnitPort {
         this.linkWindow = linkWindow;
         this.alloc = alloc;
         this.schedulerName = scheduler;
+        this.sandboxes = sandboxes;
+        this.sandboxUnavailable = sandboxes != null && !Epoll.isAvailable()
+            ? "Netty's epoll transport (Unix domain sockets) is not available: " + Epoll.unavailabilityCause()
+            : sandboxUnavailable;
         IoHandlerFactory io = Epoll.isAvailable() ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
         this.group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("pando-unit-" + id, true), io);
         this.loop = group.next();
@@ -145,6 +161,9 @@ final class UnitCore implements UnitPort {
             });
         } finally {
             group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+            if (sandboxes != null) {
+                sandboxes.stop();
+            }
         }
     }
 
@@ -159,6 +178,10 @@ final class UnitCore implements UnitPort {
             w.recycle();
         }
         unbindProgram(s);
+        if (s.sandbox != null) {
+            s.sandbox.close();
+        }
+        s.started.completeExceptionally(new IllegalStateException("unit " + id + " stopped"));
         s.closed.complete(null);
     }
 
@@ -237,7 +260,39 @@ final class UnitCore implements UnitPort {
             throw e;
         }
         execute(() -> bindProgram(s));
+        if (isolation(plan, programs.get(plan.program())) == Isolation.PROCESS) {
+            try { // a sandbox that cannot start refuses the session, with the reason
+                s.started.get(SandboxRunner.START_TIMEOUT_MS + 5_000, TimeUnit.MILLISECONDS);
+            } catch (ExecutionException | TimeoutException e) {
+                abort(s);
+                throw new IllegalStateException("unit " + id + ": the sandbox of program " + plan.program()
+                    + " did not start: " + (e instanceof TimeoutException ? "timeout" : e.getCause().getMessage()), e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                abort(s);
+                throw new IllegalStateException("interrupted waiting for the sandbox", e);
+            }
+        }
         return s;
+    }
+
+    /** Undoes an open whose program could not start: nothing has reached the session yet. */
+    private void abort(UnitSession s) {
+        execute(() -> {
+            s.closing = true;
+            if (s.sandbox != null) {
+                s.sandbox.close();
+            }
+            checkClosed(s);
+        });
+    }
+
+    /**
+     * @return where the session's program runs: as the plan says, else in a process for an upload and in-process
+     *     for a program an administrator installed
+     */
+    static Isolation isolation(SessionPlan plan, ProgramFactory f) {
+        return plan.execution().isolation().orElse(f == null || f.trusted() ? Isolation.IN_PROCESS : Isolation.PROCESS);
     }
 
     /**
@@ -250,6 +305,19 @@ final class UnitCore implements UnitPort {
         if (f == null) {
             throw new IllegalArgumentException("no active program '" + plan.program() + "' on unit " + id
                 + "; registered: " + programs());
+        }
+        if (isolation(plan, f) == Isolation.PROCESS) {
+            if (sandboxes == null || sandboxUnavailable != null) {
+                throw new IllegalArgumentException("unit " + id + " cannot run programs in a process: "
+                    + (sandboxUnavailable != null ? sandboxUnavailable : "no sandbox runtime"));
+            }
+            try {
+                f.jar(sandboxes.jarDirectory());
+            } catch (UnsupportedOperationException | java.io.IOException e) {
+                throw new IllegalArgumentException("program " + plan.program() + " cannot run in a process: "
+                    + e.getMessage());
+            }
+            return; // an upload's own validate runs in its sandbox, when the session opens
         }
         ActiveProgram p = f.get();
         try {
@@ -281,7 +349,7 @@ final class UnitCore implements UnitPort {
         }
         execute(() -> {
             for (UnitSession s : sessions.values()) {
-                if (s.program == null && s.plan.program().equals(name)) {
+                if (s.program == null && s.sandbox == null && s.plan.program().equals(name)) {
                     bindProgram(s);
                 }
             }
@@ -300,6 +368,12 @@ final class UnitCore implements UnitPort {
                     unbindProgram(s);
                     s.programSwaps++;
                     bindProgram(s); // another provider of the same name, if any
+                } else if (s.sandbox != null && s.sandbox.program() == factory) {
+                    s.sandbox.retire(() -> { // the sandbox answers what it has; the rest waits for the next one
+                        s.sandbox = null;
+                        s.programSwaps++;
+                        bindProgram(s);
+                    });
                 }
             }
             return null;
@@ -330,13 +404,32 @@ final class UnitCore implements UnitPort {
     // ---- loop
 
     private void bindProgram(UnitSession s) {
-        if (s.program != null || s.closed.isDone()) {
+        if (s.program != null || s.sandbox != null || s.closed.isDone()) {
             return;
         }
         ProgramFactory f = programs.get(s.plan.program());
         if (f == null) {
             return; // held until the program is registered
         }
+        if (isolation(s.plan, f) == Isolation.PROCESS) {
+            s.isolation = Isolation.PROCESS.label();
+            if (sandboxes == null || sandboxUnavailable != null) {
+                s.started.completeExceptionally(new IllegalStateException(sandboxUnavailable));
+                return;
+            }
+            SandboxRunner r = new SandboxRunner(this, s, f, sandboxes);
+            s.sandbox = r;
+            r.firstReady.whenComplete((v, e) -> {
+                if (e == null) {
+                    s.started.complete(null);
+                } else {
+                    s.started.completeExceptionally(e);
+                }
+            });
+            r.start();
+            return;
+        }
+        s.isolation = Isolation.IN_PROCESS.label();
         try {
             s.program = f.get();
             s.programFactory = f;
@@ -348,6 +441,7 @@ final class UnitCore implements UnitPort {
                 + " could not be instantiated; its datagrams are held", e);
             return;
         }
+        s.started.complete(null);
         Work w;
         while (s.program != null && (w = s.waiting.poll()) != null) {
             run(s, w);
@@ -422,6 +516,10 @@ final class UnitCore implements UnitPort {
             s.uncharge(len);
             return;
         }
+        if (s.sandbox != null) {
+            s.sandbox.accept(w);
+            return;
+        }
         if (s.program == null || !s.waiting.isEmpty()) {
             s.waiting.add(w);
             return;
@@ -452,6 +550,9 @@ final class UnitCore implements UnitPort {
             }
         } finally {
             long spent = System.nanoTime() - t0;
+            if (spent > s.budgetNanos) {
+                s.overBudgetCompleted++;
+            }
             s.cpuNanos += spent;
             busyNanos += spent;
             ctx.end();
@@ -526,9 +627,58 @@ final class UnitCore implements UnitPort {
         sessions.remove(s.id, s);
         reserved.addAndGet(-s.quota);
         unbindProgram(s);
+        if (s.sandbox != null) {
+            s.sandbox.close();
+        }
         Map<String, Long> acct = s.snapshot();
         LOG.log(Level.INFO, "unit {0}: session {1} closed: {2}", id, s.id, acct);
         s.closed.complete(null);
+    }
+
+    /** Loop: queues a result of the session for the scheduler; {@code data} is owned by the unit from here. */
+    void emit(UnitSession s, long sequence, ByteBuf data) {
+        int len = data.readableBytes();
+        s.charge(len);
+        s.out.add(Work.of(s, sequence, data, false));
+        scheduler.enqueued(s.id, len);
+    }
+
+    void countProgramError() {
+        programErrors++;
+    }
+
+    MultiThreadIoEventLoopGroup loopGroup() {
+        return group;
+    }
+
+    ByteBufAllocator allocator() {
+        return alloc;
+    }
+
+    /** Runs a task on the loop after a delay (nothing once the unit stopped). */
+    void schedule(Runnable task, long millis) {
+        try {
+            loop.schedule(task, millis, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            LOG.log(Level.DEBUG, "unit stopped; scheduled task dropped", e);
+        }
+    }
+
+    /** Runs a task on the loop unless the unit has stopped. */
+    void executeIfRunning(Runnable task) {
+        try {
+            loop.execute(task);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            LOG.log(Level.DEBUG, "unit stopped; task dropped", e);
+        }
+    }
+
+    /** Loop: a session's sandbox answered: results may go on and the session may now be drained. */
+    void sandboxProgress(UnitSession s) {
+        drainOutputs();
+        if (s.closing) {
+            checkClosed(s);
+        }
     }
 
     // ---- called from other threads
@@ -586,6 +736,10 @@ final class UnitCore implements UnitPort {
         long n = 0;
         for (UnitSession s : sessions.values()) {
             n += s.waiting.size() + s.out.size();
+            if (s.sandbox != null) {
+                n += s.sandbox.inflight();
+                s.sandbox.check(now);
+            }
         }
         queued = n;
     }
@@ -632,9 +786,7 @@ final class UnitCore implements UnitPort {
             }
             ByteBuf copy = alloc.directBuffer(len);
             copy.writeBytes(data.duplicate());
-            c.charge(len);
-            c.out.add(Work.of(c, sequence, copy, false));
-            scheduler.enqueued(c.id, len);
+            UnitCore.this.emit(c, sequence, copy);
         }
 
         @Override
@@ -647,27 +799,7 @@ final class UnitCore implements UnitPort {
         @Override
         public void putState(String key, byte[] value) {
             checkKey(key);
-            UnitSession c = current();
-            byte[] old = c.state.get(key);
-            long without = c.stateBytes - (old == null ? 0 : old.length + key.length());
-            if (value == null) {
-                if (old != null) {
-                    c.state.remove(key);
-                    c.stateBytes = without;
-                }
-                return;
-            }
-            if (value.length > MAX_STATE_VALUE) {
-                throw new IllegalArgumentException("a state value has at most " + MAX_STATE_VALUE + " bytes, got "
-                    + value.length);
-            }
-            long next = without + value.length + key.length();
-            if (next > MAX_STATE_BYTES) {
-                throw new IllegalStateException("session state is limited to " + MAX_STATE_BYTES + " bytes; "
-                    + "this write would make it " + next);
-            }
-            c.state.put(key, value.clone());
-            c.stateBytes = next;
+            current().putState(key, value == null ? null : value.clone());
         }
 
         @Override

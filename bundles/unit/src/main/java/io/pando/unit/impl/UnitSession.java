@@ -46,6 +46,10 @@ final class UnitSession implements UnitChannel, Credit {
     // loop
     ActiveProgram program;
     ProgramFactory programFactory;
+    /** The session's sandbox when its program runs in a process (else null). */
+    SandboxRunner sandbox;
+    /** Completes when the program can take datagrams the first time (its sandbox said READY). */
+    final CompletableFuture<Void> started = new CompletableFuture<>();
     final ArrayDeque<Work> waiting = new ArrayDeque<>();
     final ArrayDeque<Work> out = new ArrayDeque<>();
     final Map<String, byte[]> state = new HashMap<>();
@@ -61,6 +65,9 @@ final class UnitSession implements UnitChannel, Credit {
     long cpuNanos;
     long programErrors;
     long programSwaps;
+    long overBudgetCompleted;
+    final long budgetNanos;
+    String isolation = "";
     long lostAfterClose;
     String lastError = "";
 
@@ -70,6 +77,7 @@ final class UnitSession implements UnitChannel, Credit {
         this.id = plan.id();
         this.events = events;
         this.quota = plan.quotaBytes();
+        this.budgetNanos = plan.execution().cpuBudgetMicros() * 1000;
     }
 
     @Override
@@ -147,7 +155,8 @@ final class UnitSession implements UnitChannel, Credit {
     }
 
     boolean drained() {
-        return waiting.isEmpty() && out.isEmpty() && atAggregation.get() == 0;
+        return waiting.isEmpty() && out.isEmpty() && atAggregation.get() == 0
+            && (sandbox == null || sandbox.idle());
     }
 
     /** Loop: the session's accounting. */
@@ -171,6 +180,44 @@ final class UnitSession implements UnitChannel, Credit {
         m.put("pushbacks", pushbacks.sum());
         m.put("state_bytes", stateBytes);
         m.put("lost_unit_stopped", lostStopped.sum() + lostAfterClose);
+        m.put("over_budget_completed", overBudgetCompleted);
+        m.put("isolation_process", "process".equals(isolation) ? 1L : 0L);
+        if (sandbox != null) {
+            m.putAll(sandbox.counters());
+        }
         return m;
+    }
+
+    /**
+     * Loop: writes session state ({@code value} is kept, not copied; null removes the key).
+     *
+     * @throws IllegalArgumentException if the key or the value breaks its limit
+     * @throws IllegalStateException if the state would exceed its quota; the state is unchanged
+     */
+    void putState(String key, byte[] value) {
+        if (key == null || key.isEmpty() || key.length() > io.pando.api.program.ProgramContext.MAX_KEY_LENGTH) {
+            throw new IllegalArgumentException("a state key has 1 to "
+                + io.pando.api.program.ProgramContext.MAX_KEY_LENGTH + " characters");
+        }
+        byte[] old = state.get(key);
+        long without = stateBytes - (old == null ? 0 : old.length + key.length());
+        if (value == null) {
+            if (old != null) {
+                state.remove(key);
+                stateBytes = without;
+            }
+            return;
+        }
+        if (value.length > UnitCore.MAX_STATE_VALUE) {
+            throw new IllegalArgumentException("a state value has at most " + UnitCore.MAX_STATE_VALUE
+                + " bytes, got " + value.length);
+        }
+        long next = without + value.length + key.length();
+        if (next > UnitCore.MAX_STATE_BYTES) {
+            throw new IllegalStateException("session state is limited to " + UnitCore.MAX_STATE_BYTES + " bytes; "
+                + "this write would make it " + next);
+        }
+        state.put(key, value);
+        stateBytes = next;
     }
 }

@@ -21,6 +21,8 @@ final class Work implements Runnable {
     long sequence;
     ByteBuf data;
     boolean control;
+    /** The unit's own number for an input sent to a sandbox (docs/ee.md: seq). */
+    long tag;
 
     private Work(Recycler.Handle<Work> handle) {
         this.handle = handle;

@@ -1,0 +1,86 @@
+package io.pando.unit.impl;
+
+import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * What a unit's sandboxes share: the process starter, a short base directory for their sockets (a Unix socket
+ * path has at most 107 bytes), the directory of program jars, and a thread for the slow work (packing a jar,
+ * starting a process, deleting a directory) that must not run on the unit's loop.
+ */
+final class SandboxHost {
+
+    private static final Logger LOG = System.getLogger(SandboxHost.class.getName());
+
+    private final SandboxProcesses processes;
+    private final Path base;
+    private final Path jars;
+    private final ExecutorService slow;
+
+    /**
+     * @param processes starts sandbox processes
+     * @param jars where program jars are kept for sandboxes
+     * @param unit the unit's id (names the threads)
+     */
+    SandboxHost(SandboxProcesses processes, Path jars, String unit) throws IOException {
+        this.processes = processes;
+        this.base = Files.createTempDirectory("pando-ee-");
+        this.jars = Files.createDirectories(jars);
+        ThreadPoolExecutor ex = new ThreadPoolExecutor(1, 4, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+            Thread t = new Thread(r, "pando-unit-" + unit + "-sandbox");
+            t.setDaemon(true);
+            return t;
+        });
+        this.slow = ex;
+    }
+
+    SandboxProcesses processes() {
+        return processes;
+    }
+
+    Path jarDirectory() {
+        return jars;
+    }
+
+    /** @return a name unique in this host, safe for a cgroup and a file name */
+    String sandboxName(String unit, String session, int incarnation) {
+        return ("pando-ee-" + unit + "-" + session + "-" + incarnation).replaceAll("[^A-Za-z0-9._-]", "_");
+    }
+
+    /** @return a fresh directory for one sandbox's socket */
+    Path newDirectory(String name) throws IOException {
+        Path d = base.resolve(Integer.toString(name.hashCode() & 0x7fffffff, 36) + "-" + System.nanoTime() % 100_000);
+        Files.createDirectories(d);
+        return d;
+    }
+
+    /** Runs slow work off the unit's loop. */
+    void launch(Runnable task) {
+        try {
+            slow.execute(task);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            LOG.log(Level.DEBUG, "sandbox host stopped; task dropped", e);
+        }
+    }
+
+    void stop() {
+        slow.shutdown();
+        try {
+            slow.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        try (var walk = Files.walk(base)) {
+            walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            LOG.log(Level.DEBUG, "cannot remove " + base, e);
+        }
+    }
+}

@@ -1,0 +1,739 @@
+package io.pando.unit.impl;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.epoll.EpollServerDomainSocketChannel;
+import io.netty.channel.unix.DomainSocketAddress;
+import io.netty.channel.unix.DomainSocketChannel;
+import io.netty.handler.codec.CorruptedFrameException;
+import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
+import io.pando.api.router.Execution;
+import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayDeque;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * Runs one session's program in a sandbox process (docs/ee.md) for one unit: starts the sandbox, sends it the
+ * session's datagrams in batches over a Unix domain socket, applies what comes back (results, state, control),
+ * and supervises it: a sandbox that ends — over its CPU budget, blocked, out of memory, crashed, or breaking the
+ * protocol — costs the one datagram it was processing (counted); every other datagram it had is sent again to
+ * the next sandbox, started after a back-off. Five ends within a minute quarantine the session for 30 s: its
+ * datagrams wait under its buffer quota (the sender is paused by back-pressure), nothing is dropped.
+ *
+ * <p>Loop-confined: every method runs on the unit's thread, except where noted.
+ */
+final class SandboxRunner {
+
+    private static final Logger LOG = System.getLogger(SandboxRunner.class.getName());
+
+    /** Most datagrams at a sandbox not yet answered. */
+    static final int WINDOW_DATAGRAMS = 4096;
+    /** Most bytes at a sandbox not yet answered. */
+    static final long WINDOW_BYTES = 4L << 20;
+    static final long START_TIMEOUT_MS = 30_000;
+    static final long BACKSTOP_BASE_MS = 5_000;
+    static final long FIRST_BACKOFF_MS = 100;
+    static final long MAX_BACKOFF_MS = 10_000;
+    static final int BREAKER_ENDS = 5;
+    static final long BREAKER_WINDOW_MS = 60_000;
+    static final long QUARANTINE_MS = 30_000;
+    private static final int[] FLOWS = {0};
+
+    enum State { STARTING, RUNNING, RETIRING, DOWN, QUARANTINED, CLOSED }
+
+    private final UnitCore core;
+    private final UnitSession s;
+    private final ProgramFactory program;
+    private final SandboxHost host;
+    private final Execution limits;
+    private final long budgetMicros;
+    final CompletableFuture<Void> firstReady = new CompletableFuture<>();
+
+    State state = State.DOWN;
+    private int incarnation;
+    private Channel server;
+    private Channel child;
+    private SandboxProcesses.Handle handle;
+    private Path dir;
+    private long startedAt;
+    private final ArrayDeque<Work> inflight = new ArrayDeque<>();
+    private long inflightBytes;
+    private long nextTag;
+    private ByteBuf batch;
+    private int batchAt = -1;
+    private int batchCount;
+    private boolean flushScheduled;
+    private final Runnable flushTask = this::flush;
+    private long lastProgress;
+    private long reportedTag = -1;
+    private String endReason;
+    private final ArrayDeque<Long> recentEnds = new ArrayDeque<>();
+    private long backoffMs = FIRST_BACKOFF_MS;
+    private Runnable afterRetire;
+
+    // accounting
+    long starts;
+    long ends;
+    long killed;
+    long overBudget;
+    long blocked;
+    long crashes;
+    long protocolErrors;
+    long startFailures;
+    long quarantines;
+    long resent;
+    long lastStartMillis = -1;
+    long sandboxCpuNanos;
+    long endedCpuNanos;
+    long memoryPeak;
+    long oomKills;
+    long throttled;
+    long pid = -1;
+
+    SandboxRunner(UnitCore core, UnitSession s, ProgramFactory program, SandboxHost host) {
+        this.core = core;
+        this.s = s;
+        this.program = program;
+        this.host = host;
+        this.limits = s.plan.execution();
+        this.budgetMicros = limits.cpuBudgetMicros();
+    }
+
+    ProgramFactory program() {
+        return program;
+    }
+
+    boolean idle() {
+        return inflight.isEmpty();
+    }
+
+    int inflight() {
+        return inflight.size();
+    }
+
+    // ---- lifecycle
+
+    /** Starts a sandbox (asynchronously); it says READY, or fails and is retried after a back-off. */
+    void start() {
+        if (state == State.CLOSED || state == State.STARTING || state == State.RUNNING) {
+            return;
+        }
+        state = State.STARTING;
+        int inc = ++incarnation;
+        startedAt = System.nanoTime();
+        reportedTag = -1;
+        endReason = null;
+        starts++;
+        String name = host.sandboxName(core.id().value(), s.id.toString(), inc);
+        try {
+            dir = host.newDirectory(name);
+        } catch (IOException e) {
+            ended(inc, "cannot create the sandbox directory: " + e.getMessage(), false);
+            return;
+        }
+        Path socket = dir.resolve("ee.sock");
+        ServerBootstrap b = new ServerBootstrap()
+            .group(core.loopGroup())
+            .channel(EpollServerDomainSocketChannel.class)
+            .childOption(ChannelOption.ALLOCATOR, core.allocator())
+            .childHandler(new ChannelInitializer<DomainSocketChannel>() {
+                @Override
+                protected void initChannel(DomainSocketChannel ch) {
+                    ch.pipeline().addLast(new LengthFieldBasedFrameDecoder(SandboxFrames.MAX_FRAME, 0, 4, 0, 4),
+                        new Handler(inc));
+                }
+            });
+        ChannelFuture bound = b.bind(new DomainSocketAddress(socket.toString()));
+        server = bound.channel();
+        bound.addListener(f -> {
+            if (!f.isSuccess()) {
+                ended(inc, "cannot listen on " + socket + ": " + f.cause(), false);
+                return;
+            }
+            host.launch(() -> {
+                try {
+                    Path jar = program.jar(host.jarDirectory());
+                    SandboxProcesses.Handle h = host.processes().start(name, jar, s.plan.program(), socket, limits);
+                    core.execute(() -> launched(inc, h));
+                } catch (IOException | RuntimeException e) {
+                    core.execute(() -> ended(inc, "cannot start the sandbox: " + e.getMessage(), false));
+                }
+            });
+        });
+        core.schedule(() -> {
+            if (incarnation == inc && state == State.STARTING) {
+                ended(inc, "the sandbox did not say READY within " + START_TIMEOUT_MS + " ms", false);
+            }
+        }, START_TIMEOUT_MS);
+    }
+
+    private void launched(int inc, SandboxProcesses.Handle h) {
+        if (inc != incarnation || state != State.STARTING) {
+            h.kill();
+            h.onExit().whenComplete((c, e) -> h.close());
+            return;
+        }
+        handle = h;
+        pid = h.pid();
+        h.onExit().whenComplete((code, e) -> core.executeIfRunning(() -> ended(inc, "the sandbox exited with status "
+            + code + tail(h), false)));
+    }
+
+    private static String tail(SandboxProcesses.Handle h) {
+        String out = h.output().strip();
+        if (out.isEmpty()) {
+            return "";
+        }
+        int nl = out.lastIndexOf('\n', out.length() - 1);
+        return ": " + (nl < 0 ? out : out.substring(nl + 1));
+    }
+
+    private void connected(int inc, Channel ch) {
+        if (inc != incarnation || state != State.STARTING || child != null) {
+            ch.close();
+            return;
+        }
+        child = ch;
+        server.close(); // one sandbox, one connection
+        ByteBuf init = ch.alloc().buffer(256);
+        try {
+            SandboxFrames.init(init, s.id.toString(), s.plan.program(), budgetMicros, FLOWS, s.plan.parameters(),
+                s.state);
+        } catch (RuntimeException e) {
+            init.release();
+            ended(inc, "session state does not fit the sandbox protocol: " + e.getMessage(), false);
+            return;
+        }
+        ch.writeAndFlush(init);
+    }
+
+    private void ready(int inc, ByteBuf f) {
+        SandboxFrames.need(f, 8, "READY");
+        long p = f.readUnsignedInt();
+        long ms = f.readUnsignedInt();
+        String bundle = SandboxFrames.readString(f, "READY bundle");
+        if (state != State.STARTING) {
+            throw new CorruptedFrameException("READY when " + state);
+        }
+        lastStartMillis = (System.nanoTime() - startedAt) / 1_000_000;
+        state = State.RUNNING;
+        backoffMs = FIRST_BACKOFF_MS;
+        lastProgress = System.nanoTime();
+        LOG.log(Level.DEBUG, "unit {0}: sandbox of session {1} ready: pid {2}, {3} in {4} ms (JVM {5} ms)",
+            core.id(), s.id, p, bundle, lastStartMillis, ms);
+        firstReady.complete(null);
+        pump();
+    }
+
+    /**
+     * A sandbox ended or must end: kill it, charge the datagram it was processing, give the others back to the
+     * waiting queue, restart after a back-off (or quarantine).
+     */
+    void ended(int inc, String reason, boolean protocolError) {
+        if (inc != incarnation || state == State.DOWN || state == State.QUARANTINED || state == State.CLOSED) {
+            return;
+        }
+        State was = state;
+        String why = endReason != null ? endReason : reason;
+        ends++;
+        if (protocolError) {
+            protocolErrors++;
+        }
+        stopProcess();
+        long culprit = reportedTag >= 0 ? reportedTag : readSeqFile();
+        int back = 0;
+        Work w;
+        while ((w = inflight.pollLast()) != null) {
+            if (w.tag == culprit) {
+                killed++;
+                s.programErrors++;
+                core.countProgramError();
+                s.lastError = why;
+                int len = w.data.readableBytes();
+                w.data.release();
+                w.recycle();
+                s.uncharge(len);
+            } else {
+                s.waiting.addFirst(w);
+                back++;
+            }
+        }
+        inflightBytes = 0;
+        resent += back;
+        discardBatch();
+        if (endReason == null && was != State.RETIRING) {
+            crashes++;
+        }
+        if (was == State.STARTING) {
+            startFailures++;
+        }
+        if (!firstReady.isDone()) {
+            firstReady.completeExceptionally(new IllegalStateException(why));
+            state = State.DOWN;
+            cleanup();
+            return;
+        }
+        if (was == State.RETIRING && afterRetire != null) {
+            state = State.CLOSED;
+            cleanup();
+            Runnable next = afterRetire;
+            afterRetire = null;
+            next.run();
+            return;
+        }
+        long now = System.currentTimeMillis();
+        recentEnds.addLast(now);
+        while (!recentEnds.isEmpty() && recentEnds.peekFirst() < now - BREAKER_WINDOW_MS) {
+            recentEnds.pollFirst();
+        }
+        long delay;
+        String what;
+        if (recentEnds.size() >= BREAKER_ENDS) {
+            state = State.QUARANTINED;
+            quarantines++;
+            recentEnds.clear();
+            delay = QUARANTINE_MS;
+            what = "quarantined for " + QUARANTINE_MS / 1000 + " s (" + BREAKER_ENDS + " ends within "
+                + BREAKER_WINDOW_MS / 1000 + " s)";
+        } else {
+            state = State.DOWN;
+            delay = backoffMs;
+            backoffMs = Math.min(MAX_BACKOFF_MS, backoffMs * 2);
+            what = "restart in " + delay + " ms";
+        }
+        String line = "sandbox of program " + s.plan.program() + " ended: " + why + "; " + back + " datagrams to send again, " + what;
+        LOG.log(Level.WARNING, "unit {0}: session {1}: {2}", core.id(), s.id, line);
+        s.events.programFault(core.id(), line);
+        cleanup();
+        core.schedule(() -> {
+            if (incarnation == inc && (state == State.DOWN || state == State.QUARANTINED)) {
+                start();
+            }
+        }, delay);
+    }
+
+    private long readSeqFile() {
+        Path f = dir == null ? null : dir.resolve("ee.sock.seq");
+        if (f == null || !Files.isRegularFile(f)) {
+            return -1;
+        }
+        try (FileChannel c = FileChannel.open(f, StandardOpenOption.READ)) {
+            ByteBuffer b = ByteBuffer.allocate(8);
+            while (b.hasRemaining() && c.read(b) >= 0) {
+                // read all 8 bytes
+            }
+            return b.hasRemaining() ? -1 : b.getLong(0);
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
+    private void stopProcess() {
+        if (child != null) {
+            child.close();
+            child = null;
+        }
+        if (server != null) {
+            server.close();
+            server = null;
+        }
+        SandboxProcesses.Handle h = handle;
+        handle = null;
+        if (h != null) {
+            h.kill();
+            Map<String, Long> st = h.stats();
+            long cpu = st.getOrDefault("cpu_ns", 0L);
+            endedCpuNanos += cpu;
+            memoryPeak = Math.max(memoryPeak, st.getOrDefault("memory_peak_bytes", 0L));
+            oomKills += st.getOrDefault("oom_kills", 0L);
+            throttled += st.getOrDefault("throttled", 0L);
+            h.onExit().whenComplete((c, e) -> h.close());
+        }
+    }
+
+    private void cleanup() {
+        Path d = dir;
+        dir = null;
+        if (d != null) {
+            host.launch(() -> deleteTree(d));
+        }
+    }
+
+    private static void deleteTree(Path d) {
+        try (Stream<Path> walk = Files.walk(d)) {
+            walk.sorted(Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException e) {
+                    // best effort: a later start uses a new directory
+                }
+            });
+        } catch (IOException e) {
+            // already gone
+        }
+    }
+
+    /**
+     * The program is being replaced: stop sending, let the sandbox answer what it has, then end it and run
+     * {@code next} (which binds the new program). Datagrams wait meanwhile.
+     */
+    void retire(Runnable next) {
+        if (state == State.RUNNING) {
+            state = State.RETIRING;
+            afterRetire = next;
+            flush();
+            maybeShutdown();
+            return;
+        }
+        close(); // starting, down or quarantined: the sandbox has none of the session's datagrams
+        next.run();
+    }
+
+    private void maybeShutdown() {
+        if (state == State.RETIRING && inflight.isEmpty() && child != null) {
+            ByteBuf f = child.alloc().buffer(5);
+            SandboxFrames.endFrame(f, SandboxFrames.beginFrame(f, SandboxFrames.SHUTDOWN));
+            child.writeAndFlush(f);
+            endReason = "replaced by a new version";
+        }
+    }
+
+    /** The session is closing and drained, or the unit stops: shut the sandbox down for good. */
+    void close() {
+        if (state == State.CLOSED) {
+            return;
+        }
+        incarnation++;
+        state = State.CLOSED;
+        if (!firstReady.isDone()) {
+            firstReady.completeExceptionally(new IllegalStateException("session closed"));
+        }
+        if (child != null && child.isActive()) {
+            ByteBuf f = child.alloc().buffer(5);
+            SandboxFrames.endFrame(f, SandboxFrames.beginFrame(f, SandboxFrames.SHUTDOWN));
+            child.writeAndFlush(f);
+        }
+        SandboxProcesses.Handle h = handle;
+        if (h != null) { // give it a moment to exit by itself, then make sure
+            handle = null;
+            core.schedule(() -> {
+                h.kill();
+                h.onExit().whenComplete((c, e) -> h.close());
+            }, 2_000);
+        }
+        Work w;
+        while ((w = inflight.pollFirst()) != null) { // unit stopping: nobody will answer them
+            int len = w.data.readableBytes();
+            w.data.release();
+            w.recycle();
+            s.uncharge(len);
+        }
+        discardBatch();
+        if (child != null) {
+            child = null;
+        }
+        if (server != null) {
+            server.close();
+            server = null;
+        }
+        cleanup();
+    }
+
+    // ---- data
+
+    /** An input for the program: sent now if the sandbox takes it, else it waits in order. */
+    void accept(Work w) {
+        if (state == State.RUNNING && s.waiting.isEmpty() && room()) {
+            send(w);
+        } else {
+            s.waiting.add(w);
+        }
+    }
+
+    private boolean room() {
+        return inflight.size() < WINDOW_DATAGRAMS && inflightBytes < WINDOW_BYTES;
+    }
+
+    /** Sends waiting datagrams while the sandbox has room. */
+    void pump() {
+        Work w;
+        while (state == State.RUNNING && room() && (w = s.waiting.poll()) != null) {
+            send(w);
+        }
+    }
+
+    private void send(Work w) {
+        w.tag = nextTag++;
+        ByteBuf d = w.data;
+        int len = d.readableBytes();
+        if (batch == null) {
+            batch = child.alloc().directBuffer(Math.max(4096, len + 64));
+        }
+        if (batchAt < 0) {
+            batchAt = SandboxFrames.beginFrame(batch, SandboxFrames.BATCH);
+            batch.writeInt(0);
+            batchCount = 0;
+        }
+        batch.writeLong(w.tag);
+        batch.writeByte(w.control ? 1 : 0);
+        batch.writeShort(0);
+        batch.writeInt(len);
+        batch.writeBytes(d, d.readerIndex(), len);
+        batchCount++;
+        if (inflight.isEmpty()) {
+            lastProgress = System.nanoTime();
+        }
+        inflight.add(w);
+        inflightBytes += len;
+        if (batchCount >= SandboxFrames.MAX_BATCH || batch.readableBytes() >= 1 << 20) {
+            flush();
+        } else if (!flushScheduled) {
+            flushScheduled = true;
+            core.execute(flushTask);
+        }
+    }
+
+    private void flush() {
+        flushScheduled = false;
+        if (batch == null || batchAt < 0 || child == null) {
+            return;
+        }
+        batch.setInt(batchAt + 5, batchCount);
+        SandboxFrames.endFrame(batch, batchAt);
+        ByteBuf b = batch;
+        batch = null;
+        batchAt = -1;
+        batchCount = 0;
+        child.writeAndFlush(b);
+    }
+
+    private void discardBatch() {
+        if (batch != null) {
+            batch.release();
+            batch = null;
+        }
+        batchAt = -1;
+        batchCount = 0;
+    }
+
+    private void results(ByteBuf f) {
+        SandboxFrames.need(f, 4, "RESULTS");
+        long n = f.readUnsignedInt();
+        if (n > inflight.size()) {
+            throw new CorruptedFrameException("RESULTS for " + n + " datagrams, " + inflight.size() + " sent");
+        }
+        for (long i = 0; i < n; i++) {
+            SandboxFrames.need(f, 17, "result");
+            long tag = f.readLong();
+            int status = f.readUnsignedByte();
+            long cpu = f.readLong();
+            Work in = inflight.peek();
+            if (tag != in.tag) {
+                throw new CorruptedFrameException("result for seq " + tag + ", expected " + in.tag);
+            }
+            if (status == 1) {
+                String error = SandboxFrames.readString(f, "result error");
+                s.programErrors++;
+                core.countProgramError();
+                s.lastError = error;
+            } else if (status != 0) {
+                throw new CorruptedFrameException("result status " + status);
+            }
+            if (cpu < 0) {
+                throw new CorruptedFrameException("negative cpu time");
+            }
+            s.cpuNanos += cpu;
+            sandboxCpuNanos += cpu;
+            if (cpu > budgetMicros * 1000) {
+                s.overBudgetCompleted++;
+            }
+            SandboxFrames.need(f, 2, "ops");
+            int ops = f.readUnsignedShort();
+            for (int k = 0; k < ops; k++) {
+                op(f, in);
+            }
+            inflight.poll();
+            int len = in.data.readableBytes();
+            inflightBytes -= len;
+            in.data.release();
+            in.recycle();
+            s.uncharge(len);
+        }
+        if (f.isReadable()) {
+            throw new CorruptedFrameException(f.readableBytes() + " bytes after the results");
+        }
+        lastProgress = System.nanoTime();
+        pump();
+        maybeShutdown();
+        core.sandboxProgress(s);
+    }
+
+    private void op(ByteBuf f, Work in) {
+        SandboxFrames.need(f, 1, "op");
+        int kind = f.readUnsignedByte();
+        switch (kind) {
+            case SandboxFrames.OP_EMIT, SandboxFrames.OP_CONTROL -> {
+                SandboxFrames.need(f, 2, "op flow");
+                int flow = f.readUnsignedShort();
+                if (flow != 0) {
+                    throw new CorruptedFrameException("the session has no flow " + flow);
+                }
+                int len = SandboxFrames.readLength(f, UnitCore.MAX_RESULT, "op data");
+                ByteBuf copy = core.allocator().directBuffer(len);
+                copy.writeBytes(f, len);
+                if (kind == SandboxFrames.OP_EMIT) {
+                    core.emit(s, in.sequence, copy);
+                } else {
+                    s.controlSent++;
+                    s.events.control(core.id(), copy);
+                }
+            }
+            case SandboxFrames.OP_STATE_PUT -> {
+                String key = SandboxFrames.readString(f, "state key");
+                int len = SandboxFrames.readLength(f, UnitCore.MAX_STATE_VALUE, "state value");
+                byte[] v = new byte[len];
+                f.readBytes(v);
+                try {
+                    s.putState(key, v);
+                } catch (IllegalArgumentException | IllegalStateException e) {
+                    throw new CorruptedFrameException("state: " + e.getMessage());
+                }
+            }
+            case SandboxFrames.OP_STATE_REMOVE -> {
+                String key = SandboxFrames.readString(f, "state key");
+                try {
+                    s.putState(key, null);
+                } catch (IllegalArgumentException e) {
+                    throw new CorruptedFrameException("state: " + e.getMessage());
+                }
+            }
+            default -> throw new CorruptedFrameException("unknown op " + kind);
+        }
+    }
+
+    /** Periodic (unit loop): the backstop against a sandbox that stops answering. */
+    void check(long now) {
+        if (state != State.RUNNING && state != State.RETIRING || inflight.isEmpty()) {
+            return;
+        }
+        long deadline = BACKSTOP_BASE_MS * 1_000_000 + Math.min(60_000_000_000L,
+            budgetMicros * 1000 * inflight.size());
+        if (now - lastProgress > deadline) {
+            ended(incarnation, "no answer for " + (now - lastProgress) / 1_000_000 + " ms with " + inflight.size()
+                + " datagrams outstanding", false);
+        }
+    }
+
+    /** @return the sandbox's accounting, added to the session's */
+    Map<String, Long> counters() {
+        Map<String, Long> m = new LinkedHashMap<>();
+        m.put("sandbox_state", (long) state.ordinal());
+        m.put("sandbox_pid", pid);
+        m.put("sandbox_starts", starts);
+        m.put("sandbox_ends", ends);
+        m.put("sandbox_crashes", crashes);
+        m.put("sandbox_start_failures", startFailures);
+        m.put("sandbox_quarantines", quarantines);
+        m.put("sandbox_start_ms", lastStartMillis);
+        m.put("program_killed", killed);
+        m.put("program_over_budget", overBudget);
+        m.put("program_blocked", blocked);
+        m.put("sandbox_protocol_errors", protocolErrors);
+        m.put("sandbox_resent", resent);
+        m.put("sandbox_inflight", (long) inflight.size());
+        SandboxProcesses.Handle h = handle;
+        Map<String, Long> live = h == null ? Map.of() : h.stats();
+        m.put("sandbox_cgroup_cpu_ns", endedCpuNanos + live.getOrDefault("cpu_ns", 0L));
+        m.put("sandbox_memory_peak_bytes", Math.max(memoryPeak, live.getOrDefault("memory_peak_bytes", 0L)));
+        m.put("sandbox_memory_limit_bytes", live.getOrDefault("memory_limit_bytes", (long) limits.memoryMb() << 20));
+        m.put("sandbox_oom_kills", oomKills + live.getOrDefault("oom_kills", 0L));
+        m.put("sandbox_throttled", throttled + live.getOrDefault("throttled", 0L));
+        return m;
+    }
+
+    /** Frames from one sandbox connection; on the unit's loop. */
+    private final class Handler extends SimpleChannelInboundHandler<ByteBuf> {
+        private final int inc;
+
+        Handler(int inc) {
+            this.inc = inc;
+        }
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            connected(inc, ctx.channel());
+        }
+
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, ByteBuf f) {
+            if (inc != incarnation) {
+                ctx.close();
+                return;
+            }
+            if (!f.isReadable()) {
+                throw new CorruptedFrameException("empty frame");
+            }
+            byte type = f.readByte();
+            switch (type) {
+                case SandboxFrames.READY -> ready(inc, f);
+                case SandboxFrames.RESULTS -> {
+                    if (state != State.RUNNING && state != State.RETIRING) {
+                        throw new CorruptedFrameException("RESULTS when " + state);
+                    }
+                    results(f);
+                }
+                case SandboxFrames.OVER_BUDGET, SandboxFrames.BLOCKED -> {
+                    SandboxFrames.need(f, 16, "report");
+                    long tag = f.readLong();
+                    long spent = f.readLong();
+                    reportedTag = tag;
+                    if (type == SandboxFrames.OVER_BUDGET) {
+                        overBudget++;
+                        endReason = "over its CPU budget of " + budgetMicros + " µs (" + spent / 1000
+                            + " µs on one datagram)";
+                    } else {
+                        blocked++;
+                        endReason = "blocked for " + spent / 1_000_000 + " ms on one datagram";
+                    }
+                }
+                case SandboxFrames.FAILED -> {
+                    String reason = SandboxFrames.readString(f, "FAILED");
+                    endReason = "failed: " + reason;
+                    ended(inc, endReason, false);
+                }
+                default -> throw new CorruptedFrameException("unknown frame type " + (type & 0xFF));
+            }
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            ended(inc, "the sandbox closed its connection", false);
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            boolean protocol = cause instanceof CorruptedFrameException
+                || cause instanceof io.netty.handler.codec.TooLongFrameException
+                || cause instanceof io.netty.handler.codec.DecoderException;
+            ended(inc, (protocol ? "protocol error: " : "connection error: ") + cause.getMessage(), protocol);
+        }
+    }
+}
