@@ -1,14 +1,17 @@
 package io.pando.distribution.impl;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.pando.api.session.ActiveSession;
 import io.pando.api.session.SessionId;
 import io.pando.api.session.SessionState;
 import io.pando.api.unit.UnitId;
 import io.pando.artp.ArtpConnection;
+import io.pando.artp.ControlBlock;
 import io.pando.link.SessionEvents;
 import io.pando.link.SessionPlan;
 import io.pando.link.UnitChannel;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -45,6 +48,10 @@ final class IngressSession implements SessionEvents {
     long policyErrors;
     long pauses;
     long lateAfterClose;
+    long programFaults;
+    long faultNoticesLost;
+    /** Control TLV type (Pando range) of a program-fault notice sent to a session's senders. */
+    static final int PROGRAM_FAULT = 0x4001;
     int roundRobin;
     volatile boolean forwarding = true;
 
@@ -95,6 +102,30 @@ final class IngressSession implements SessionEvents {
         }
     }
 
+    /**
+     * A unit reports a fault of the session's program: counted, and told to every sender of the session as a
+     * control datagram with a {@value #PROGRAM_FAULT} TLV (UTF-8 text; docs/ee.md).
+     */
+    @Override
+    public void programFault(UnitId unit, String reason) {
+        String text = "unit " + unit + ": " + reason;
+        core.ingressLoop().execute(() -> {
+            programFaults++;
+            byte[] b = text.getBytes(StandardCharsets.UTF_8);
+            int len = Math.min(b.length, 1024);
+            for (ArtpConnection c : connections) {
+                ByteBuf d = Unpooled.directBuffer(len + 8);
+                ControlBlock.writeField(d, PROGRAM_FAULT, Unpooled.wrappedBuffer(b, 0, len));
+                ControlBlock.writeEnd(d);
+                try {
+                    c.sendControl(d);
+                } catch (IllegalStateException | IllegalArgumentException e) {
+                    faultNoticesLost++; // the connection is closing; the datagram was released
+                }
+            }
+        });
+    }
+
     /** Ingress loop: the session's distribution counters. */
     Map<String, Long> snapshot() {
         Map<String, Long> m = new LinkedHashMap<>();
@@ -106,6 +137,8 @@ final class IngressSession implements SessionEvents {
         m.put("congested_units", (long) congested.get());
         m.put("connections", (long) connections.size());
         m.put("late_after_close", lateAfterClose);
+        m.put("program_faults", programFaults);
+        m.put("fault_notices_lost", faultNoticesLost);
         return m;
     }
 }
