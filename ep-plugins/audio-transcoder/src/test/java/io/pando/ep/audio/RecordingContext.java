@@ -1,0 +1,77 @@
+package io.pando.ep.audio;
+
+import io.pando.api.program.Datagram;
+import io.pando.api.program.ProgramContext;
+import io.pando.api.session.FlowId;
+import io.pando.api.session.SessionId;
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A one-session {@link ProgramContext} that keeps what the program emits, copied as the router copies it, and
+ * checks that the program leaves the position of the buffers it hands over alone. No state, no control.
+ */
+final class RecordingContext implements ProgramContext {
+
+    final List<Datagram> emitted = new ArrayList<>();
+    private final Map<String, String> parameters;
+
+    RecordingContext(Map<String, String> parameters) {
+        this.parameters = Map.copyOf(parameters);
+    }
+
+    RecordingContext() {
+        this(Map.of());
+    }
+
+    @Override
+    public SessionId session() {
+        return new SessionId(42);
+    }
+
+    @Override
+    public void emit(FlowId flow, ByteBuffer data) {
+        int position = data.position();
+        int limit = data.limit();
+        ByteBuffer copy = ByteBuffer.allocate(data.remaining());
+        copy.put(data.duplicate()).flip();
+        emitted.add(Datagram.wrap(flow, false, copy));
+        if (data.position() != position || data.limit() != limit) {
+            throw new AssertionError("emit must not move the caller's buffer");
+        }
+    }
+
+    @Override
+    public Optional<byte[]> state(String key) {
+        throw new AssertionError("audio-transcoder keeps no session state");
+    }
+
+    @Override
+    public void putState(String key, byte[] value) {
+        throw new AssertionError("audio-transcoder keeps no session state");
+    }
+
+    @Override
+    public void sendControl(FlowId flow, ByteBuffer data) {
+        throw new AssertionError("audio-transcoder sends no control information");
+    }
+
+    @Override
+    public Map<String, String> parameters() {
+        return parameters;
+    }
+
+    /** @return the bytes of everything emitted so far, in order, and forgets them */
+    byte[] drain() {
+        ByteArrayOutputStream all = new ByteArrayOutputStream();
+        for (Datagram d : emitted) {
+            all.writeBytes(d.copyData());
+        }
+        emitted.clear();
+        return all.toByteArray();
+    }
+}
