@@ -39,4 +39,13 @@ public interface ProgramVerifier {
      * @throws IOException only if the file cannot be read at all (missing, unreadable)
      */
     VerificationReport verify(Path jar) throws IOException;
+
+    /**
+     * @return the size limits this verifier applies; a store stops reading an upload past
+     *         {@link VerificationLimits#maxJarBytes()}. The default returns {@link VerificationLimits#DEFAULT}.
+     * @since 1.1
+     */
+    default VerificationLimits limits() {
+        return VerificationLimits.DEFAULT;
+    }
 }

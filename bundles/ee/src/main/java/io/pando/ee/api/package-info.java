@@ -8,9 +8,13 @@
  * {@link io.pando.ee.api.VerificationLimits}, its manifest imports only the active-program API
  * ({@code io.pando.api.program}, {@code io.pando.api.session}) and allowlisted JDK packages, and the bytecode of
  * every class references only its own classes, the program API and allowlisted JDK classes and members.
+ *
+ * <p>Since 1.1, {@link io.pando.ee.api.ProgramStore} keeps the programs uploaded to a node: it verifies a bundle,
+ * installs and starts it, and lists, upgrades and removes stored programs
+ * ({@link io.pando.ee.api.StoredProgram}, {@link io.pando.ee.api.InstallResult}).
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package io.pando.ee.api;
 
 import org.osgi.annotation.bundle.Export;

@@ -112,6 +112,7 @@ public final class JarProgramVerifier implements ProgramVerifier {
     }
 
     /** @return the limits in force */
+    @Override
     public VerificationLimits limits() {
         return limits;
     }
