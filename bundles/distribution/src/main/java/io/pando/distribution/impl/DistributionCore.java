@@ -72,6 +72,13 @@ final class DistributionCore implements RouterService, ArtpHandler {
     private static final Logger LOG = System.getLogger(DistributionCore.class.getName());
     private static final FlowId FLOW = FlowId.of(0);
     private static final long OPEN_TIMEOUT_S = 10;
+    /** Opens a session's units side by side (daemon threads that end when idle). */
+    private static final java.util.concurrent.Executor UNIT_OPENER = new java.util.concurrent.ThreadPoolExecutor(0, 16,
+        10, TimeUnit.SECONDS, new java.util.concurrent.SynchronousQueue<>(), r -> {
+            Thread t = new Thread(r, "pando-session-open");
+            t.setDaemon(true);
+            return t;
+        }, new java.util.concurrent.ThreadPoolExecutor.CallerRunsPolicy());
     private static final long CLOSE_TIMEOUT_S = 30;
 
     private final ArtpEndpoint ingress;
@@ -302,19 +309,28 @@ final class DistributionCore implements RouterService, ArtpHandler {
                 Thread.currentThread().interrupt();
                 throw new RouterException("interrupted while opening session " + request.name(), e);
             }
-            List<UnitChannel> opened = new ArrayList<>();
-            try {
-                for (UnitPort u : chosen) {
-                    UnitChannel c = u.open(plan, aggregation, s);
-                    opened.add(c);
-                    s.channels.put(u.id(), c);
+            // the units open side by side: one whose program starts a sandbox takes about a second
+            List<CompletableFuture<UnitChannel>> opening = new ArrayList<>();
+            for (UnitPort u : chosen) {
+                opening.add(chosen.size() == 1 ? open(u, plan, s)
+                    : CompletableFuture.supplyAsync(() -> u.open(plan, aggregation, s), UNIT_OPENER));
+            }
+            RuntimeException failure = null;
+            for (int i = 0; i < chosen.size(); i++) {
+                try {
+                    s.channels.put(chosen.get(i).id(), opening.get(i).join());
+                } catch (java.util.concurrent.CompletionException e) {
+                    RuntimeException cause = e.getCause() instanceof RuntimeException r ? r : e;
+                    failure = failure == null ? cause : failure;
                 }
-            } catch (RuntimeException e) {
-                for (UnitChannel c : opened) {
+            }
+            if (failure != null) {
+                for (UnitChannel c : s.channels.values()) {
                     c.close();
                 }
+                s.channels.clear();
                 aggregation.close(id);
-                throw new RouterException("session " + request.name() + " refused: " + e.getMessage(), e);
+                throw new RouterException("session " + request.name() + " refused: " + failure.getMessage(), failure);
             }
             s.channelArray = s.channels.values().toArray(new UnitChannel[0]);
             s.active = activeView(s, SessionState.ACTIVE);
@@ -324,6 +340,14 @@ final class DistributionCore implements RouterService, ArtpHandler {
             LOG.log(Level.INFO, "session {0} ({1}) created: program {2}, units {3}, to {4}", id, request.name(),
                 request.program(), unitIds, request.destination());
             return info(s);
+        }
+    }
+
+    private CompletableFuture<UnitChannel> open(UnitPort u, SessionPlan plan, IngressSession s) {
+        try {
+            return CompletableFuture.completedFuture(u.open(plan, aggregation, s));
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
         }
     }
 
