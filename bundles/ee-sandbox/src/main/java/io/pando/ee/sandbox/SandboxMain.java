@@ -1,0 +1,393 @@
+package io.pando.ee.sandbox;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.ServiceObjects;
+
+/**
+ * The sandbox JVM's main class (docs/ee.md): runs one active program for one session on one unit.
+ *
+ * <pre>
+ * java … -cp sandbox.jar:felix.jar io.pando.ee.sandbox.SandboxMain
+ *     --socket PATH --runtime DIR --program-bundle JAR --program NAME
+ * </pre>
+ *
+ * Connects to the unit's Unix domain socket {@code PATH}, starts the embedded framework with the infrastructure
+ * bundles of {@code DIR/bundles} and the program bundle {@code JAR}, finds the program {@code NAME}, reads INIT,
+ * has the program validate the session's parameters and answers READY; then processes BATCH frames until
+ * SHUTDOWN. A start-up failure is answered with FAILED.
+ *
+ * <p>Exit status: 0 after SHUTDOWN; {@value #EXIT_FAILED} start-up failed (FAILED sent when connected);
+ * {@value #EXIT_USAGE} bad arguments; 3 the heap is exhausted ({@code -XX:+ExitOnOutOfMemoryError});
+ * {@value #EXIT_OVER_BUDGET} over the CPU budget; {@value #EXIT_BLOCKED} blocked; {@value #EXIT_PROTOCOL} the unit
+ * sent a malformed frame; {@value #EXIT_CONNECTION} the connection failed or the unit closed it.
+ */
+public final class SandboxMain {
+
+    /** Exit status: start-up failed. */
+    public static final int EXIT_FAILED = 1;
+    /** Exit status: bad arguments. */
+    public static final int EXIT_USAGE = 2;
+    /** Exit status: a datagram overran its CPU budget. */
+    public static final int EXIT_OVER_BUDGET = 10;
+    /** Exit status: a datagram blocked. */
+    public static final int EXIT_BLOCKED = 11;
+    /** Exit status: a malformed frame from the unit. */
+    public static final int EXIT_PROTOCOL = 12;
+    /** Exit status: the connection to the unit failed or ended without SHUTDOWN. */
+    public static final int EXIT_CONNECTION = 13;
+
+    /** How long SCR gets to register the program's service after its bundle started. */
+    static final long PROGRAM_WAIT_MS = 5_000;
+    private static final int MAX_ERROR_CHARS = 2_000;
+
+    private SandboxMain() {
+    }
+
+    /** The command line. */
+    record Args(Path socket, Path runtime, Path programBundle, String program) {
+
+        static final String USAGE = "usage: SandboxMain --socket PATH --runtime DIR --program-bundle JAR --program NAME";
+
+        /** @throws IllegalArgumentException saying what is wrong */
+        static Args parse(String[] args) {
+            Path socket = null;
+            Path runtime = null;
+            Path jar = null;
+            String program = null;
+            for (int i = 0; i < args.length; i++) {
+                String a = args[i];
+                if (i + 1 >= args.length) {
+                    throw new IllegalArgumentException("option " + a + " needs a value");
+                }
+                String v = args[++i];
+                switch (a) {
+                    case "--socket" -> socket = Path.of(v);
+                    case "--runtime" -> runtime = Path.of(v);
+                    case "--program-bundle" -> jar = Path.of(v);
+                    case "--program" -> program = v;
+                    default -> throw new IllegalArgumentException("unknown option " + a);
+                }
+            }
+            if (socket == null || runtime == null || jar == null || program == null || program.isEmpty()) {
+                throw new IllegalArgumentException("missing option(s):" + (socket == null ? " --socket" : "")
+                    + (runtime == null ? " --runtime" : "") + (jar == null ? " --program-bundle" : "")
+                    + (program == null || program.isEmpty() ? " --program" : ""));
+            }
+            if (!Files.isDirectory(runtime.resolve("bundles"))) {
+                throw new IllegalArgumentException("--runtime " + runtime + " has no bundles/ directory");
+            }
+            if (!Files.isRegularFile(jar)) {
+                throw new IllegalArgumentException("--program-bundle " + jar + " is not a file");
+            }
+            return new Args(socket, runtime, jar, program);
+        }
+    }
+
+    /**
+     * Runs the sandbox; never returns normally (the JVM exits with one of the statuses above).
+     *
+     * @param argv the command line
+     */
+    public static void main(String[] argv) {
+        Args args;
+        try {
+            args = Args.parse(argv);
+        } catch (IllegalArgumentException e) {
+            System.err.println("pando-sandbox: " + e.getMessage());
+            System.err.println(Args.USAGE);
+            System.exit(EXIT_USAGE);
+            return;
+        }
+        FrameChannel channel;
+        try {
+            SocketChannel sc = SocketChannel.open(StandardProtocolFamily.UNIX);
+            sc.connect(UnixDomainSocketAddress.of(args.socket()));
+            channel = new FrameChannel(sc);
+        } catch (IOException | RuntimeException e) {
+            die(EXIT_CONNECTION, "cannot connect to the unit at " + args.socket() + ": " + e);
+            return;
+        }
+        new SandboxMain.Run(args, channel).run();
+    }
+
+    /** Ends the JVM now, with a message on stderr. */
+    static void die(int status, String message) {
+        System.err.println("pando-sandbox: " + message);
+        System.err.flush();
+        System.out.flush();
+        Runtime.getRuntime().halt(status);
+    }
+
+    /** One sandbox's life, on the main thread (the worker). */
+    private static final class Run {
+        private final Args args;
+        private final FrameChannel channel;
+        private EmbeddedFramework framework;
+
+        Run(Args args, FrameChannel channel) {
+            this.args = args;
+            this.channel = channel;
+        }
+
+        void run() {
+            ProgramCalls calls;
+            SessionContext session;
+            Init init;
+            String bundleName;
+            try {
+                framework = EmbeddedFramework.start(args.runtime());
+                Bundle bundle = framework.installProgram(args.programBundle());
+                bundleName = bundle.getSymbolicName() + ";" + bundle.getVersion();
+                ServiceObjects<Object> so = framework.findProgram(bundle, args.program(), PROGRAM_WAIT_MS);
+                init = readInit();
+                if (!init.program().equals(args.program())) {
+                    throw new StartupException("INIT names program '" + init.program() + "', this sandbox runs '"
+                        + args.program() + "'");
+                }
+                long sessionId;
+                try {
+                    sessionId = Long.parseUnsignedLong(init.session());
+                } catch (NumberFormatException e) {
+                    throw new StartupException("INIT session '" + init.session() + "' is not a session id");
+                }
+                session = new SessionContext(sessionId, init.flows(), init.parameters(), init.state());
+                BridgeLoader bridge = new BridgeLoader(SandboxMain.class.getClassLoader(), framework.apiBundle());
+                Object instance = service(so, "the program's instance");
+                calls = bridge.adapter(instance, session);
+                validate(so, bridge, session, calls, init.parameters());
+            } catch (StartupException e) {
+                failed(e.getMessage());
+                return;
+            } catch (ProtocolException e) {
+                die(EXIT_PROTOCOL, "malformed frame from the unit: " + e.getMessage());
+                return;
+            } catch (IOException e) {
+                die(EXIT_CONNECTION, "connection to the unit failed: " + e);
+                return;
+            } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+                failed("the program cannot be bound to the sandbox: " + e);
+                return;
+            }
+            Watchdog watchdog = new Watchdog(Thread.currentThread(), init.budgetMicros(), channel);
+            try (SeqFile seq = new SeqFile(Path.of(args.socket() + ".seq"))) {
+                watchdog.start();
+                ready(bundleName);
+                new Worker(channel, calls, session, watchdog, seq).loop();
+                // SHUTDOWN: every batch received was answered
+                channel.close();
+                framework.deleteStorage();
+                System.out.flush();
+                Runtime.getRuntime().halt(0);
+            } catch (ProtocolException e) {
+                die(EXIT_PROTOCOL, "malformed frame from the unit: " + e.getMessage());
+            } catch (IOException e) {
+                die(EXIT_CONNECTION, "connection to the unit failed: " + e);
+            }
+        }
+
+        private static Object service(ServiceObjects<Object> so, String what) throws StartupException {
+            Object o;
+            try {
+                o = so.getService();
+            } catch (RuntimeException e) {
+                throw new StartupException(what + " could not be created: " + e, e);
+            }
+            if (o == null) {
+                throw new StartupException(what + " could not be created (its component did not activate; see the "
+                    + "sandbox's output)");
+            }
+            return o;
+        }
+
+        /**
+         * Has the program check the session's parameters, on a fresh instance when the service is prototype
+         * scoped (the instance is then released), else on the one instance.
+         */
+        private static void validate(ServiceObjects<Object> so, BridgeLoader bridge, SessionContext session,
+            ProgramCalls calls, Map<String, String> parameters) throws StartupException, ReflectiveOperationException {
+            Object fresh = EmbeddedFramework.prototype(so) ? service(so, "a fresh instance for validate") : null;
+            ProgramCalls v = fresh == null ? calls : bridge.adapter(fresh, session);
+            try {
+                v.validate(parameters);
+            } catch (IllegalArgumentException e) {
+                throw new StartupException("parameters refused: " + e.getMessage(), e);
+            } catch (RuntimeException | StackOverflowError e) {
+                throw new StartupException("validate failed: " + e, e);
+            } finally {
+                if (fresh != null) {
+                    so.ungetService(fresh);
+                }
+            }
+        }
+
+        private Init readInit() throws IOException {
+            int type = channel.read();
+            if (type < 0) {
+                throw new java.io.EOFException("the unit closed the connection before INIT");
+            }
+            if (type != Protocol.INIT) {
+                throw new ProtocolException("first frame is " + Protocol.typeName(type) + ", not INIT");
+            }
+            return Init.parse(channel.payload());
+        }
+
+        private void ready(String bundleName) throws IOException {
+            long startup = System.currentTimeMillis() - ManagementFactory.getRuntimeMXBean().getStartTime();
+            byte[] name = Fields.utf8(bundleName, MAX_ERROR_CHARS);
+            ByteBuffer f = ByteBuffer.allocate(4 + 1 + 4 + 4 + 2 + name.length);
+            f.putInt(f.capacity() - 4).put((byte) Protocol.READY);
+            f.putInt((int) ProcessHandle.current().pid()).putInt((int) Math.max(0, startup));
+            Fields.str(f, name);
+            channel.write(f.flip());
+        }
+
+        private void failed(String reason) {
+            byte[] r = Fields.utf8(reason, MAX_ERROR_CHARS);
+            ByteBuffer f = ByteBuffer.allocate(4 + 1 + 2 + r.length);
+            f.putInt(f.capacity() - 4).put((byte) Protocol.FAILED);
+            Fields.str(f, r);
+            try {
+                channel.write(f.flip());
+                channel.close();
+            } catch (IOException e) {
+                System.err.println("pando-sandbox: cannot send FAILED to the unit: " + e);
+            }
+            if (framework != null) {
+                framework.deleteStorage();
+            }
+            die(EXIT_FAILED, "start-up failed: " + reason);
+        }
+    }
+
+    /**
+     * The batch loop: reads BATCH frames and answers them, one datagram at a time, until SHUTDOWN.
+     */
+    static final class Worker {
+        private final FrameChannel channel;
+        private final ProgramCalls calls;
+        private final SessionContext session;
+        private final Watchdog watchdog;
+        private final SeqFile seqFile;
+        private final ResultsWriter results;
+        private final Thread self = Thread.currentThread();
+        private ByteBuffer frame;
+        private ByteBuffer view;
+
+        Worker(FrameChannel channel, ProgramCalls calls, SessionContext session, Watchdog watchdog, SeqFile seqFile) {
+            this.channel = channel;
+            this.calls = calls;
+            this.session = session;
+            this.watchdog = watchdog;
+            this.seqFile = seqFile;
+            this.results = new ResultsWriter(channel);
+        }
+
+        /** Returns after SHUTDOWN. */
+        void loop() throws IOException {
+            while (true) {
+                int type = channel.read();
+                switch (type) {
+                    case -1 -> throw new java.io.EOFException("the unit closed the connection without SHUTDOWN");
+                    case Protocol.BATCH -> batch(channel.payload());
+                    case Protocol.SHUTDOWN -> {
+                        if (channel.payload().hasRemaining()) {
+                            throw new ProtocolException("SHUTDOWN with a payload");
+                        }
+                        return;
+                    }
+                    default -> throw new ProtocolException("unexpected frame " + Protocol.typeName(type)
+                        + " (expected BATCH or SHUTDOWN)");
+                }
+            }
+        }
+
+        private void batch(ByteBuffer in) throws IOException {
+            int n = check(in);
+            if (in != frame) {
+                frame = in;
+                view = in.duplicate();
+            }
+            int p = 4;
+            watchdog.batchStarted();
+            try {
+                for (int i = 0; i < n; i++) {
+                    long seq = in.getLong(p);
+                    boolean control = (in.get(p + 8) & 1) != 0;
+                    int flow = in.getShort(p + 9) & 0xFFFF;
+                    int len = in.getInt(p + 11);
+                    int start = p + 15;
+                    p = start + len;
+                    view.limit(p).position(start);
+                    one(seq, flow, control);
+                }
+                results.flush();
+            } finally {
+                watchdog.batchEnded();
+            }
+        }
+
+        /** Checks a whole BATCH before any datagram is processed. @return the number of datagrams */
+        private static int check(ByteBuffer in) throws ProtocolException {
+            Fields.need(in, 4, "BATCH count");
+            long n = in.getInt(0) & 0xFFFF_FFFFL;
+            if (n < 1 || n > Protocol.MAX_BATCH) {
+                throw new ProtocolException("BATCH of " + n + " datagrams, expected 1.." + Protocol.MAX_BATCH);
+            }
+            int p = 4;
+            for (int i = 0; i < n; i++) {
+                if (in.limit() - p < 15) {
+                    throw new ProtocolException("BATCH datagram " + i + " of " + n + " truncated");
+                }
+                int len = in.getInt(p + 11);
+                if (len < 0 || len > in.limit() - p - 15) {
+                    throw new ProtocolException("BATCH datagram " + i + " of " + n + ": length "
+                        + Integer.toUnsignedString(len) + " beyond the frame");
+                }
+                p += 15 + len;
+            }
+            if (p != in.limit()) {
+                throw new ProtocolException("BATCH: " + (in.limit() - p) + " bytes after the datagrams");
+            }
+            return (int) n;
+        }
+
+        private void one(long seq, int flow, boolean control) throws IOException {
+            session.begin(self);
+            seqFile.set(seq);
+            long cpu0 = watchdog.cpuNow();
+            watchdog.enter(seq, cpu0);
+            byte[] error = null;
+            try {
+                calls.process(flow, control, view);
+            } catch (Throwable t) {
+                error = describe(t);
+            }
+            watchdog.exit();
+            Thread.interrupted(); // an interrupt left by the program would close the channel on the next read
+            long cpu = watchdog.cpuNow() - cpu0;
+            seqFile.set(SeqFile.NONE);
+            session.end();
+            results.add(seq, cpu, error, session);
+        }
+
+        /** The program's error as the result says it; still inside the watchdog's window (toString is its code). */
+        private static byte[] describe(Throwable t) {
+            String s;
+            try {
+                s = t.toString();
+            } catch (Throwable e) {
+                s = t.getClass().getName() + " (its toString threw " + e.getClass().getName() + ")";
+            }
+            return Fields.utf8(s == null ? t.getClass().getName() : s, MAX_ERROR_CHARS);
+        }
+    }
+}

@@ -1,0 +1,244 @@
+package io.pando.ee.sandbox;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * What a program may do with its session, in protocol terms: the sandbox's side of
+ * {@code io.pando.api.program.ProgramContext}, which the bridge adapts to the program API's types. It enforces the
+ * API's rules (only the session's flows; a result or control datagram of at most 1 MiB; keys of 1–255 characters;
+ * values of at most 64 KiB; the state quota of 1 MiB) by throwing to the program, and records what the program
+ * does, in call order, as the ops of the datagram's result. It keeps the sandbox's copy of the session state:
+ * seeded by INIT, changed by the program's writes.
+ *
+ * <p>Valid only on the worker thread while a datagram is in process: any other call throws
+ * {@link IllegalStateException}. The ops buffer is reused from datagram to datagram.
+ *
+ * <p>Ops recorded before the program throws stay in its result, as in the in-process environment, where they take
+ * effect when called.
+ */
+public final class SessionContext {
+
+    private final long sessionId;
+    private final int[] flows;
+    private final Map<String, String> parameters;
+    private final LinkedHashMap<String, byte[]> state;
+    private long stateBytes;
+    private Thread worker;
+    private boolean active;
+
+    private ByteBuffer ops = ByteBuffer.allocate(64 << 10);
+    private int opCount;
+    /** End of the last complete op: an op cut short (stack overflow inside a call) is not kept. */
+    private int committed;
+
+    SessionContext(long sessionId, int[] flows, Map<String, String> parameters, LinkedHashMap<String, byte[]> state) {
+        this.sessionId = sessionId;
+        this.flows = flows.clone();
+        this.parameters = parameters;
+        this.state = state;
+        for (Map.Entry<String, byte[]> e : state.entrySet()) {
+            stateBytes += e.getKey().length() + e.getValue().length;
+        }
+    }
+
+    // ---- called by the bridge on behalf of the program
+
+    /** @return the session id (an unsigned 64-bit value) */
+    public long sessionId() {
+        return sessionId;
+    }
+
+    /** @return the session's parameters, unmodifiable */
+    public Map<String, String> parameters() {
+        return parameters;
+    }
+
+    /**
+     * Records an emitted datagram.
+     *
+     * @param flow the flow's id
+     * @param data its bytes from position to limit (copied; the position is not changed)
+     * @throws IllegalArgumentException if the session has no such flow or the datagram is over 1 MiB
+     * @throws IllegalStateException outside a process call, or if the datagram's result would be too large
+     */
+    public void emit(long flow, ByteBuffer data) {
+        flowOp(Protocol.OP_EMIT, flow, data, "a result");
+    }
+
+    /**
+     * Records control information for the program's other instances.
+     *
+     * @param flow the flow's id
+     * @param data its bytes from position to limit (copied)
+     * @throws IllegalArgumentException if the session has no such flow or the data is over 1 MiB
+     * @throws IllegalStateException outside a process call, or if the datagram's result would be too large
+     */
+    public void sendControl(long flow, ByteBuffer data) {
+        flowOp(Protocol.OP_CONTROL, flow, data, "control information");
+    }
+
+    private void flowOp(int kind, long flow, ByteBuffer data, String what) {
+        checkActive();
+        int f = checkFlow(flow);
+        if (data == null) {
+            throw new NullPointerException("data");
+        }
+        int len = data.remaining();
+        if (len > Protocol.MAX_RESULT) {
+            throw new IllegalArgumentException(what + " has at most " + Protocol.MAX_RESULT + " bytes, got " + len);
+        }
+        reserve(1 + 2 + 4 + len);
+        ops.put((byte) kind).putShort((short) f).putInt(len);
+        ops.put(ops.position(), data, data.position(), len);
+        ops.position(ops.position() + len);
+        commit();
+    }
+
+    /**
+     * @param key 1 to 255 characters
+     * @return a copy of the key's value, or null if it has none
+     * @throws IllegalArgumentException if the key is empty or too long
+     * @throws IllegalStateException outside a process call
+     */
+    public byte[] state(String key) {
+        checkActive();
+        checkKey(key);
+        byte[] v = state.get(key);
+        return v == null ? null : v.clone();
+    }
+
+    /**
+     * Writes (or with {@code null} removes) a state key, in the sandbox's copy, and records the op.
+     *
+     * @param key 1 to 255 characters
+     * @param value the value (copied), or null to remove the key
+     * @throws IllegalArgumentException if the key is empty or too long, or the value over 64 KiB
+     * @throws IllegalStateException outside a process call, or if the state quota would be exceeded (the state is
+     *         unchanged)
+     */
+    public void putState(String key, byte[] value) {
+        checkActive();
+        checkKey(key);
+        byte[] old = state.get(key);
+        long without = stateBytes - (old == null ? 0 : old.length + key.length());
+        byte[] k = key.getBytes(StandardCharsets.UTF_8);
+        if (value == null) {
+            reserve(1 + 2 + k.length);
+            ops.put((byte) Protocol.OP_STATE_REMOVE);
+            Fields.str(ops, k);
+            if (old != null) {
+                state.remove(key);
+                stateBytes = without;
+            }
+            commit();
+            return;
+        }
+        if (value.length > Protocol.MAX_STATE_VALUE) {
+            throw new IllegalArgumentException("a state value has at most " + Protocol.MAX_STATE_VALUE
+                + " bytes, got " + value.length);
+        }
+        long next = without + value.length + key.length();
+        if (next > Protocol.MAX_STATE_BYTES) {
+            throw new IllegalStateException("session state is limited to " + Protocol.MAX_STATE_BYTES
+                + " bytes; this write would make it " + next);
+        }
+        byte[] copy = value.clone();
+        reserve(1 + 2 + k.length + 4 + copy.length);
+        ops.put((byte) Protocol.OP_STATE_PUT);
+        Fields.str(ops, k);
+        ops.putInt(copy.length).put(copy);
+        state.put(key, copy);
+        stateBytes = next;
+        commit();
+    }
+
+    /** @throws IllegalStateException unless called on the worker thread while a datagram is in process */
+    public void checkActive() {
+        if (!active || Thread.currentThread() != worker) {
+            throw new IllegalStateException("the program context is valid only while process() runs, on its thread");
+        }
+    }
+
+    private int checkFlow(long flow) {
+        for (int f : flows) {
+            if (f == flow) {
+                return f;
+            }
+        }
+        throw new IllegalArgumentException("session has no flow " + flow + "; its flows: " + Arrays.toString(flows));
+    }
+
+    private static void checkKey(String key) {
+        if (key == null || key.isEmpty() || key.length() > Protocol.MAX_KEY_LENGTH) {
+            throw new IllegalArgumentException("a state key has 1 to " + Protocol.MAX_KEY_LENGTH + " characters, got "
+                + (key == null ? "null" : key.length()));
+        }
+    }
+
+    private void reserve(int n) {
+        if (opCount >= Protocol.MAX_OPS) {
+            throw new IllegalStateException("one datagram may produce at most " + Protocol.MAX_OPS
+                + " results, state writes and control messages");
+        }
+        ops.position(committed);
+        long need = (long) committed + n;
+        if (need > Protocol.MAX_OPS_BYTES) {
+            throw new IllegalStateException("one datagram may produce at most " + Protocol.MAX_OPS_BYTES
+                + " bytes of results, state writes and control messages");
+        }
+        if (need > ops.capacity()) {
+            long cap = ops.capacity();
+            while (cap < need) {
+                cap <<= 1;
+            }
+            ByteBuffer bigger = ByteBuffer.allocate((int) Math.min(cap, Protocol.MAX_OPS_BYTES));
+            bigger.put(ops.flip());
+            ops = bigger;
+        }
+    }
+
+    private void commit() {
+        committed = ops.position();
+        opCount++;
+    }
+
+    // ---- called by the worker
+
+    /** Starts a datagram: no ops yet, calls accepted from {@code thread}. */
+    void begin(Thread thread) {
+        worker = thread;
+        ops.clear();
+        committed = 0;
+        opCount = 0;
+        active = true;
+    }
+
+    /** Ends a datagram: calls refused from now on. */
+    void end() {
+        active = false;
+    }
+
+    /** @return the number of complete ops of the current datagram */
+    int opCount() {
+        return opCount;
+    }
+
+    /** @return the length of the complete ops of the current datagram, encoded */
+    int opsLength() {
+        return committed;
+    }
+
+    /** Appends the complete ops of the current datagram, encoded, to {@code out}. */
+    void copyOps(ByteBuffer out) {
+        out.put(ops.array(), 0, committed);
+    }
+
+    /** @return the sandbox's copy of the state (tests) */
+    Map<String, byte[]> stateView() {
+        return java.util.Collections.unmodifiableMap(state);
+    }
+}
