@@ -10,9 +10,16 @@ import io.pando.link.SessionEvents;
 import io.pando.link.SessionPlan;
 import io.pando.link.UnitChannel;
 import io.pando.link.UnitPort;
+import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.FrameworkUtil;
+import org.osgi.framework.ServiceReference;
 import org.osgi.service.component.ComponentServiceObjects;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -60,7 +67,22 @@ public class ArUnit implements UnitPort {
         @AttributeDefinition(name = "Packet scheduler", description = "Name of the PacketScheduler service to "
             + "use (pando:policy-set scheduler NAME switches every unit).")
         String scheduler() default "drr";
+
+        /** @return the sandbox runtime */
+        @AttributeDefinition(name = "Sandbox runtime", description = "Directory of the sandbox runtime (sandbox.jar, "
+            + "felix.jar, bundles/) for programs that run in a process; empty: the system property "
+            + "pando.sandbox.runtime, else ${karaf.home}/lib/pando-sandbox.")
+        String sandbox_runtime() default "";
+
+        /** @return whether sandboxes run under bubblewrap */
+        @AttributeDefinition(name = "Bubblewrap", description = "Confine sandboxes with bubblewrap: auto (when "
+            + "/usr/bin/bwrap works), on (required), off.")
+        String sandbox_bubblewrap() default "auto";
     }
+
+    /** Location prefix of bundles installed from uploads (the program store): untrusted, run in a process. */
+    static final String UPLOAD_LOCATION = "pando-program:";
+    private static final Logger LOG = System.getLogger(ArUnit.class.getName());
 
     private final UnitCore core;
     private final Map<Object, ProgramFactory> programFactories = new ConcurrentHashMap<>();
@@ -79,8 +101,42 @@ public class ArUnit implements UnitPort {
         if (config.link_window_kb() < 1 || config.link_window_kb() > 1 << 20) {
             throw new IllegalArgumentException("link.window.kb must be in [1, 1048576], got " + config.link_window_kb());
         }
-        core = new UnitCore(UnitId.of(config.unit_id()), config.buffer_capacity_mb() << 20,
-            config.link_window_kb() << 10, config.scheduler(), PooledByteBufAllocator.DEFAULT);
+        UnitId id = UnitId.of(config.unit_id());
+        SandboxHost host = null;
+        String unavailable = null;
+        try {
+            SandboxProcesses processes = LaunchedSandboxes.create(runtime(config), config.sandbox_bubblewrap());
+            unavailable = processes.unavailable();
+            if (unavailable == null) {
+                host = new SandboxHost(processes, jarDirectory(id), id.value());
+                LOG.log(Level.INFO, "unit {0}: programs may run in a process: {1}", id, processes.confinement());
+            }
+        } catch (IOException | IllegalArgumentException e) {
+            unavailable = e.getMessage();
+        }
+        if (unavailable != null) {
+            LOG.log(Level.INFO, "unit {0}: programs run in-process only: {1}", id, unavailable);
+        }
+        core = new UnitCore(id, config.buffer_capacity_mb() << 20, config.link_window_kb() << 10, config.scheduler(),
+            PooledByteBufAllocator.DEFAULT, host, unavailable);
+    }
+
+    private static Path runtime(Config config) {
+        if (!config.sandbox_runtime().isBlank()) {
+            return Path.of(config.sandbox_runtime());
+        }
+        String p = System.getProperty("pando.sandbox.runtime");
+        if (p != null && !p.isBlank()) {
+            return Path.of(p);
+        }
+        return Path.of(System.getProperty("karaf.home", "."), "lib", "pando-sandbox");
+    }
+
+    private static Path jarDirectory(UnitId id) {
+        String data = System.getProperty("karaf.data");
+        Path base = data != null ? Path.of(data, "pando", "sandbox-jars")
+            : Path.of(System.getProperty("java.io.tmpdir"), "pando-sandbox-jars");
+        return base.resolve(id.value());
     }
 
     @Deactivate
@@ -91,6 +147,8 @@ public class ArUnit implements UnitPort {
     @Reference(service = ActiveProgram.class, cardinality = ReferenceCardinality.MULTIPLE,
         policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY, target = "(name=*)")
     void bindProgram(ComponentServiceObjects<ActiveProgram> objects, Map<String, Object> props) {
+        ServiceReference<ActiveProgram> ref = objects.getServiceReference();
+        Bundle bundle = ref == null ? null : ref.getBundle();
         ProgramFactory f = new ProgramFactory() {
             @Override
             public ActiveProgram get() {
@@ -100,6 +158,19 @@ public class ArUnit implements UnitPort {
             @Override
             public void unget(ActiveProgram program) {
                 objects.ungetService(program);
+            }
+
+            @Override
+            public boolean trusted() {
+                return bundle == null || !bundle.getLocation().startsWith(UPLOAD_LOCATION);
+            }
+
+            @Override
+            public Path jar(Path dir) throws IOException {
+                if (bundle == null || bundle.getBundleId() == 0 || bundle == FrameworkUtil.getBundle(ArUnit.class)) {
+                    return ProgramFactory.super.jar(dir);
+                }
+                return BundleJars.pack(bundle, dir);
             }
         };
         programFactories.put(objects, f);

@@ -39,6 +39,10 @@ interface SandboxProcesses {
         /** Kills the process and everything it started (SIGKILL). */
         void kill();
 
+        /** The sandbox said READY: from now on it runs under its session's limits. */
+        default void ready() {
+        }
+
         /** @return the cgroup's accounting: cpu_ns, memory_peak_bytes, oom_kills, throttled... (empty without one) */
         Map<String, Long> stats();
 

@@ -239,6 +239,9 @@ final class SandboxRunner {
         lastProgress = System.nanoTime();
         LOG.log(Level.DEBUG, "unit {0}: sandbox of session {1} ready: pid {2}, {3} in {4} ms (JVM {5} ms)",
             core.id(), s.id, p, bundle, lastStartMillis, ms);
+        if (handle != null) {
+            handle.ready();
+        }
         firstReady.complete(null);
         pump();
     }
@@ -359,14 +362,17 @@ final class SandboxRunner {
         handle = null;
         if (h != null) {
             h.kill();
-            Map<String, Long> st = h.stats();
-            long cpu = st.getOrDefault("cpu_ns", 0L);
-            endedCpuNanos += cpu;
-            memoryPeak = Math.max(memoryPeak, st.getOrDefault("memory_peak_bytes", 0L));
-            oomKills += st.getOrDefault("oom_kills", 0L);
-            throttled += st.getOrDefault("throttled", 0L);
+            account(h.stats());
             h.onExit().whenComplete((c, e) -> h.close());
         }
+    }
+
+    /** Adds an ended sandbox's cgroup accounting to the session's. */
+    private void account(Map<String, Long> st) {
+        endedCpuNanos += st.getOrDefault("cpu_ns", 0L);
+        memoryPeak = Math.max(memoryPeak, st.getOrDefault("memory_peak_bytes", 0L));
+        oomKills += st.getOrDefault("oom_kills", 0L);
+        throttled += st.getOrDefault("throttled", 0L);
     }
 
     private void cleanup() {
@@ -434,6 +440,7 @@ final class SandboxRunner {
         SandboxProcesses.Handle h = handle;
         if (h != null) { // give it a moment to exit by itself, then make sure
             handle = null;
+            account(h.stats());
             core.schedule(() -> {
                 h.kill();
                 h.onExit().whenComplete((c, e) -> h.close());

@@ -27,6 +27,17 @@ final class RecordingEvents implements SessionEvents {
         }
     }
 
+    private final List<String> faults = new ArrayList<>();
+
+    @Override
+    public synchronized void programFault(UnitId unit, String reason) {
+        faults.add(reason);
+    }
+
+    synchronized List<String> faults() {
+        return new ArrayList<>(faults);
+    }
+
     synchronized List<Boolean> congestion() {
         return new ArrayList<>(congestion);
     }

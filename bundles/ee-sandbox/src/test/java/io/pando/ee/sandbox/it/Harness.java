@@ -1,5 +1,7 @@
 package io.pando.ee.sandbox.it;
 
+import io.pando.ee.sandbox.testing.ProgramJars;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.pando.ee.sandbox.launch.Sandbox;

@@ -1,4 +1,4 @@
-package io.pando.ee.sandbox.it;
+package io.pando.ee.sandbox.testing;
 
 import io.pando.api.program.ActiveProgram;
 import java.io.ByteArrayOutputStream;
@@ -25,21 +25,21 @@ import javax.tools.ToolProvider;
  * manifest written by hand, and a Declarative Services descriptor that registers the class as an
  * {@code ActiveProgram} service with property {@code name} (prototype scope).
  */
-final class ProgramJars {
+public final class ProgramJars {
 
     /** The imports bnd writes for a program using the program and session API. */
-    static final String API_IMPORTS =
+    public static final String API_IMPORTS =
         "io.pando.api.program;version=\"[1.1,2)\",io.pando.api.session;version=\"[1.0,2)\"";
 
     private ProgramJars() {
     }
 
     /** A program bundle to build. */
-    static final class Spec {
-        final String className;
-        final String source;
+    public static final class Spec {
+        public final String className;
+        public final String source;
         String symbolicName = "test.program";
-        String programName = "test";
+        public String programName = "test";
         String importPackage = API_IMPORTS;
         String scope = "prototype";
 
@@ -48,29 +48,29 @@ final class ProgramJars {
             this.source = source;
         }
 
-        Spec name(String n) {
+        public Spec name(String n) {
             programName = n;
             return this;
         }
 
-        Spec symbolicName(String n) {
+        public Spec symbolicName(String n) {
             symbolicName = n;
             return this;
         }
 
-        Spec imports(String i) {
+        public Spec imports(String i) {
             importPackage = i;
             return this;
         }
 
-        Spec scope(String s) {
+        public Spec scope(String s) {
             scope = s;
             return this;
         }
     }
 
     /** @return a program class {@code className} whose process method runs {@code body}; {@code members} adds fields and methods */
-    static Spec program(String className, String body, String members) {
+    public static Spec program(String className, String body, String members) {
         int dot = className.lastIndexOf('.');
         String src = "package " + className.substring(0, dot) + ";\n"
             + "import io.pando.api.program.*;\n"
@@ -90,7 +90,7 @@ final class ProgramJars {
     }
 
     /** @return the jar holding the program API on the test class path */
-    static Path apiJar() {
+    public static Path apiJar() {
         try {
             return Path.of(ActiveProgram.class.getProtectionDomain().getCodeSource().getLocation().toURI());
         } catch (URISyntaxException e) {
@@ -99,7 +99,7 @@ final class ProgramJars {
     }
 
     /** Compiles and packs {@code spec} into {@code dir/<symbolicName>.jar}. */
-    static Path build(Path dir, Spec spec) throws IOException {
+    public static Path build(Path dir, Spec spec) throws IOException {
         Path work = Files.createTempDirectory(dir, "javac");
         Path src = work.resolve("src").resolve(spec.className.replace('.', '/') + ".java");
         Path out = Files.createDirectories(work.resolve("classes"));
