@@ -68,6 +68,11 @@ public final class DemoCommand implements Callable<Integer> {
         description = "Units the session is spread over (default ${DEFAULT-VALUE}).")
     int units;
 
+    @Option(names = "--isolation", paramLabel = "ISOLATION", defaultValue = "process",
+        description = "Where the AES-GCM program runs: process (a sandboxed child JVM per unit, confined by bubblewrap "
+            + "and a cgroup where available) or in-process (default ${DEFAULT-VALUE}).")
+    String isolation;
+
     @Option(names = "--keep-running", description = "Leave the node running if the demo started it.")
     boolean keepRunning;
 
@@ -84,6 +89,10 @@ public final class DemoCommand implements Callable<Integer> {
         }
         if (units < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "need --units >= 1");
+        }
+        if (!isolation.equals("process") && !isolation.equals("in-process")) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                "--isolation is process or in-process, got '" + isolation + "'");
         }
         if (!direct) {
             return new RouterDemo(this, out, err).run();

@@ -87,8 +87,8 @@ final class RouterDemo {
             String destination = first.substring("listening on ".length()).split(" ")[0];
             String name = "demo-" + Long.toString(System.currentTimeMillis(), 36);
             Object created = call("pando:session-create --name " + name + " --program " + PROGRAM + " --to "
-                + destination + " --units " + opts.units + " --policy round-robin --reorder-window 20 --param key="
-                + hexKey + " --json", 30_000);
+                + destination + " --units " + opts.units + " --policy round-robin --reorder-window 20 --isolation " + opts.isolation
+                + " --param key=" + hexKey + " --json", 60_000);
             if (!(created instanceof Map<?, ?> session)) {
                 err.println("demo: the router refused the session");
                 return 1;
@@ -96,8 +96,9 @@ final class RouterDemo {
             String id = String.valueOf(session.get("id"));
             String ingress = String.valueOf(session.get("ingress"));
             out.printf(Locale.ROOT, "pando demo: session %s (%s): %d datagrams of %d bytes, pando artp send -> router "
-                + "%s [distribution -> %s on units %s -> aggregation] -> pando artp recv %s (decrypts and verifies)%n",
-                id, name, opts.count, opts.size, ingress, PROGRAM, session.get("units"), destination);
+                + "%s [distribution -> %s (%s) on units %s -> aggregation] -> pando artp recv %s (decrypts and "
+                + "verifies)%n", id, name, opts.count, opts.size, ingress, PROGRAM, opts.isolation, session.get("units"),
+                destination);
             out.flush();
             List<String> send = new ArrayList<>(List.of("artp", "send", "--to", ingress, "--session", id, "--count",
                 Long.toString(opts.count), "--size", Integer.toString(opts.size), "--timeout",
@@ -166,6 +167,15 @@ final class RouterDemo {
                     + "buffer high-water %,d B (quota %,d B)%n", e.getKey(), n,
                     n == 0 ? 0.0 : DemoCommand.num(u, "cpu_ns") / 1e3 / n, DemoCommand.num(u, "program_errors"),
                     DemoCommand.num(u, "buffer_high_water"), DemoCommand.num(u, "quota_bytes"));
+                if (DemoCommand.num(u, "isolation_process") == 1) {
+                    out.printf(Locale.ROOT, "sandbox %-5s ready in %d ms, %d start(s), %d killed; cgroup: %.2f CPU-s, "
+                        + "memory peak %.1f MiB of %.0f MiB, throttled %d times%n", e.getKey(),
+                        DemoCommand.num(u, "sandbox_start_ms"), DemoCommand.num(u, "sandbox_starts"),
+                        DemoCommand.num(u, "program_killed"), DemoCommand.num(u, "sandbox_cgroup_cpu_ns") / 1e9,
+                        DemoCommand.num(u, "sandbox_memory_peak_bytes") / 1048576.0,
+                        DemoCommand.num(u, "sandbox_memory_limit_bytes") / 1048576.0,
+                        DemoCommand.num(u, "sandbox_throttled"));
+                }
             }
         }
         out.flush();
