@@ -441,10 +441,15 @@ final class SandboxRunner {
         if (h != null) { // give it a moment to exit by itself, then make sure
             handle = null;
             account(h.stats());
-            core.schedule(() -> {
+            Runnable kill = () -> {
                 h.kill();
                 h.onExit().whenComplete((c, e) -> h.close());
-            }, 2_000);
+            };
+            if (core.isStopped()) {
+                kill.run(); // the unit stops: no loop left to wait on
+            } else {
+                core.schedule(kill, 2_000);
+            }
         }
         Work w;
         while ((w = inflight.pollFirst()) != null) { // unit stopping: nobody will answer them
