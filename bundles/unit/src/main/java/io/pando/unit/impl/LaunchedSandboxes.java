@@ -1,6 +1,7 @@
 package io.pando.unit.impl;
 
 import io.pando.api.router.Execution;
+import io.pando.ee.sandbox.launch.Cgroups;
 import io.pando.ee.sandbox.launch.Sandbox;
 import io.pando.ee.sandbox.launch.SandboxLauncher;
 import io.pando.ee.sandbox.launch.SandboxSpec;
@@ -78,6 +79,18 @@ final class LaunchedSandboxes implements SandboxProcesses {
             .name(SandboxSpec.sanitize(name))
             .build();
         Sandbox sb = SandboxLauncher.start(spec);
+        if (sb.cgroup().isEmpty() && Cgroups.host().available()) { // never run a sandbox uncapped where caps work
+            sb.kill();
+            try {
+                sb.onExit().get(5, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                LOG.log(Level.WARNING, "sandbox " + name + " did not end within 5 s of SIGKILL");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            sb.close();
+            throw new IOException("its cgroup could not be set up: " + sb.cgroupUnavailableReason());
+        }
         return new Handle() {
             @Override
             public long pid() {

@@ -49,9 +49,40 @@ final class SandboxHost {
         return jars;
     }
 
-    /** @return a name unique in this host, safe for a cgroup and a file name */
+    /**
+     * @return a name for one sandbox, safe for a cgroup and a file name; a random suffix keeps it unique even next
+     *     to groups an earlier router process could not remove
+     */
     String sandboxName(String unit, String session, int incarnation) {
-        return ("pando-ee-" + unit + "-" + session + "-" + incarnation).replaceAll("[^A-Za-z0-9._-]", "_");
+        String suffix = Long.toString(java.util.concurrent.ThreadLocalRandom.current().nextLong() >>> 28, 36);
+        return ("pando-ee-" + unit + "-" + session + "-" + incarnation + "-" + suffix).replaceAll("[^A-Za-z0-9._-]",
+            "_");
+    }
+
+    /**
+     * Slow thread: waits up to {@code graceMillis} for a sandbox to exit by itself, kills it (and everything it
+     * started), waits for the end and releases its cgroup.
+     */
+    void finish(SandboxProcesses.Handle h, long graceMillis) {
+        java.util.concurrent.CompletableFuture<Integer> exit = h.onExit().toCompletableFuture();
+        try {
+            if (graceMillis > 0) {
+                exit.get(graceMillis, TimeUnit.MILLISECONDS);
+            }
+        } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+            // still running (or its end could not be observed): killed below
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        h.kill();
+        try {
+            exit.get(5, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+            LOG.log(Level.WARNING, "a sandbox did not end within 5 s of SIGKILL");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        h.close();
     }
 
     /** @return a fresh directory for one sandbox's socket */
@@ -71,9 +102,9 @@ final class SandboxHost {
     }
 
     void stop() {
-        slow.shutdown();
+        slow.shutdown(); // sandboxes being finished are killed and their cgroups removed first
         try {
-            slow.awaitTermination(5, TimeUnit.SECONDS);
+            slow.awaitTermination(10, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

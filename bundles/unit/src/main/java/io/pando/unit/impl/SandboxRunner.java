@@ -187,8 +187,7 @@ final class SandboxRunner {
 
     private void launched(int inc, SandboxProcesses.Handle h) {
         if (inc != incarnation || state != State.STARTING) {
-            h.kill();
-            h.onExit().whenComplete((c, e) -> h.close());
+            host.launch(() -> host.finish(h, 0));
             return;
         }
         handle = h;
@@ -363,7 +362,7 @@ final class SandboxRunner {
         if (h != null) {
             h.kill();
             account(h.stats());
-            h.onExit().whenComplete((c, e) -> h.close());
+            host.launch(() -> host.finish(h, 0));
         }
     }
 
@@ -441,15 +440,10 @@ final class SandboxRunner {
         if (h != null) { // give it a moment to exit by itself, then make sure
             handle = null;
             account(h.stats());
-            Runnable kill = () -> {
-                h.kill();
-                h.onExit().whenComplete((c, e) -> h.close());
-            };
-            if (core.isStopped()) {
-                kill.run(); // the unit stops: no loop left to wait on
-            } else {
-                core.schedule(kill, 2_000);
-            }
+            // given a moment to exit by itself (unless the unit stops), then killed; its cgroup removed. On the host's
+            // thread, which a stopping unit waits for: a loop task would be dropped when the loop shuts down
+            long grace = core.isStopped() ? 0 : 2_000;
+            host.launch(() -> host.finish(h, grace));
         }
         Work w;
         while ((w = inflight.pollFirst()) != null) { // unit stopping: nobody will answer them
