@@ -39,6 +39,7 @@ public final class ProgramJars {
         public final String className;
         public final String source;
         String symbolicName = "test.program";
+        String version = "1.0.0";
         public String programName = "test";
         String importPackage = API_IMPORTS;
         String scope = "prototype";
@@ -55,6 +56,12 @@ public final class ProgramJars {
 
         public Spec symbolicName(String n) {
             symbolicName = n;
+            return this;
+        }
+
+        /** Sets the Bundle-Version (default 1.0.0): a higher one upgrades a stored program of the same name. */
+        public Spec version(String v) {
+            version = v;
             return this;
         }
 
@@ -126,7 +133,7 @@ public final class ProgramJars {
         a.put(Attributes.Name.MANIFEST_VERSION, "1.0");
         a.putValue("Bundle-ManifestVersion", "2");
         a.putValue("Bundle-SymbolicName", spec.symbolicName);
-        a.putValue("Bundle-Version", "1.0.0");
+        a.putValue("Bundle-Version", spec.version);
         a.putValue("Import-Package", spec.importPackage);
         a.putValue("Service-Component", xml);
         a.putValue("Require-Capability", "osgi.extender;filter:=\"(&(osgi.extender=osgi.component)(version>=1.3.0)"
