@@ -56,7 +56,8 @@ public class ProgramInstallCommand extends StoreAction {
         }
         print(System.out, source, result, json);
         if (!result.installed()) {
-            throw new IllegalArgumentException(source + " refused: " + ProgramView.reasons(result.report()));
+            throw new IllegalArgumentException(source + " refused: " + ProgramView.reasons(result.report()) + ": "
+                + ProgramView.firstReasons(result.report(), 3));
         }
         return null;
     }

@@ -70,6 +70,20 @@ final class ProgramView {
         return n + (n == 1 ? " reason" : " reasons");
     }
 
+    /** @return the first {@code max} reasons on one line, "; "-separated, with "..." if there are more */
+    static String firstReasons(VerificationReport report, int max) {
+        StringBuilder b = new StringBuilder();
+        int n = 0;
+        for (var f : report.findings()) {
+            if (n == max) {
+                b.append("; ...");
+                break;
+            }
+            b.append(n++ == 0 ? "" : "; ").append(f);
+        }
+        return b.toString();
+    }
+
     /** @return a size for people: 512 B, 14.2 KiB, 3.0 MiB; "?" if unknown */
     static String size(long bytes) {
         if (bytes < 0) {

@@ -31,7 +31,7 @@ final class SandboxHost {
      */
     SandboxHost(SandboxProcesses processes, Path jars, String unit) throws IOException {
         this.processes = processes;
-        this.base = Files.createTempDirectory("pando-ee-");
+        this.base = shortBase();
         this.jars = Files.createDirectories(jars);
         ThreadPoolExecutor ex = new ThreadPoolExecutor(1, 4, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
             Thread t = new Thread(r, "pando-unit-" + unit + "-sandbox");
@@ -39,6 +39,25 @@ final class SandboxHost {
             return t;
         });
         this.slow = ex;
+    }
+
+    /** Longest socket path this host makes: a Unix socket path has at most 107 bytes. */
+    static final int MAX_SOCKET_PATH = 100;
+
+    /**
+     * A directory for sockets with a short path: /tmp (Karaf points java.io.tmpdir into its data directory, which
+     * may be deep), else java.io.tmpdir.
+     */
+    private static Path shortBase() throws IOException {
+        Path tmp = Path.of("/tmp");
+        Path base = Files.isDirectory(tmp) && Files.isWritable(tmp) ? Files.createTempDirectory(tmp, "pando-ee-")
+            : Files.createTempDirectory("pando-ee-");
+        int longest = base.toString().length() + "/xxxxxxx-00000/ee.sock.seq".length();
+        if (longest > MAX_SOCKET_PATH) {
+            throw new IOException("the sandbox socket directory " + base + " is too deep for Unix socket paths ("
+                + longest + " > " + MAX_SOCKET_PATH + " bytes)");
+        }
+        return base;
     }
 
     SandboxProcesses processes() {

@@ -49,6 +49,11 @@ final class SandboxRunner {
     /** Most bytes at a sandbox not yet answered. */
     static final long WINDOW_BYTES = 4L << 20;
     static final long START_TIMEOUT_MS = 30_000;
+    /** How long a lost connection waits for the process's exit status. */
+    static final long EXIT_WAIT_MS = 300;
+    /** The sandbox's first datagrams have at least this much CPU (its warm-up; docs/ee.md). */
+    static final int WARMUP_DATAGRAMS = 32;
+    static final long WARMUP_BUDGET_MICROS = 2_000_000;
     static final long BACKSTOP_BASE_MS = 5_000;
     static final long FIRST_BACKOFF_MS = 100;
     static final long MAX_BACKOFF_MS = 10_000;
@@ -83,6 +88,8 @@ final class SandboxRunner {
     private boolean flushScheduled;
     private final Runnable flushTask = this::flush;
     private long lastProgress;
+    /** Datagrams the current sandbox answered. */
+    private long answered;
     private long reportedTag = -1;
     private String endReason;
     private final ArrayDeque<Long> recentEnds = new ArrayDeque<>();
@@ -105,6 +112,7 @@ final class SandboxRunner {
     long endedCpuNanos;
     long memoryPeak;
     long oomKills;
+    long outOfMemory;
     long throttled;
     long pid = -1;
 
@@ -141,6 +149,7 @@ final class SandboxRunner {
         startedAt = System.nanoTime();
         reportedTag = -1;
         endReason = null;
+        answered = 0;
         starts++;
         String name = host.sandboxName(core.id().value(), s.id.toString(), inc);
         try {
@@ -192,8 +201,29 @@ final class SandboxRunner {
         }
         handle = h;
         pid = h.pid();
-        h.onExit().whenComplete((code, e) -> core.executeIfRunning(() -> ended(inc, "the sandbox exited with status "
-            + code + tail(h), false)));
+        h.onExit().whenComplete((code, e) -> core.executeIfRunning(() -> exited(inc, code, h)));
+    }
+
+    /** The sandbox process ended: say why in the words its exit status gives (docs/ee.md). */
+    private void exited(int inc, Integer code, SandboxProcesses.Handle h) {
+        String why;
+        int c = code == null ? -1 : code;
+        switch (c) {
+            case 0 -> why = "the sandbox exited";
+            case 1 -> why = "the sandbox failed to start" + tail(h);
+            case 3 -> {
+                if (inc == incarnation && state != State.DOWN && state != State.QUARANTINED && state != State.CLOSED) {
+                    outOfMemory++;
+                }
+                why = "out of memory: the program exhausted the sandbox's heap of " + (limits.memoryMb() / 2) + " MiB";
+            }
+            case 10 -> why = "over its CPU budget";
+            case 11 -> why = "blocked";
+            case 12 -> why = "the sandbox found a malformed frame from the unit";
+            case 137 -> why = "killed (SIGKILL: by the unit, or by the kernel when the cgroup's memory was exhausted)";
+            default -> why = "the sandbox exited with status " + c + tail(h);
+        }
+        ended(inc, why, false);
     }
 
     private static String tail(SandboxProcesses.Handle h) {
@@ -577,6 +607,7 @@ final class SandboxRunner {
                 op(f, in);
             }
             inflight.poll();
+            answered++;
             int len = in.data.readableBytes();
             inflightBytes -= len;
             in.data.release();
@@ -635,13 +666,22 @@ final class SandboxRunner {
         }
     }
 
+    /**
+     * The connection ended without a report: the process's exit status, which usually follows within
+     * milliseconds, says why better (e.g. out of memory); wait for it briefly.
+     */
+    private void lostConnection(int inc, String reason) {
+        core.schedule(() -> ended(inc, reason, false), EXIT_WAIT_MS);
+    }
+
     /** Periodic (unit loop): the backstop against a sandbox that stops answering. */
     void check(long now) {
         if (state != State.RUNNING && state != State.RETIRING || inflight.isEmpty()) {
             return;
         }
-        long deadline = BACKSTOP_BASE_MS * 1_000_000 + Math.min(60_000_000_000L,
-            budgetMicros * 1000 * inflight.size());
+        double share = Math.min(1.0, limits.cpus());
+        long cpuMicros = budgetMicros * inflight.size() + (answered < WARMUP_DATAGRAMS ? WARMUP_BUDGET_MICROS : 0);
+        long deadline = BACKSTOP_BASE_MS * 1_000_000 + Math.min(120_000_000_000L, (long) (cpuMicros * 1000 / share));
         if (now - lastProgress > deadline) {
             ended(incarnation, "no answer for " + (now - lastProgress) / 1_000_000 + " ms with " + inflight.size()
                 + " datagrams outstanding", false);
@@ -671,6 +711,7 @@ final class SandboxRunner {
         m.put("sandbox_memory_peak_bytes", Math.max(memoryPeak, live.getOrDefault("memory_peak_bytes", 0L)));
         m.put("sandbox_memory_limit_bytes", live.getOrDefault("memory_limit_bytes", (long) limits.memoryMb() << 20));
         m.put("sandbox_oom_kills", oomKills + live.getOrDefault("oom_kills", 0L));
+        m.put("sandbox_out_of_memory", outOfMemory);
         m.put("sandbox_throttled", throttled + live.getOrDefault("throttled", 0L));
         return m;
     }
@@ -731,7 +772,7 @@ final class SandboxRunner {
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
-            ended(inc, "the sandbox closed its connection", false);
+            lostConnection(inc, "the sandbox closed its connection");
         }
 
         @Override
@@ -739,7 +780,11 @@ final class SandboxRunner {
             boolean protocol = cause instanceof CorruptedFrameException
                 || cause instanceof io.netty.handler.codec.TooLongFrameException
                 || cause instanceof io.netty.handler.codec.DecoderException;
-            ended(inc, (protocol ? "protocol error: " : "connection error: ") + cause.getMessage(), protocol);
+            if (protocol) {
+                ended(inc, "protocol error: " + cause.getMessage(), true);
+            } else {
+                lostConnection(inc, "connection error: " + cause.getMessage());
+            }
         }
     }
 }
