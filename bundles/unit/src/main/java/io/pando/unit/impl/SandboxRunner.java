@@ -6,6 +6,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.epoll.EpollServerDomainSocketChannel;
@@ -163,6 +164,8 @@ final class SandboxRunner {
             .group(core.loopGroup())
             .channel(EpollServerDomainSocketChannel.class)
             .childOption(ChannelOption.ALLOCATOR, core.allocator())
+            // RESULTS frames run to 256 KiB: read them in few, large reads (the frame decoder copies less)
+            .childOption(ChannelOption.RCVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(4096, 64 << 10, 512 << 10))
             .childHandler(new ChannelInitializer<DomainSocketChannel>() {
                 @Override
                 protected void initChannel(DomainSocketChannel ch) {
@@ -521,7 +524,7 @@ final class SandboxRunner {
         ByteBuf d = w.data;
         int len = d.readableBytes();
         if (batch == null) {
-            batch = child.alloc().directBuffer(Math.max(4096, len + 64));
+            batch = child.alloc().directBuffer(Math.max(64 << 10, len + 64));
         }
         if (batchAt < 0) {
             batchAt = SandboxFrames.beginFrame(batch, SandboxFrames.BATCH);
