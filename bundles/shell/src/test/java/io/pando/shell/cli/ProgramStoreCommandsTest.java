@@ -136,7 +136,9 @@ class ProgramStoreCommandsTest {
             new Finding(Finding.Code.FORBIDDEN_REFERENCE, "x.Evil.run()V", "x.Evil.run()V calls System.exit")));
         ProgramInstallCommand c = install("/tmp/evil.jar", null, false);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Console.run(c));
-        assertEquals("/tmp/evil.jar refused: 2 reasons", e.getMessage());
+        assertEquals("/tmp/evil.jar refused: 2 reasons: FORBIDDEN_IMPORT MANIFEST.MF Import-Package: Import-Package "
+            + "java.io: not allowed; FORBIDDEN_REFERENCE x.Evil.run()V: x.Evil.run()V calls System.exit", e.getMessage(),
+            "the error line names the first reasons");
 
         java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
         ProgramInstallCommand.print(new java.io.PrintStream(bytes, true, java.nio.charset.StandardCharsets.UTF_8),
