@@ -22,7 +22,45 @@ public final class ControlBlock {
     /** First application-defined type. */
     public static final int APPLICATION_MIN = 0x8000;
 
+    /** Bytes a flow datagram's control block takes before its application data: FLOW (4 + 4) and END (4). */
+    public static final int FLOW_PREFIX = 12;
+
+    /** {@link #flowOf} of a CONTROL datagram that is not a flow datagram. */
+    public static final long NOT_A_FLOW_DATAGRAM = -1;
+
     private ControlBlock() {
+    }
+
+    /**
+     * Starts a <em>flow datagram</em>: a CONTROL datagram whose control block is exactly one {@link #FLOW} field
+     * and END, and whose application data is a data datagram of that flow (Pando's way of sending data of a
+     * flow other than 0; see docs/artp.md, section 9.3). Write the data after it.
+     *
+     * @param out where to write the {@link #FLOW_PREFIX} bytes
+     * @param flow the flow, in [0, 2^32 - 1]
+     */
+    public static void writeFlowPrefix(ByteBuf out, long flow) {
+        if (flow < 0 || flow > 0xFFFF_FFFFL) {
+            throw new IllegalArgumentException("a flow is in [0, 4294967295], got " + flow);
+        }
+        out.writeShort(FLOW).writeShort(4).writeInt((int) flow).writeShort(END).writeShort(0);
+    }
+
+    /**
+     * Tells a flow datagram from control information, without moving the reader index.
+     *
+     * @param datagram a CONTROL datagram's payload (control block, then application data)
+     * @return the flow, if the block is exactly one FLOW field of length 4 and END (the data then starts
+     *     {@link #FLOW_PREFIX} bytes after the reader index); otherwise {@link #NOT_A_FLOW_DATAGRAM}
+     */
+    public static long flowOf(ByteBuf datagram) {
+        int i = datagram.readerIndex();
+        if (datagram.writerIndex() - i < FLOW_PREFIX
+            || datagram.getUnsignedShort(i) != FLOW || datagram.getUnsignedShort(i + 2) != 4
+            || datagram.getInt(i + 8) != 0) {
+            return NOT_A_FLOW_DATAGRAM;
+        }
+        return datagram.getUnsignedInt(i + 4);
     }
 
     /** Appends one field; {@code value} is not consumed (its readable bytes are copied). */

@@ -12,7 +12,21 @@ public interface AggregationChannel {
      * when the datagram has left.
      *
      * @param sequence the ingress sequence of the datagram it was computed from
-     * @param data the result; ownership passes
+     * @param data the result of flow 0; ownership passes
      */
-    void deliver(long sequence, ByteBuf data);
+    default void deliver(long sequence, ByteBuf data) {
+        deliver(sequence, 0, data);
+    }
+
+    /**
+     * Hands a processed datagram of one flow to the aggregation unit, which sends it to that flow's destination;
+     * otherwise as {@link #deliver(long, ByteBuf)}.
+     *
+     * @param sequence the ingress sequence of the datagram it was computed from (for a result of a timer, the
+     *     sequence of the last datagram the program processed before)
+     * @param flow a flow of the session's plan
+     * @param data the result; ownership passes
+     * @since 1.2
+     */
+    void deliver(long sequence, long flow, ByteBuf data);
 }

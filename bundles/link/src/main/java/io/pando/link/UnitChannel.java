@@ -14,13 +14,28 @@ public interface UnitChannel {
 
     /**
      * Hands a datagram to the unit. Never refuses and never blocks: a datagram over the session's quota is
-     * accepted, counted ({@code quota_overflows}) and the session reported congested.
+     * accepted, counted ({@code quota_overflows}) and the session reported congested. The datagram belongs to
+     * flow 0.
      *
      * @param sequence the ingress sequence, or {@link #NO_SEQUENCE}
      * @param data the datagram; ownership passes to the unit
      * @param control whether it is control information
      */
-    void deliver(long sequence, ByteBuf data, boolean control);
+    default void deliver(long sequence, ByteBuf data, boolean control) {
+        deliver(sequence, 0, data, control);
+    }
+
+    /**
+     * Hands a datagram of one flow of the session to the unit; otherwise as {@link #deliver(long, ByteBuf, boolean)}.
+     *
+     * @param sequence the ingress sequence, or {@link #NO_SEQUENCE}
+     * @param flow the flow the datagram came in on (or, for control information, the flow it is about): a flow
+     *     of the session's plan
+     * @param data the datagram; ownership passes to the unit
+     * @param control whether it is control information
+     * @since 1.2
+     */
+    void deliver(long sequence, long flow, ByteBuf data, boolean control);
 
     /**
      * Closes the session on this unit once every datagram delivered before has been processed and its

@@ -31,7 +31,7 @@
  * and do not block.
  */
 @Export
-@Version("1.1.0")
+@Version("1.2.0")
 package io.pando.link;
 
 import org.osgi.annotation.bundle.Export;

@@ -11,6 +11,10 @@ import org.osgi.annotation.versioning.ConsumerType;
  * instance needs no locking for its own fields; state that must survive a migration to another unit goes to
  * {@link ProgramContext#state} instead. In an execution environment with a CPU budget, a call that overruns
  * is stopped and counted against the session.
+ *
+ * <p>A session has one or more flows ({@link ProgramContext#flows}); {@link Datagram#flow()} tells which flow a
+ * datagram came in on, and a program may emit on any flow of its session. Work that is due later (a playout
+ * deadline, a flush) is done with timers ({@link ProgramContext#setTimer}, {@link #onTimer}).
  */
 @ConsumerType
 public interface ActiveProgram {
@@ -40,5 +44,22 @@ public interface ActiveProgram {
      * @since 1.1
      */
     default void validate(java.util.Map<String, String> parameters) {
+    }
+
+    /**
+     * A timer this instance set with {@link ProgramContext#setTimer} expired. Called like {@link #process}: one
+     * call at a time per instance, never concurrently with {@code process}, with the same CPU budget; {@code ctx}
+     * may emit, use state, send control information and set further timers. Results emitted here are ordered
+     * after the results of the datagrams this instance processed before.
+     *
+     * <p>Timers belong to the instance on one unit: they are not moved, and they are discarded when the session
+     * closes. A timer that is late (the unit was busy) fires late, never early. The default does nothing.
+     *
+     * @param timer the id the program gave the timer
+     * @param ctx the program's view of its session, valid during the call
+     * @throws Exception counted like a failed datagram; the instance keeps running
+     * @since 1.2
+     */
+    default void onTimer(long timer, ProgramContext ctx) throws Exception {
     }
 }

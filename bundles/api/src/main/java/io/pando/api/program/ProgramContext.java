@@ -20,6 +20,12 @@ public interface ProgramContext {
     /** Longest state key, in characters. */
     int MAX_KEY_LENGTH = 255;
 
+    /** Most timers an instance may have set at one time. @since 1.2 */
+    int MAX_TIMERS = 1024;
+
+    /** Longest timer delay: one hour, in microseconds. @since 1.2 */
+    long MAX_TIMER_DELAY_MICROS = 3_600_000_000L;
+
     /** @return the session this instance serves */
     SessionId session();
 
@@ -27,7 +33,7 @@ public interface ProgramContext {
      * Emits a processed datagram on a flow of the session; the aggregation unit sends it on to the flow's
      * destination.
      *
-     * @param flow a flow of this session
+     * @param flow a flow of this session (see {@link #flows()})
      * @param data the datagram's bytes, from position to limit (copied)
      * @throws IllegalArgumentException if the session has no such flow or the datagram is too large
      */
@@ -70,4 +76,33 @@ public interface ProgramContext {
      * @since 1.1
      */
     java.util.Map<String, String> parameters();
+
+    /**
+     * The session's flows: every flow a datagram may come in on and a program may emit on. A single-flow
+     * session has flow 0 only.
+     *
+     * @return an unmodifiable list in ascending order, never empty
+     * @since 1.2
+     */
+    java.util.List<FlowId> flows();
+
+    /**
+     * Sets a timer: {@link ActiveProgram#onTimer} is called with {@code timer} once {@code delayMicros} have
+     * passed (never earlier; later when the unit is busy). Setting a timer whose id is already set moves it.
+     *
+     * @param timer an id of the program's choosing
+     * @param delayMicros in [0, {@link #MAX_TIMER_DELAY_MICROS}]; 0 fires as soon as the current call has returned
+     * @throws IllegalArgumentException if the delay is out of range
+     * @throws IllegalStateException if {@link #MAX_TIMERS} timers are already set
+     * @since 1.2
+     */
+    void setTimer(long timer, long delayMicros);
+
+    /**
+     * Cancels a timer; nothing happens if it is not set (or already fired).
+     *
+     * @param timer the id given to {@link #setTimer}
+     * @since 1.2
+     */
+    void cancelTimer(long timer);
 }

@@ -4,7 +4,8 @@
  * <p>An active program is a bundle that registers an {@link io.pando.api.program.ActiveProgram} service. The
  * execution environment calls {@link io.pando.api.program.ActiveProgram#process process} for every datagram of
  * the program's session, with a {@link io.pando.api.program.ProgramContext} through which the program emits
- * results, keeps session state and sends control information to its other instances.
+ * results on any of the session's flows, keeps session state, sends control information to its other instances and
+ * sets timers ({@link io.pando.api.program.ActiveProgram#onTimer onTimer}).
  *
  * <h2>Buffer ownership</h2>
  * No buffer crosses this API with its ownership: a {@link io.pando.api.program.Datagram} handed to a program
@@ -16,7 +17,7 @@
  * {@code java.*}.
  */
 @Export
-@Version("1.1.0")
+@Version("1.2.0")
 package io.pando.api.program;
 
 import org.osgi.annotation.bundle.Export;

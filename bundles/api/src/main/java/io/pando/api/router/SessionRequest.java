@@ -1,7 +1,14 @@
 package io.pando.api.router;
 
+import io.pando.api.session.Flow;
+import io.pando.api.session.FlowId;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.regex.Pattern;
@@ -21,15 +28,23 @@ import org.osgi.annotation.versioning.ProviderType;
  *     {@code [A-Za-z0-9._-]}, values at most 4096 characters
  * @param execution where the program runs and its resource limits ({@link Execution#DEFAULT} lets the router
  *     choose)
+ * @param flows the session's flows, at most {@link #MAX_FLOWS}, ids and names unique: the flows senders may tag
+ *     their datagrams with and the program may emit on, each with the destination of its results. Flow 0 is the
+ *     session's default flow: its destination is {@code destination}; it is added (named {@code default}) when
+ *     the list has no flow 0. The record holds them sorted by id.
+ * @since 1.2 (flows)
  */
 @ProviderType
 public record SessionRequest(String name, String program, InetSocketAddress destination, int units,
-    Optional<String> loadBalancing, Optional<Long> reorderWindowMillis, Map<String, String> parameters, Execution execution) {
+    Optional<String> loadBalancing, Optional<Long> reorderWindowMillis, Map<String, String> parameters, Execution execution,
+    List<Flow> flows) {
 
     /** Most program parameters. */
     public static final int MAX_PARAMETERS = 64;
     /** Longest parameter value. */
     public static final int MAX_PARAMETER_VALUE = 4096;
+    /** Most flows in a session. */
+    public static final int MAX_FLOWS = 64;
     /** Longest reorder window hold time. */
     public static final long MAX_REORDER_WINDOW_MILLIS = 10_000;
 
@@ -44,6 +59,7 @@ public record SessionRequest(String name, String program, InetSocketAddress dest
         Objects.requireNonNull(reorderWindowMillis, "reorderWindowMillis");
         Objects.requireNonNull(parameters, "parameters");
         Objects.requireNonNull(execution, "execution");
+        Objects.requireNonNull(flows, "flows");
         if (!NAME.matcher(name).matches()) {
             throw new IllegalArgumentException("a session name has 1 to 64 characters [A-Za-z0-9._-], got '"
                 + name + "'");
@@ -89,6 +105,64 @@ public record SessionRequest(String name, String program, InetSocketAddress dest
             }
         }
         parameters = Map.copyOf(parameters);
+        flows = checkFlows(flows, destination);
+    }
+
+    private static List<Flow> checkFlows(List<Flow> flows, InetSocketAddress destination) {
+        List<Flow> all = new ArrayList<>(flows.size() + 1);
+        Set<FlowId> ids = new HashSet<>();
+        Set<String> names = new HashSet<>();
+        boolean hasDefault = false;
+        for (Flow f : flows) {
+            Objects.requireNonNull(f, "flow");
+            if (!ids.add(f.id())) {
+                throw new IllegalArgumentException("flow " + f.id() + " is given twice");
+            }
+            if (!names.add(f.name())) {
+                throw new IllegalArgumentException("flow name '" + f.name() + "' is given twice");
+            }
+            if (f.id().value() == 0) {
+                hasDefault = true;
+                if (!f.destination().equals(destination)) {
+                    throw new IllegalArgumentException("flow 0 is the session's default flow: its destination must be "
+                        + "the session's destination " + destination + ", got " + f.destination());
+                }
+            }
+            if (f.destination().isUnresolved() || f.destination().getPort() == 0) {
+                throw new IllegalArgumentException("flow " + f.id() + " needs a resolved destination with a port, got "
+                    + f.destination());
+            }
+            all.add(f);
+        }
+        if (!hasDefault) {
+            if (!names.add("default")) {
+                throw new IllegalArgumentException("the name 'default' is taken by flow 0 (the session's default flow)");
+            }
+            all.add(new Flow(FlowId.of(0), "default", destination));
+        }
+        if (all.size() > MAX_FLOWS) {
+            throw new IllegalArgumentException("at most " + MAX_FLOWS + " flows in a session, got " + all.size());
+        }
+        all.sort(Comparator.comparingLong(f -> f.id().value()));
+        return List.copyOf(all);
+    }
+
+    /**
+     * A request whose session has one flow, flow 0, to {@code destination}.
+     *
+     * @param name see the record
+     * @param program see the record
+     * @param destination see the record
+     * @param units see the record
+     * @param loadBalancing see the record
+     * @param reorderWindowMillis see the record
+     * @param parameters see the record
+     * @param execution see the record
+     */
+    public SessionRequest(String name, String program, InetSocketAddress destination, int units,
+        Optional<String> loadBalancing, Optional<Long> reorderWindowMillis, Map<String, String> parameters,
+        Execution execution) {
+        this(name, program, destination, units, loadBalancing, reorderWindowMillis, parameters, execution, List.of());
     }
 
     /**
@@ -104,6 +178,7 @@ public record SessionRequest(String name, String program, InetSocketAddress dest
      */
     public SessionRequest(String name, String program, InetSocketAddress destination, int units,
         Optional<String> loadBalancing, Optional<Long> reorderWindowMillis, Map<String, String> parameters) {
-        this(name, program, destination, units, loadBalancing, reorderWindowMillis, parameters, Execution.DEFAULT);
+        this(name, program, destination, units, loadBalancing, reorderWindowMillis, parameters, Execution.DEFAULT,
+            List.of());
     }
 }

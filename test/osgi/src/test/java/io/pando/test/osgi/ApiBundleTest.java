@@ -32,8 +32,8 @@ class ApiBundleTest {
     /** Each API package and the version its package-info declares. */
     static final Map<String, Version> API_PACKAGES = Map.of(
         "io.pando.api.policy", new Version(1, 0, 0),
-        "io.pando.api.program", new Version(1, 1, 0),
-        "io.pando.api.router", new Version(1, 1, 0),
+        "io.pando.api.program", new Version(1, 2, 0),
+        "io.pando.api.router", new Version(1, 2, 0),
         "io.pando.api.session", new Version(1, 0, 0),
         "io.pando.api.unit", new Version(1, 0, 0),
         "io.pando.api.vm", new Version(1, 0, 0));
