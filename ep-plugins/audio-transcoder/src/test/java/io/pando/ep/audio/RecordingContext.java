@@ -13,7 +13,8 @@ import java.util.Optional;
 
 /**
  * A one-session {@link ProgramContext} that keeps what the program emits, copied as the router copies it, and
- * checks that the program leaves the position of the buffers it hands over alone. No state, no control.
+ * checks that the program leaves the position of the buffers it hands over alone. One flow; no state, no control,
+ * no timers.
  */
 final class RecordingContext implements ProgramContext {
 
@@ -63,6 +64,22 @@ final class RecordingContext implements ProgramContext {
     @Override
     public Map<String, String> parameters() {
         return parameters;
+    }
+
+    /** One flow, flow 0, as in a single-flow session. */
+    @Override
+    public List<FlowId> flows() {
+        return List.of(FlowId.of(0));
+    }
+
+    @Override
+    public void setTimer(long timer, long delayMicros) {
+        throw new AssertionError("audio-transcoder sets no timers");
+    }
+
+    @Override
+    public void cancelTimer(long timer) {
+        throw new AssertionError("audio-transcoder sets no timers");
     }
 
     /** @return the bytes of everything emitted so far, in order, and forgets them */

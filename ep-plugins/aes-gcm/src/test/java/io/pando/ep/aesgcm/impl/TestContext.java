@@ -67,6 +67,22 @@ final class TestContext implements ProgramContext {
         return parameters;
     }
 
+    /** One flow, flow 0, as in a single-flow session. */
+    @Override
+    public List<FlowId> flows() {
+        return List.of(FlowId.of(0));
+    }
+
+    @Override
+    public void setTimer(long timer, long delayMicros) {
+        throw new AssertionError("the AES-GCM programs set no timers");
+    }
+
+    @Override
+    public void cancelTimer(long timer) {
+        throw new AssertionError("the AES-GCM programs set no timers");
+    }
+
     /** @return the bytes of the only emitted datagram, and forgets it */
     byte[] take() {
         if (emitted.size() != 1) {
