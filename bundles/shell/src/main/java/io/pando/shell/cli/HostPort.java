@@ -49,59 +49,79 @@ final class HostPort {
         if (text == null || text.isEmpty()) {
             throw new IllegalArgumentException(option + " takes HOST:PORT, got nothing");
         }
+        return parseQuoted(option + " '" + text + "'", text, resolver);
+    }
+
+    /**
+     * Parses the {@code HOST:PORT} part of a longer option value (e.g. the destination in {@code --flow
+     * 1:video=sink:9001}); messages quote the whole value.
+     *
+     * @param option the option, for messages (e.g. {@code --flow})
+     * @param whole the option's whole value, quoted in messages
+     * @param text the {@code HOST:PORT} part, not empty
+     * @param resolver resolves a host name
+     * @return the resolved address
+     * @throws IllegalArgumentException naming the option and its value, and saying what is wrong
+     */
+    static InetSocketAddress parse(String option, String whole, String text, Resolver resolver) {
+        return parseQuoted(option + " '" + whole + "'", text, resolver);
+    }
+
+    /** @param what the option and its quoted value, what every message starts with */
+    private static InetSocketAddress parseQuoted(String what, String text, Resolver resolver) {
         String host;
         String port;
         if (text.startsWith("[")) {
             int close = text.indexOf(']');
             if (close < 0) {
-                throw bad(option, text, "no ']' closes the IPv6 address: write [ADDRESS]:PORT");
+                throw bad(what, "no ']' closes the IPv6 address: write [ADDRESS]:PORT");
             }
             if (close + 1 >= text.length() || text.charAt(close + 1) != ':') {
-                throw bad(option, text, "expected ':PORT' after ']'");
+                throw bad(what, "expected ':PORT' after ']'");
             }
             host = text.substring(1, close);
             port = text.substring(close + 2);
             if (!IPV6_CHARS.matcher(host).matches()) {
-                throw bad(option, text, "'" + host + "' in brackets is not an IPv6 address");
+                throw bad(what, "'" + host + "' in brackets is not an IPv6 address");
             }
         } else {
             int colon = text.indexOf(':');
             if (colon < 0) {
-                throw bad(option, text, "no port: write HOST:PORT");
+                throw bad(what, "no port: write HOST:PORT");
             }
             if (text.indexOf(':', colon + 1) >= 0) {
-                throw bad(option, text, "an IPv6 address goes in brackets: write [ADDRESS]:PORT");
+                throw bad(what, "an IPv6 address goes in brackets: write [ADDRESS]:PORT");
             }
             host = text.substring(0, colon);
             port = text.substring(colon + 1);
             if (host.isEmpty()) {
-                throw bad(option, text, "no host before ':'");
+                throw bad(what, "no host before ':'");
             }
         }
-        int p = port(option, text, port);
-        return new InetSocketAddress(address(option, text, host, resolver), p);
+        int p = port(what, port);
+        return new InetSocketAddress(address(what, host, resolver), p);
     }
 
-    private static int port(String option, String text, String port) {
+    private static int port(String what, String port) {
         int p = PORT.matcher(port).matches() ? Integer.parseInt(port) : -1;
         if (p < 1 || p > 65535) {
-            throw bad(option, text, "the port is a number in [1, 65535], got '" + port + "'");
+            throw bad(what, "the port is a number in [1, 65535], got '" + port + "'");
         }
         return p;
     }
 
-    private static InetAddress address(String option, String text, String host, Resolver resolver) {
+    private static InetAddress address(String what, String host, Resolver resolver) {
         if (host.indexOf(':') >= 0) {
             try {
                 // in brackets, InetAddress only parses the literal and never asks a name service
                 return InetAddress.getByName("[" + host + "]");
             } catch (UnknownHostException e) {
-                throw bad(option, text, "'" + host + "' in brackets is not an IPv6 address");
+                throw bad(what, "'" + host + "' in brackets is not an IPv6 address");
             }
         }
         if (DIGITS_AND_DOTS.matcher(host).matches()) {
             if (!IPV4.matcher(host).matches()) {
-                throw bad(option, text, "'" + host + "' is not an IPv4 address (four numbers in [0, 255])");
+                throw bad(what, "'" + host + "' is not an IPv4 address (four numbers in [0, 255])");
             }
             try {
                 return InetAddress.getByName(host); // a valid literal: parsed, not looked up
@@ -110,17 +130,17 @@ final class HostPort {
             }
         }
         if (!HOST_NAME.matcher(host).matches()) {
-            throw bad(option, text, "'" + host + "' is not a host name or address");
+            throw bad(what, "'" + host + "' is not a host name or address");
         }
         try {
             return resolver.resolve(host);
         } catch (UnknownHostException e) {
-            throw new IllegalArgumentException(option + " '" + text + "': cannot resolve host '" + host + "'", e);
+            throw new IllegalArgumentException(what + ": cannot resolve host '" + host + "'", e);
         }
     }
 
-    private static IllegalArgumentException bad(String option, String text, String what) {
-        return new IllegalArgumentException(option + " '" + text + "': " + what);
+    private static IllegalArgumentException bad(String what, String problem) {
+        return new IllegalArgumentException(what + ": " + problem);
     }
 
     /**

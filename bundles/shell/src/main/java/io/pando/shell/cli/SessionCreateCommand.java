@@ -4,12 +4,16 @@ import io.pando.api.router.Execution;
 import io.pando.api.router.Isolation;
 import io.pando.api.router.SessionInfo;
 import io.pando.api.router.SessionRequest;
+import io.pando.api.session.Flow;
+import io.pando.api.session.FlowId;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.regex.Pattern;
 import org.apache.karaf.shell.api.action.Command;
 import org.apache.karaf.shell.api.action.Completion;
 import org.apache.karaf.shell.api.action.Option;
@@ -67,7 +71,16 @@ public class SessionCreateCommand extends RouterAction {
     @Option(name = "--param", multiValued = true, description = "A program parameter KEY=VALUE; repeat for more")
     List<String> params;
 
-    /** Resolves the host of {@code --to}; tests replace it. */
+    @Option(name = "--flow", multiValued = true, description = "A flow of the session ID:NAME=HOST:PORT (e.g. "
+        + "1:video=127.0.0.1:9001): senders tag its datagrams with flow ID, its results go to HOST:PORT; repeat for "
+        + "more, at most " + SessionRequest.MAX_FLOWS + " with flow 0. Flow 0 is the session's default flow to --to "
+        + "(named default unless given)")
+    List<String> flows;
+
+    /** {@code --flow}'s ID: an unsigned 32-bit number without sign or leading spaces. */
+    private static final Pattern FLOW_ID = Pattern.compile("[0-9]{1,10}");
+
+    /** Resolves the host of {@code --to} and {@code --flow}; tests replace it. */
     HostPort.Resolver resolver = InetAddress::getByName;
 
     @Override
@@ -75,13 +88,17 @@ public class SessionCreateCommand extends RouterAction {
         SessionRequest request = request();
         SessionInfo s = router().createSession(request);
         if (json) {
-            printJson(System.out, SessionView.toJson(s));
+            printJson(System.out, SessionView.toJson(s, request.flows()));
             return null;
         }
         System.out.println("created session " + s.id() + " (" + s.name() + "): senders connect to "
             + HostPort.format(s.ingress()) + " with session id " + s.id());
         System.out.println();
         SessionView.printDetail(s, System.out);
+        if (request.flows().size() > 1) {
+            System.out.println();
+            SessionView.printFlows(request.flows(), System.out);
+        }
         return null;
     }
 
@@ -92,7 +109,53 @@ public class SessionCreateCommand extends RouterAction {
         required("--to", to);
         InetSocketAddress destination = HostPort.parse("--to", to, resolver);
         return new SessionRequest(name, program, destination, units(), Optional.ofNullable(policy),
-            reorderWindow(), parameters(), execution());
+            reorderWindow(), parameters(), execution(), flows());
+    }
+
+    /**
+     * Parses every {@code --flow ID:NAME=HOST:PORT}: the ID up to the first ':', the NAME up to the first '='
+     * after it, the rest an address as {@code --to} takes it. What the {@link SessionRequest} checks across flows
+     * (ids and names given twice, flow 0's destination, how many) it reports with its own messages.
+     */
+    private List<Flow> flows() {
+        List<Flow> list = new ArrayList<>();
+        if (flows == null) {
+            return list;
+        }
+        for (String f : flows) {
+            int colon = f.indexOf(':');
+            if (colon < 0) {
+                throw new IllegalArgumentException("--flow takes ID:NAME=HOST:PORT, got '" + f
+                    + "' (no ':' after the ID)");
+            }
+            int eq = f.indexOf('=', colon + 1);
+            if (eq < 0) {
+                throw new IllegalArgumentException("--flow takes ID:NAME=HOST:PORT, got '" + f
+                    + "' (no '=' after the NAME)");
+            }
+            String id = f.substring(0, colon);
+            String label = f.substring(colon + 1, eq);
+            String to = f.substring(eq + 1);
+            long value = FLOW_ID.matcher(id).matches() ? Long.parseLong(id) : -1;
+            if (value < 0 || value > FlowId.MAX_VALUE) {
+                throw new IllegalArgumentException("--flow '" + f + "': the ID is a whole number in [0, "
+                    + FlowId.MAX_VALUE + "], got '" + id + "'");
+            }
+            if (label.isEmpty()) {
+                throw new IllegalArgumentException("--flow takes ID:NAME=HOST:PORT, got '" + f + "' (no NAME)");
+            }
+            if (to.isEmpty()) {
+                throw new IllegalArgumentException("--flow takes ID:NAME=HOST:PORT, got '" + f
+                    + "' (no HOST:PORT after '=')");
+            }
+            InetSocketAddress destination = HostPort.parse("--flow", f, to, resolver);
+            try {
+                list.add(new Flow(FlowId.of(value), label, destination));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--flow '" + f + "': " + e.getMessage(), e);
+            }
+        }
+        return list;
     }
 
     private Execution execution() {

@@ -1,6 +1,7 @@
 package io.pando.shell.cli;
 
 import io.pando.api.router.SessionInfo;
+import io.pando.api.session.Flow;
 import io.pando.api.unit.UnitId;
 import java.io.PrintStream;
 import java.util.Comparator;
@@ -24,6 +25,10 @@ final class SessionView {
      *     unit_counters (unit id to counters) and reorder; counters sorted by name
      */
     static String toJson(SessionInfo s) {
+        return Json.object(fields(s));
+    }
+
+    private static Map<String, Object> fields(SessionInfo s) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", s.id().toString());
         m.put("name", s.name());
@@ -39,7 +44,38 @@ final class SessionView {
         unitCounters(s).forEach((unit, counters) -> perUnit.put(unit.toString(), new TreeMap<>(counters)));
         m.put("unit_counters", perUnit);
         m.put("reorder", new TreeMap<>(s.reorder()));
+        return m;
+    }
+
+    /**
+     * @return the session as {@link #toJson(SessionInfo)} does, and {@code flows}: the session's flows in
+     *     ascending order, each {@code {id, name, destination}} (id a number, destination {@code host:port})
+     */
+    static String toJson(SessionInfo s, List<Flow> flows) {
+        Map<String, Object> m = fields(s);
+        m.put("flows", flows.stream().map(SessionView::flow).toList());
         return Json.object(m);
+    }
+
+    private static Map<String, Object> flow(Flow f) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", f.id().value());
+        m.put("name", f.name());
+        m.put("destination", HostPort.format(f.destination()));
+        return m;
+    }
+
+    /** Prints one row per flow: id, name, destination. */
+    static void printFlows(List<Flow> flows, PrintStream out) {
+        ShellTable table = new ShellTable();
+        table.column("Flow").alignRight();
+        table.column("Name");
+        table.column("Destination");
+        for (Flow f : flows) {
+            table.addRow().addContent(f.id().value(), f.name(), HostPort.format(f.destination()));
+        }
+        table.print(out);
+        out.flush();
     }
 
     /** Prints one row per session: id, name, program, state, unit count, ingress, destination, datagrams in/out. */

@@ -3,12 +3,15 @@ package io.pando.shell.cli;
 import static io.pando.shell.cli.Console.array;
 import static io.pando.shell.cli.Console.object;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pando.api.router.RouterException;
+import io.pando.api.session.Flow;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.util.List;
 import java.util.Map;
@@ -116,6 +119,133 @@ class SessionCreateCommandTest {
             () -> Console.run(command("video", "echo", to)));
         assertEquals("--to '" + to + "': " + why, e.getMessage());
         assertNull(router.lastRequest);
+    }
+
+    @Test
+    void flowsReachTheRouterSortedWithTheDefaultFlowAndJsonListsThem() throws Exception {
+        SessionCreateCommand c = command("call", "echo", "10.0.0.9:9000");
+        c.flows = List.of("2:audio=sink.example:9002", "1:video=127.0.0.1:9001", "4294967295:max=[::1]:9003");
+        c.json = true;
+
+        Map<String, Object> s = object(Console.json(c));
+
+        List<Flow> flows = router.lastRequest.flows();
+        assertEquals(List.of(0L, 1L, 2L, 4294967295L), flows.stream().map(f -> f.id().value()).toList());
+        assertEquals(List.of("default", "video", "audio", "max"), flows.stream().map(Flow::name).toList());
+        assertEquals(router.lastRequest.destination(), flows.get(0).destination());
+        assertEquals(new InetSocketAddress("127.0.0.1", 9001), flows.get(1).destination());
+        assertEquals("10.0.0.9", flows.get(2).destination().getAddress().getHostAddress());
+        assertEquals(List.of(
+            Map.of("id", 0L, "name", "default", "destination", "10.0.0.9:9000"),
+            Map.of("id", 1L, "name", "video", "destination", "127.0.0.1:9001"),
+            Map.of("id", 2L, "name", "audio", "destination", "10.0.0.9:9002"),
+            Map.of("id", 4294967295L, "name", "max", "destination", "[::1]:9003")), s.get("flows"));
+        assertEquals("10.0.0.9:9000", s.get("destination"));
+    }
+
+    @Test
+    void flowZeroMayBeNamedAndGoesToTheSessionsDestination() throws Exception {
+        SessionCreateCommand c = command("call", "echo", "sink.example:9000");
+        c.flows = List.of("0:main=10.0.0.9:9000", "7:side=10.0.0.9:9007");
+        c.json = true;
+        List<Object> flows = array(object(Console.json(c)).get("flows"));
+        assertEquals(Map.of("id", 0L, "name", "main", "destination", "10.0.0.9:9000"), flows.get(0));
+        assertEquals(2, flows.size());
+    }
+
+    @Test
+    void withoutFlowTheJsonHasTheDefaultFlowAndTheTextNoFlowTable() throws Exception {
+        SessionCreateCommand c = command("video", "echo", "10.0.0.9:9000");
+        c.json = true;
+        assertEquals(List.of(Map.of("id", 0L, "name", "default", "destination", "10.0.0.9:9000")),
+            object(Console.json(c)).get("flows"));
+
+        String out = Console.run(command("video", "echo", "10.0.0.9:9000"));
+        assertFalse(out.contains("Flow"), out);
+    }
+
+    @Test
+    void theTextListsTheFlows() throws Exception {
+        SessionCreateCommand c = command("call", "echo", "10.0.0.9:9000");
+        c.flows = List.of("1:video=127.0.0.1:9001", "12:audio=[2001:db8::9]:9012");
+        String out = Console.run(c);
+        assertTrue(out.startsWith("created session 1 (call): senders connect to 127.0.0.1:7000 with session id 1"),
+            out);
+        List<String> lines = out.lines().map(String::strip).toList();
+        int header = lines.indexOf("Flow | Name    | Destination");
+        assertTrue(header > 0, out);
+        assertEquals(List.of("0 | default | 10.0.0.9:9000", "1 | video   | 127.0.0.1:9001",
+            "12 | audio   | [2001:db8::9]:9012"), lines.subList(header + 2, header + 5), out);
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
+        "video                    | --flow takes ID:NAME=HOST:PORT, got 'video' (no ':' after the ID)",
+        "1:video                  | --flow takes ID:NAME=HOST:PORT, got '1:video' (no '=' after the NAME)",
+        "1:video:127.0.0.1:9001   | --flow takes ID:NAME=HOST:PORT, got '1:video:127.0.0.1:9001' (no '=' after the NAME)",
+        ":video=127.0.0.1:9001    | --flow ':video=127.0.0.1:9001': the ID is a whole number in [0, 4294967295], got ''",
+        "x:video=127.0.0.1:9001   | --flow 'x:video=127.0.0.1:9001': the ID is a whole number in [0, 4294967295], got 'x'",
+        "-1:video=127.0.0.1:9001  | --flow '-1:video=127.0.0.1:9001': the ID is a whole number in [0, 4294967295], got '-1'",
+        "+1:video=127.0.0.1:9001  | --flow '+1:video=127.0.0.1:9001': the ID is a whole number in [0, 4294967295], got '+1'",
+        "4294967296:v=127.0.0.1:9001 | --flow '4294967296:v=127.0.0.1:9001': the ID is a whole number in [0, 4294967295], got '4294967296'",
+        "99999999999:v=127.0.0.1:9001 | --flow '99999999999:v=127.0.0.1:9001': the ID is a whole number in [0, 4294967295], got '99999999999'",
+        "1:=127.0.0.1:9001        | --flow takes ID:NAME=HOST:PORT, got '1:=127.0.0.1:9001' (no NAME)",
+        "1:video=                 | --flow takes ID:NAME=HOST:PORT, got '1:video=' (no HOST:PORT after '=')",
+        "1:vid eo=127.0.0.1:9001  | --flow '1:vid eo=127.0.0.1:9001': a flow name is printable ASCII without spaces, got 'vid eo'",
+        "1:vidéo=127.0.0.1:9001   | --flow '1:vidéo=127.0.0.1:9001': a flow name is printable ASCII without spaces, got 'vidéo'",
+        "1:video=127.0.0.1:0      | --flow '1:video=127.0.0.1:0': the port is a number in [1, 65535], got '0'",
+        "1:video=127.0.0.1        | --flow '1:video=127.0.0.1': no port: write HOST:PORT",
+        "1:video=::1:9001         | --flow '1:video=::1:9001': an IPv6 address goes in brackets: write [ADDRESS]:PORT",
+        "1:video=300.0.0.1:9001   | --flow '1:video=300.0.0.1:9001': '300.0.0.1' is not an IPv4 address (four numbers in [0, 255])",
+        "1:video=nowhere.invalid:9001 | --flow '1:video=nowhere.invalid:9001': cannot resolve host 'nowhere.invalid'",
+    })
+    void badFlowsAreRefusedBeforeTheRouterIsAsked(String flow, String why) {
+        SessionCreateCommand c = command("call", "echo", "10.0.0.9:9000");
+        c.flows = List.of(flow);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Console.run(c));
+        assertEquals(why, e.getMessage());
+        assertNull(router.lastRequest);
+    }
+
+    @Test
+    void aLongFlowNameIsRefusedWithTheApiMessage() {
+        SessionCreateCommand c = command("call", "echo", "10.0.0.9:9000");
+        String name = "n".repeat(65);
+        c.flows = List.of("1:" + name + "=127.0.0.1:9001");
+        assertEquals("--flow '1:" + name + "=127.0.0.1:9001': a flow name has 1 to 64 characters, got 65",
+            assertThrows(IllegalArgumentException.class, () -> Console.run(c)).getMessage());
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
+        "1:video=127.0.0.1:9001, 1:audio=127.0.0.1:9002 | flow 1 is given twice",
+        "1:video=127.0.0.1:9001, 2:video=127.0.0.1:9002 | flow name 'video' is given twice",
+        "1:default=127.0.0.1:9001                      | the name 'default' is taken by flow 0 (the session's default flow)",
+        "0:main=127.0.0.1:9000                         | flow 0 is the session's default flow: its destination must be the session's destination /10.0.0.9:9000, got /127.0.0.1:9000",
+    })
+    void whatTheRequestChecksAcrossFlowsPassesThrough(String flows, String why) {
+        SessionCreateCommand c = command("call", "echo", "10.0.0.9:9000");
+        c.flows = List.of(flows.split(",\\s*"));
+        assertEquals(why, assertThrows(IllegalArgumentException.class, () -> Console.run(c)).getMessage());
+        assertNull(router.lastRequest);
+    }
+
+    @Test
+    void atMost64Flows() throws Exception {
+        SessionCreateCommand c = command("call", "echo", "10.0.0.9:9000");
+        List<String> flows = new java.util.ArrayList<>();
+        for (int i = 1; i <= 63; i++) {
+            flows.add(i + ":f" + i + "=127.0.0.1:" + (9000 + i));
+        }
+        c.flows = flows;
+        c.json = true;
+        assertEquals(64, array(object(Console.json(c)).get("flows")).size());
+
+        flows.add("64:f64=127.0.0.1:9064");
+        SessionCreateCommand d = command("call", "echo", "10.0.0.9:9000");
+        d.flows = flows;
+        assertEquals("at most 64 flows in a session, got 65",
+            assertThrows(IllegalArgumentException.class, () -> Console.run(d)).getMessage());
     }
 
     @ParameterizedTest
