@@ -11,7 +11,6 @@ import io.pando.api.router.SessionInfo;
 import io.pando.api.router.SessionRequest;
 import io.pando.api.router.UnitInfo;
 import io.pando.api.session.ActiveSession;
-import io.pando.api.session.Flow;
 import io.pando.api.session.FlowId;
 import io.pando.api.session.SessionId;
 import io.pando.api.session.SessionState;
@@ -21,6 +20,7 @@ import io.pando.artp.ArtpConfig;
 import io.pando.artp.ArtpConnection;
 import io.pando.artp.ArtpEndpoint;
 import io.pando.artp.ArtpHandler;
+import io.pando.artp.ControlBlock;
 import io.pando.artp.ErrorCode;
 import io.pando.artp.SessionGrant;
 import io.pando.link.AggregationPort;
@@ -60,6 +60,13 @@ import java.util.stream.Collectors;
  * and handed whole to one unit chosen by the session's {@link LoadBalancingPolicy}; control datagrams go to
  * every unit of the session. All of it runs on the ingress endpoint's event loop without locks.
  *
+ * <p><b>Flows</b> (docs/artp.md, 9.3). A DATA datagram belongs to flow 0. A CONTROL datagram that is a flow
+ * datagram (its block is exactly FLOW(f) and END) is a data datagram of flow f: its 12-byte prefix is skipped in
+ * place and it is numbered, balanced and delivered like any data datagram, tagged with f. Any other CONTROL
+ * datagram is control information about the flow its first FLOW field names (0 without one). A datagram of a
+ * flow the session does not have is dropped and counted ({@code unknown_flow}). A flow's position in the plan
+ * indexes the session's per-flow counters and its {@link FlowId}, so tagging costs no lookup in a map.
+ *
  * <p><b>Back-pressure.</b> When a unit reports a session over its quota, the session's senders stop getting
  * ARTP credit until every unit reports it clear; nothing that ARTP acknowledged is ever dropped.
  *
@@ -70,7 +77,6 @@ import java.util.stream.Collectors;
 final class DistributionCore implements RouterService, ArtpHandler {
 
     private static final Logger LOG = System.getLogger(DistributionCore.class.getName());
-    private static final FlowId FLOW = FlowId.of(0);
     private static final long OPEN_TIMEOUT_S = 10;
     /** Opens a session's units side by side (daemon threads that end when idle). */
     private static final java.util.concurrent.Executor UNIT_OPENER = new java.util.concurrent.ThreadPoolExecutor(0, 16,
@@ -99,6 +105,7 @@ final class DistributionCore implements RouterService, ArtpHandler {
     private long datagramsIn;
     private long bytesIn;
     private long policyMissing;
+    private long unknownFlow;
     // admin
     private long sessionsCreated;
     private long sessionsClosed;
@@ -210,31 +217,74 @@ final class DistributionCore implements RouterService, ArtpHandler {
             data.release();
             return;
         }
+        int position = 0; // flow 0, the session's default flow
+        if (control) {
+            long flow = ControlBlock.flowOf(data);
+            boolean flowDatagram = flow != ControlBlock.NOT_A_FLOW_DATAGRAM;
+            if (!flowDatagram) {
+                flow = namedFlow(data);
+            }
+            position = s.position(flow);
+            if (position < 0) { // a flow the session does not have: nobody could tell what it belongs to
+                s.unknownFlow++;
+                unknownFlow++;
+                data.release();
+                return;
+            }
+            if (!flowDatagram) { // control information: to every unit, outside the data sequence
+                int len = data.readableBytes();
+                s.datagramsIn++;
+                s.bytesIn += len;
+                datagramsIn++;
+                bytesIn += len;
+                s.controlIn++;
+                s.flowDatagramsIn[position]++;
+                for (UnitChannel c : s.channelArray) {
+                    c.deliver(UnitChannel.NO_SEQUENCE, flow, data.retainedDuplicate(), true);
+                }
+                data.release();
+                return;
+            }
+            data.skipBytes(ControlBlock.FLOW_PREFIX); // a data datagram of that flow, in place
+        }
         int len = data.readableBytes();
         s.datagramsIn++;
         s.bytesIn += len;
         datagramsIn++;
         bytesIn += len;
-        UnitChannel[] channels = s.channelArray;
-        if (control) { // to every unit, outside the data sequence: a program that consumes it leaves no gap
-            s.controlIn++;
-            for (UnitChannel c : channels) {
-                c.deliver(UnitChannel.NO_SEQUENCE, data.retainedDuplicate(), true);
-            }
-            data.release();
-            return;
-        }
-        choose(s, channels, data).deliver(s.nextSequence++, data, false);
+        s.flowDatagramsIn[position]++;
+        choose(s, s.channelArray, position, data).deliver(s.nextSequence++, s.flowIds[position], data, false);
     }
 
-    private UnitChannel choose(IngressSession s, UnitChannel[] channels, ByteBuf data) {
+    /**
+     * The flow a piece of control information is about: the value of the first FLOW field of its block (ARTP
+     * validated the block), or 0 when it has none.
+     */
+    static long namedFlow(ByteBuf data) {
+        int i = data.readerIndex();
+        int end = data.writerIndex();
+        while (i + 4 <= end) {
+            int type = data.getUnsignedShort(i);
+            int length = data.getUnsignedShort(i + 2);
+            if (type == ControlBlock.END) {
+                break;
+            }
+            if (type == ControlBlock.FLOW && length == 4 && i + 8 <= end) {
+                return data.getUnsignedInt(i + 4);
+            }
+            i += 4 + length;
+        }
+        return 0;
+    }
+
+    private UnitChannel choose(IngressSession s, UnitChannel[] channels, int position, ByteBuf data) {
         if (channels.length == 1) {
             return channels[0];
         }
         LoadBalancingPolicy p = policies.get(s.policy != null ? s.policy : selectedPolicy);
         if (p != null) {
             try {
-                UnitId u = p.choose(Datagram.wrap(FLOW, false, data.nioBuffer(data.readerIndex(), data.readableBytes())),
+                UnitId u = p.choose(Datagram.wrap(s.flows[position], false, data.nioBuffer(data.readerIndex(), data.readableBytes())),
                     s.active, s.candidates, loads);
                 UnitChannel c = u == null ? null : s.channels.get(u);
                 if (c != null) {
@@ -293,7 +343,8 @@ final class DistributionCore implements RouterService, ArtpHandler {
             SessionId id = newId();
             List<UnitId> unitIds = chosen.stream().map(UnitPort::id).toList();
             SessionPlan plan = new SessionPlan(id, request.name(), request.program(), request.parameters(),
-                request.destination(), unitIds, quotaBytes, request.reorderWindowMillis(), request.execution());
+                request.destination(), unitIds, quotaBytes, request.reorderWindowMillis(), request.execution(),
+                request.flows());
             for (UnitPort u : chosen) {
                 u.validate(plan); // the program is there and accepts the parameters: refuse before opening anything
             }
@@ -338,7 +389,7 @@ final class DistributionCore implements RouterService, ArtpHandler {
             s.state = SessionState.ACTIVE;
             sessionsCreated++;
             LOG.log(Level.INFO, "session {0} ({1}) created: program {2}, units {3}, to {4}", id, request.name(),
-                request.program(), unitIds, request.destination());
+                request.program(), unitIds, plan.flows().size() == 1 ? request.destination() : plan.flows());
             return info(s);
         }
     }
@@ -378,8 +429,7 @@ final class DistributionCore implements RouterService, ArtpHandler {
     }
 
     private static ActiveSession activeView(IngressSession s, SessionState state) {
-        return new ActiveSession(s.id, "admin", state,
-            List.of(new Flow(FLOW, "main", s.plan.destination())), Set.copyOf(s.candidates));
+        return new ActiveSession(s.id, "admin", state, s.plan.flows(), Set.copyOf(s.candidates));
     }
 
     @Override
@@ -555,6 +605,7 @@ final class DistributionCore implements RouterService, ArtpHandler {
             i.put("bytes_in", bytesIn);
             i.put("refused_no_session", refusedNoSession);
             i.put("policy_missing", policyMissing);
+            i.put("unknown_flow", unknownFlow);
             return i;
         }));
         aggregation.counters().forEach((k, v) -> m.put("aggregation_" + k, v));

@@ -3,6 +3,8 @@ package io.pando.distribution.impl;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.pando.api.session.ActiveSession;
+import io.pando.api.session.Flow;
+import io.pando.api.session.FlowId;
 import io.pando.api.session.SessionId;
 import io.pando.api.session.SessionState;
 import io.pando.api.unit.UnitId;
@@ -32,6 +34,10 @@ final class IngressSession implements SessionEvents {
     /** The session's own load-balancing policy, or null for the router's selected one. */
     final String policy;
     final List<UnitId> candidates;
+    /** The plan's flow ids in ascending order; a flow's index here is its position. */
+    final long[] flowIds;
+    /** The plan's flows by position, made once so that tagging a datagram allocates nothing. */
+    final FlowId[] flows;
     final Map<UnitId, UnitChannel> channels = new LinkedHashMap<>();
     UnitChannel[] channelArray = new UnitChannel[0];
     volatile ActiveSession active;
@@ -49,6 +55,9 @@ final class IngressSession implements SessionEvents {
     long pauses;
     long lateAfterClose;
     long programFaults;
+    long unknownFlow;
+    /** Datagrams in (data and control information) by flow position. */
+    final long[] flowDatagramsIn;
     long faultNoticesLost;
     /** Control TLV type (Pando range) of a program-fault notice sent to a session's senders. */
     static final int PROGRAM_FAULT = 0x4001;
@@ -61,6 +70,27 @@ final class IngressSession implements SessionEvents {
         this.id = plan.id();
         this.policy = policy;
         this.candidates = plan.units();
+        List<Flow> f = plan.flows();
+        this.flowIds = new long[f.size()];
+        this.flows = new FlowId[f.size()];
+        for (int i = 0; i < flowIds.length; i++) {
+            flows[i] = f.get(i).id();
+            flowIds[i] = flows[i].value();
+        }
+        this.flowDatagramsIn = new long[flowIds.length];
+    }
+
+    /**
+     * @param flow a flow number
+     * @return its position among the session's flows, or -1 if the session has no such flow
+     */
+    int position(long flow) {
+        long[] ids = flowIds;
+        if (flow < ids.length && flow >= 0 && ids[(int) flow] == flow) {
+            return (int) flow; // flows numbered 0, 1, 2, ...: the usual case
+        }
+        int i = java.util.Arrays.binarySearch(ids, flow);
+        return i >= 0 ? i : -1;
     }
 
     @Override
@@ -139,6 +169,12 @@ final class IngressSession implements SessionEvents {
         m.put("late_after_close", lateAfterClose);
         m.put("program_faults", programFaults);
         m.put("fault_notices_lost", faultNoticesLost);
+        m.put("unknown_flow", unknownFlow);
+        if (flowIds.length > 1) {
+            for (int i = 0; i < flowIds.length; i++) {
+                m.put("flow_" + flowIds[i] + "_datagrams_in", flowDatagramsIn[i]);
+            }
+        }
         return m;
     }
 }

@@ -579,4 +579,111 @@ class DistributionCoreTest {
         checkAllOnce(info.id(), n, u1, u2);
         assertEquals(0, u1.channel(info.id()).late + u2.channel(info.id()).late);
     }
+
+    // ---- flows
+
+    static SessionRequest twoFlows(String name, int units) {
+        return new SessionRequest(name, "passthrough", DESTINATION, units, Optional.empty(), Optional.empty(),
+            Map.of(), io.pando.api.router.Execution.DEFAULT, List.of(
+                new io.pando.api.session.Flow(io.pando.api.session.FlowId.of(1), "audio",
+                    new InetSocketAddress("127.0.0.1", 11)),
+                new io.pando.api.session.Flow(io.pando.api.session.FlowId.of(7), "video",
+                    new InetSocketAddress("127.0.0.1", 12))));
+    }
+
+    /** A flow datagram (docs/artp.md 9.3) of {@code flow} carrying datagram {@code index}. */
+    static ByteBuf flowDatagram(long flow, long index, int size) {
+        ByteBuf b = PooledByteBufAllocator.DEFAULT.directBuffer(ControlBlock.FLOW_PREFIX + size);
+        ControlBlock.writeFlowPrefix(b, flow);
+        ByteBuf d = datagram(index, size);
+        b.writeBytes(d);
+        d.release();
+        return b;
+    }
+
+    @Test
+    void flowDatagramsAreDataOfTheirFlowNumberedWithTheRest() throws Exception {
+        TestUnit u1 = unit("u1");
+        TestUnit u2 = unit("u2");
+        DistributionCore core = core(ArtpConfig.defaults(), u1, u2);
+        SessionInfo info = core.createSession(twoFlows("flows", 2));
+        assertEquals(List.of(0L, 1L, 7L), aggregation.opened.get(0).flows().stream().map(f -> f.id().value()).toList(),
+            "the plan carries the request's flows, flow 0 added");
+        ArtpConnection c = connect(sender(), info);
+        int n = 300;
+        for (int i = 0; i < n; i++) {
+            switch (i % 3) {
+                case 0 -> c.send(datagram(i, 40));
+                case 1 -> c.sendControl(flowDatagram(1, i, 40));
+                default -> c.sendControl(flowDatagram(7, i, 40));
+            }
+            while (!c.isWritable()) {
+                Thread.sleep(1);
+            }
+        }
+        c.sendControl(flowDatagram(5, 10_000, 40)); // a flow the session lacks
+        c.sendControl(flowDatagram(0, n, 40)); // flow 0 tagged explicitly: still flow 0
+        ByteBuf aboutVideo = PooledByteBufAllocator.DEFAULT.directBuffer();
+        ControlBlock.writeLong(aboutVideo, ControlBlock.SYNC, 3);
+        aboutVideo.writeShort(ControlBlock.FLOW).writeShort(4).writeInt(7);
+        ControlBlock.writeEnd(aboutVideo);
+        c.sendControl(aboutVideo);
+        ByteBuf aboutUnknown = PooledByteBufAllocator.DEFAULT.directBuffer();
+        aboutUnknown.writeShort(ControlBlock.FLOW).writeShort(4).writeInt(9);
+        ControlBlock.writeEnd(aboutUnknown);
+        aboutUnknown.writeLong(1);
+        c.sendControl(aboutUnknown);
+        c.sendControl(control(4)); // no FLOW field: about flow 0
+        c.close().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        await(() -> total(info.id(), u1, u2) == n + 1 + 2 * 2, "data on one unit, control on both");
+        BitSet sequences = new BitSet();
+        Map<Long, Long> controlFlows = new java.util.TreeMap<>();
+        for (TestUnit u : List.of(u1, u2)) {
+            for (TestUnit.Delivery d : u.channel(info.id()).deliveries()) {
+                if (d.control()) {
+                    controlFlows.merge(d.flow(), 1L, Long::sum);
+                    continue;
+                }
+                assertEquals(40, d.data().length, "the flow prefix is gone");
+                long index = ByteBuffer.wrap(d.data()).getLong();
+                assertEquals(index == n ? 0 : new long[] {0, 1, 7}[(int) (index % 3)], d.flow(), "datagram " + index);
+                for (int i = 8; i < 40; i++) {
+                    assertEquals((byte) (index + i), d.data()[i]);
+                }
+                assertFalse(sequences.get((int) d.sequence()));
+                sequences.set((int) d.sequence());
+            }
+        }
+        assertEquals(n + 1, sequences.cardinality());
+        assertEquals(n + 1, sequences.nextClearBit(0), "one sequence over every flow");
+        assertEquals(Map.of(0L, 2L, 7L, 2L), controlFlows, "control information about the flow its FLOW names");
+        Map<String, Long> counters = core.session(info.id()).orElseThrow().counters();
+        assertEquals(2, counters.get("unknown_flow"));
+        assertEquals(n / 3 + 1 + 1, counters.get("flow_0_datagrams_in"));
+        assertEquals(n / 3, counters.get("flow_1_datagrams_in"));
+        assertEquals(n / 3 + 1, counters.get("flow_7_datagrams_in"));
+        assertEquals(n + 1 + 2, counters.get("datagrams_in"));
+        assertEquals(2, counters.get("control_in"));
+        assertEquals(2, core.stats().get("unknown_flow"));
+        assertEquals(List.of(0L, 1L, 7L), core.closeSession(info.id()).counters().keySet().stream()
+            .filter(k -> k.startsWith("flow_")).map(k -> Long.parseLong(k.split("_")[1])).sorted().toList());
+    }
+
+    @Test
+    void aSingleFlowSessionTakesNoFlowDatagramOfAnotherFlow() throws Exception {
+        TestUnit u1 = unit("u1");
+        DistributionCore core = core(ArtpConfig.defaults(), u1);
+        SessionInfo info = core.createSession(request("one", 1));
+        ArtpConnection c = connect(sender(), info);
+        c.sendControl(flowDatagram(1, 1, 20));
+        c.send(datagram(2, 20));
+        c.close().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        await(() -> total(info.id(), u1) == 1, "the flow 0 datagram");
+        Thread.sleep(50);
+        assertEquals(1, total(info.id(), u1));
+        assertEquals(0, u1.channel(info.id()).deliveries().get(0).flow());
+        Map<String, Long> counters = core.session(info.id()).orElseThrow().counters();
+        assertEquals(1, counters.get("unknown_flow"));
+        assertFalse(counters.containsKey("flow_0_datagrams_in"), "per-flow counters only with several flows");
+    }
 }

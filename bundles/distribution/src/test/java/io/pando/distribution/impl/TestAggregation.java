@@ -50,7 +50,7 @@ final class TestAggregation implements AggregationPort {
 
     @Override
     public AggregationChannel attach(SessionId session, UnitId unit, Credit credit) {
-        return (seq, data) -> {
+        return (seq, flow, data) -> {
             int len = data.readableBytes();
             data.release();
             credit.release(len);

@@ -24,7 +24,7 @@ import java.util.concurrent.TimeUnit;
 /** A unit that keeps what it is given in memory: the distribution unit's view of a parallel AR unit. */
 final class TestUnit implements UnitPort {
 
-    record Delivery(long sequence, boolean control, byte[] data) {
+    record Delivery(long sequence, long flow, boolean control, byte[] data) {
     }
 
     final UnitId id;
@@ -118,14 +118,14 @@ final class TestUnit implements UnitPort {
         }
 
         @Override
-        public void deliver(long sequence, ByteBuf data, boolean control) {
+        public void deliver(long sequence, long flow, ByteBuf data, boolean control) {
             byte[] copy = ByteBufUtil.getBytes(data);
             data.release();
             if (closed) {
                 late++;
             }
             synchronized (deliveries) {
-                deliveries.add(new Delivery(sequence, control, copy));
+                deliveries.add(new Delivery(sequence, flow, control, copy));
             }
         }
 
