@@ -1,16 +1,17 @@
 package io.pando.aggregation.impl;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.EventLoop;
 import io.pando.api.policy.AggregationStrategy;
 import io.pando.api.program.Datagram;
-import io.pando.api.session.FlowId;
 import io.pando.api.session.SessionId;
 import io.pando.api.unit.UnitId;
 import io.pando.artp.ArtpConfig;
 import io.pando.artp.ArtpConnection;
 import io.pando.artp.ArtpEndpoint;
 import io.pando.artp.ArtpHandler;
+import io.pando.artp.ControlBlock;
 import io.pando.artp.ErrorCode;
 import io.pando.link.AggregationChannel;
 import io.pando.link.AggregationPort;
@@ -21,7 +22,9 @@ import io.pando.policies.api.ReorderWindowControl;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
 import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.NoSuchElementException;
@@ -52,13 +55,18 @@ import java.util.concurrent.TimeoutException;
  * session, in order) before the new one receives anything, so a switch loses nothing. While the selected
  * strategy is not registered, results pass straight through.
  *
+ * <p><b>Flows.</b> Each result names its flow; the strategy sees it in {@link Datagram#flow()}. A session has one
+ * egress connection per distinct destination of its flows (all opened when the session opens); flow 0 leaves as
+ * DATA, any other flow as a flow datagram (docs/artp.md, 9.3), so a destination of several flows tells them
+ * apart. A result of a flow the plan does not have is dropped and counted ({@code unknown_flow}). If one
+ * destination fails, only the flows to it lose their results ({@code egress_lost}).
+ *
  * <p><b>Reordering</b> is measured at the egress for every session whatever the strategy: a result sent after
  * one with a higher ingress sequence counts as out of order, with its displacement.
  */
 final class AggregationCore implements AggregationPort, ArtpHandler {
 
     private static final Logger LOG = System.getLogger(AggregationCore.class.getName());
-    private static final FlowId FLOW = FlowId.of(0);
     private static final int DEFAULT_REORDER_DEPTH = 4096;
 
     private final ArtpEndpoint egress;
@@ -81,6 +89,7 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
     private long strategyErrors;
     private long strategySwitches;
     private long reverseDatagrams;
+    private long unknownFlow;
 
     /**
      * @param bind local address of the egress endpoint
@@ -100,7 +109,7 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
             onLoop(() -> {
                 for (EgressSession s : sessions.values()) {
                     flush(s);
-                    releaseDeferred(s);
+                    s.egresses.forEach(this::releaseDeferred);
                     s.closed.complete(snapshot(s));
                 }
                 sessions.clear();
@@ -135,6 +144,7 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
         });
     }
 
+    /** Opens one egress connection per distinct destination of the session's flows. */
     @Override
     public CompletionStage<Void> open(SessionPlan plan) {
         CompletableFuture<Void> opened = new CompletableFuture<>();
@@ -143,26 +153,42 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
             opened.completeExceptionally(new IllegalStateException("session " + plan.id() + " is already open"));
             return opened;
         }
-        egress.connect(plan.destination(), plan.id().value(), null).whenComplete((conn, err) -> {
-            if (err != null) {
-                sessions.remove(plan.id(), s);
-                opened.completeExceptionally(new IllegalStateException("cannot reach the destination "
-                    + plan.destination() + " of session " + plan.id() + ": " + rootMessage(err), err));
-                return;
-            }
-            loop.execute(() -> {
-                if (s.closing || sessions.get(plan.id()) != s) { // closed while connecting: do not keep it
-                    conn.close();
+        List<CompletableFuture<ArtpConnection>> connecting = new ArrayList<>();
+        for (Egress e : s.egresses) {
+            connecting.add(egress.connect(e.destination, plan.id().value(), null).toCompletableFuture());
+        }
+        CompletableFuture.allOf(connecting.toArray(new CompletableFuture[0])).whenComplete((v, err) -> loop.execute(() -> {
+            if (err != null || s.closing || sessions.get(plan.id()) != s) { // do not keep what did connect
+                for (CompletableFuture<ArtpConnection> f : connecting) {
+                    if (f.isDone() && !f.isCompletedExceptionally()) {
+                        f.join().close();
+                    }
+                }
+                if (err == null) {
                     opened.completeExceptionally(new IllegalStateException("session " + plan.id()
                         + " was closed while its egress was connecting"));
                     return;
                 }
-                s.connection = conn;
-                conn.attach(s);
-                configure(strategy, s);
-                opened.complete(null);
-            });
-        });
+                sessions.remove(plan.id(), s);
+                InetSocketAddress failed = plan.destination();
+                for (int i = 0; i < connecting.size(); i++) {
+                    if (connecting.get(i).isCompletedExceptionally()) {
+                        failed = s.egresses.get(i).destination;
+                        break;
+                    }
+                }
+                opened.completeExceptionally(new IllegalStateException("cannot reach the destination " + failed
+                    + " of session " + plan.id() + ": " + rootMessage(err), err));
+                return;
+            }
+            for (int i = 0; i < connecting.size(); i++) {
+                Egress e = s.egresses.get(i);
+                e.connection = connecting.get(i).join();
+                e.connection.attach(e);
+            }
+            configure(strategy, s);
+            opened.complete(null);
+        }));
         return opened;
     }
 
@@ -184,17 +210,24 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
         loop.execute(() -> {
             s.closing = true;
             flush(s);
-            if (s.connection == null || s.failed) {
+            List<CompletableFuture<Void>> closing = new ArrayList<>();
+            for (Egress e : s.egresses) {
+                if (e.connection != null && !e.failed) {
+                    closing.add(e.connection.close().toCompletableFuture());
+                }
+            }
+            if (closing.isEmpty()) {
                 finish(s);
                 return;
             }
-            s.connection.close().whenComplete((v, err) -> loop.execute(() -> finish(s)));
+            CompletableFuture.allOf(closing.toArray(new CompletableFuture[0]))
+                .whenComplete((v, err) -> loop.execute(() -> finish(s)));
         });
         return s.closed;
     }
 
     private void finish(EgressSession s) {
-        releaseDeferred(s);
+        s.egresses.forEach(this::releaseDeferred);
         sessions.remove(s.id, s);
         Map<String, Long> last = snapshot(s);
         LOG.log(Level.INFO, "aggregation: session {0} closed: {1}", s.id, last);
@@ -247,6 +280,7 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
             m.put("strategy_errors", strategyErrors);
             m.put("strategy_switches", strategySwitches);
             m.put("reverse_datagrams", reverseDatagrams);
+            m.put("unknown_flow", unknownFlow);
             return m;
         });
     }
@@ -259,16 +293,37 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
         m.put("out_of_order", s.outOfOrder);
         m.put("max_displacement", s.maxDisplacement);
         m.put("egress_lost", s.egressLost);
-        m.put("credit_deferred", (long) s.deferred.size());
-        if (s.connection != null) {
-            Map<String, Long> artp = s.connection.stats().toMap();
+        m.put("unknown_flow", s.unknownFlow);
+        long deferred = 0;
+        long pending = 0;
+        boolean connected = false;
+        for (Egress e : s.egresses) {
+            deferred += e.deferred.size();
+            if (e.connection != null) {
+                connected = true;
+                pending += e.connection.pendingBytes();
+            }
+        }
+        m.put("credit_deferred", deferred);
+        ArtpConnection main = s.egresses.get(0).connection; // flow 0's
+        if (main != null) {
+            Map<String, Long> artp = main.stats().toMap();
             for (String k : new String[] {"retransmitted", "lost", "srtt_us", "cwnd", "bytes_in_flight"}) {
                 Long v = artp.get(k);
                 if (v != null) {
                     m.put("egress_artp_" + k, v);
                 }
             }
-            m.put("egress_pending_bytes", s.connection.pendingBytes());
+        }
+        if (connected) {
+            m.put("egress_pending_bytes", pending);
+        }
+        if (s.flowIds.length > 1) {
+            m.put("egress_connections", (long) s.egresses.size());
+            for (int i = 0; i < s.flowIds.length; i++) {
+                m.put("flow_" + s.flowIds[i] + "_datagrams_out", s.flowDatagramsOut[i]);
+                m.put("flow_" + s.flowIds[i] + "_bytes_out", s.flowBytesOut[i]);
+            }
         }
         return m;
     }
@@ -347,7 +402,18 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
         EgressSession s = r.from.session;
         s.datagramsIn++;
         datagramsIn++;
-        if (s.failed || s.connection == null) {
+        int p = s.position(r.flow);
+        if (p < 0) { // a flow not in the plan: there is nowhere to send it
+            s.unknownFlow++;
+            unknownFlow++;
+            r.data.release();
+            r.data = null;
+            returnCredit(r);
+            return;
+        }
+        r.position = p;
+        Egress e = s.egressOf[p];
+        if (e.failed || e.connection == null) {
             lose(s, r);
             return;
         }
@@ -357,11 +423,11 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
             return;
         }
         ByteBuf b = r.data;
-        Datagram d = Datagram.wrap(FLOW, false, b.nioBuffer(b.readerIndex(), r.length));
+        Datagram d = Datagram.wrap(s.flows[p], false, b.nioBuffer(b.readerIndex(), r.length));
         held.put(d, r);
         try {
             st.arrived(s.id, r.sequence, d, sink);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException ex) {
             strategyErrors++;
             Result back = held.remove(d);
             if (back != null) {
@@ -370,8 +436,11 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
         }
     }
 
+    /** Sends a result on its flow's connection: flow 0 as DATA, any other flow as a flow datagram. */
     private void send(EgressSession s, Result r) {
-        if (s.failed) {
+        int p = r.position;
+        Egress e = s.egressOf[p];
+        if (e.failed) {
             lose(s, r);
             return;
         }
@@ -386,9 +455,14 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
         }
         ByteBuf data = r.data;
         r.data = null;
+        long flow = s.flowIds[p];
         try {
-            s.connection.send(data);
-        } catch (RuntimeException e) { // the connection ended under us; send() released the buffer
+            if (flow == 0) {
+                e.connection.send(data);
+            } else {
+                e.connection.sendControl(withFlowPrefix(data, flow));
+            }
+        } catch (RuntimeException ex) { // the connection ended under us (or refused the size); the buffer is released
             s.egressLost++;
             egressLost++;
             returnCredit(r);
@@ -396,12 +470,43 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
         }
         s.datagramsOut++;
         s.bytesOut += r.length;
+        s.flowDatagramsOut[p]++;
+        s.flowBytesOut[p] += r.length;
         datagramsOut++;
         bytesOut += r.length;
-        if (s.connection.isWritable()) {
+        if (e.connection.isWritable()) {
             returnCredit(r);
         } else {
-            s.deferred.add(r);
+            e.deferred.add(r);
+        }
+    }
+
+    /**
+     * Makes a result of flow {@code flow} a flow datagram (docs/artp.md, 9.3). The prefix goes into the buffer's
+     * headroom when it has {@value ControlBlock#FLOW_PREFIX} bytes before its reader index and no other holder
+     * (a buffer handed over with its ownership owns those bytes; results that came from another node arrive that
+     * way), else in front of one pooled copy.
+     *
+     * @param data the result; ownership passes
+     * @return the datagram to send; the caller owns it
+     */
+    static ByteBuf withFlowPrefix(ByteBuf data, long flow) {
+        int ri = data.readerIndex();
+        if (ri >= ControlBlock.FLOW_PREFIX && data.refCnt() == 1 && !data.isReadOnly()) {
+            int wi = data.writerIndex();
+            data.setIndex(ri - ControlBlock.FLOW_PREFIX, ri - ControlBlock.FLOW_PREFIX);
+            ControlBlock.writeFlowPrefix(data, flow);
+            data.writerIndex(wi);
+            return data;
+        }
+        int len = data.readableBytes();
+        try {
+            ByteBuf out = PooledByteBufAllocator.DEFAULT.directBuffer(ControlBlock.FLOW_PREFIX + len);
+            ControlBlock.writeFlowPrefix(out, flow);
+            out.writeBytes(data, ri, len);
+            return out;
+        } finally {
+            data.release();
         }
     }
 
@@ -422,9 +527,9 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
         c.release(len);
     }
 
-    private void releaseDeferred(EgressSession s) {
+    private void releaseDeferred(Egress e) {
         Result r;
-        while ((r = s.deferred.poll()) != null) {
+        while ((r = e.deferred.poll()) != null) {
             returnCredit(r);
         }
     }
@@ -461,19 +566,19 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
 
     @Override
     public void writabilityChanged(ArtpConnection connection) {
-        if (connection.isWritable() && connection.attachment() instanceof EgressSession s) {
-            releaseDeferred(s);
+        if (connection.isWritable() && connection.attachment() instanceof Egress e) {
+            releaseDeferred(e);
         }
     }
 
     @Override
     public void closed(ArtpConnection connection, ErrorCode code, String reason) {
-        if (connection.attachment() instanceof EgressSession s && !s.closing) {
-            s.failed = true;
-            s.failure = code + " " + reason;
-            LOG.log(Level.WARNING, "aggregation: the egress of session {0} to {1} ended: {2} {3}", s.id,
-                s.plan.destination(), code, reason);
-            releaseDeferred(s);
+        if (connection.attachment() instanceof Egress e && !e.session.closing) {
+            e.failed = true;
+            e.failure = code + " " + reason;
+            LOG.log(Level.WARNING, "aggregation: the egress of session {0} to {1} ended: {2} {3}", e.session.id,
+                e.destination, code, reason);
+            releaseDeferred(e);
         }
     }
 

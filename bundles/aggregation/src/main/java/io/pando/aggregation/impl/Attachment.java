@@ -19,7 +19,7 @@ final class Attachment implements AggregationChannel {
     }
 
     @Override
-    public void deliver(long sequence, ByteBuf data) {
-        session.core.execute(Result.of(this, sequence, data));
+    public void deliver(long sequence, long flow, ByteBuf data) {
+        session.core.execute(Result.of(this, sequence, flow, data));
     }
 }

@@ -16,6 +16,9 @@ final class Result implements Runnable {
     private final Recycler.Handle<Result> handle;
     Attachment from;
     long sequence;
+    /** The flow the unit named; once it has arrived, {@link #position} is its position in the session. */
+    long flow;
+    int position;
     ByteBuf data;
     int length;
 
@@ -23,10 +26,11 @@ final class Result implements Runnable {
         this.handle = handle;
     }
 
-    static Result of(Attachment from, long sequence, ByteBuf data) {
+    static Result of(Attachment from, long sequence, long flow, ByteBuf data) {
         Result r = POOL.get();
         r.from = from;
         r.sequence = sequence;
+        r.flow = flow;
         r.data = data;
         r.length = data.readableBytes();
         return r;

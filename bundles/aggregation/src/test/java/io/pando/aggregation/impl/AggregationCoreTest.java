@@ -631,4 +631,130 @@ class AggregationCoreTest {
         assertTrue(receiver.endpoint.connections().isEmpty(),
             "the destination still has a connection from a closed session: " + receiver.endpoint.connections());
     }
+
+    // ---- flows
+
+    /** Pass-through that records the flow of every datagram it is handed. */
+    static final class FlowRecorder implements AggregationStrategy {
+        final List<Long> flows = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        @Override
+        public void arrived(SessionId session, long sequence, Datagram datagram, Sink sink) {
+            flows.add(datagram.flow().value());
+            sink.send(session, datagram);
+        }
+
+        @Override
+        public void advance(long nowNanos, Sink sink) {
+        }
+
+        @Override
+        public void closed(SessionId session, Sink sink) {
+        }
+    }
+
+    static io.pando.api.session.Flow flow(long id, Receiver to) {
+        return new io.pando.api.session.Flow(io.pando.api.session.FlowId.of(id), "f" + id, to.address());
+    }
+
+    @Test
+    void eachFlowReachesItsOwnDestinationTaggedAndUnknownFlowsAreCounted() throws Exception {
+        Receiver r1 = receiver(ArtpConfig.defaults());
+        Receiver r2 = receiver(ArtpConfig.defaults());
+        Receiver r3 = receiver(ArtpConfig.defaults());
+        AggregationCore core = core("flows");
+        FlowRecorder recorder = new FlowRecorder();
+        core.addStrategy("flows", new Strategies(() -> recorder));
+        // flow 0 and flow 1 share r1's connection: r1 tells them apart by the flow datagram
+        SessionPlan plan = new SessionPlan(new SessionId(21), "s21", "passthrough", Map.of(), r1.address(),
+            List.of(U1, U2), 1 << 20, Optional.empty(), io.pando.api.router.Execution.DEFAULT,
+            List.of(flow(0, r1), flow(1, r1), flow(2, r2), flow(3, r3)));
+        core.open(plan).toCompletableFuture().get(5, TimeUnit.SECONDS);
+        await(() -> r1.connections.size() == 1 && r2.connections.size() == 1 && r3.connections.size() == 1,
+            "one connection per distinct destination");
+        FakeUnit a = new FakeUnit(core, plan.id(), U1);
+        FakeUnit b = new FakeUnit(core, plan.id(), U2);
+        int n = 400;
+        long sent = 0;
+        for (int seq = 0; seq < n; seq++) {
+            FakeUnit u = seq % 2 == 0 ? a : b;
+            int size = sizeOf(seq);
+            u.delivered.addAndGet(size);
+            ByteBuf d;
+            if (seq % 8 == 5) { // room in front of the data: the prefix goes there, no copy
+                d = PooledByteBufAllocator.DEFAULT.directBuffer(12 + size);
+                d.writerIndex(12).readerIndex(12);
+                ByteBuf body = datagram(seq, size);
+                d.writeBytes(body);
+                body.release();
+            } else {
+                d = datagram(seq, size);
+            }
+            u.channel.deliver(seq, seq % 4, d);
+            sent += size;
+        }
+        a.delivered.addAndGet(100);
+        a.channel.deliver(n, 9, datagram(n, 100)); // no flow 9 in the plan
+        await(() -> r1.count() == n / 2 && r2.count() == n / 4 && r3.count() == n / 4, "every result");
+        assertEquals(List.of(0L, 1L, 2L, 3L), recorder.flows.subList(0, 4), "the strategy sees the flow");
+        assertEquals(n, recorder.flows.size(), "the unknown flow never reaches the strategy");
+        BitSet seen = new BitSet();
+        for (Receiver r : List.of(r1, r2, r3)) {
+            for (Receiver.Arrived x : r.arrived()) {
+                byte[] data = x.data();
+                long flow = 0;
+                if (x.control()) {
+                    ByteBuf buf = io.netty.buffer.Unpooled.wrappedBuffer(data);
+                    flow = io.pando.artp.ControlBlock.flowOf(buf);
+                    assertTrue(flow > 0, "a CONTROL datagram on an egress is a flow datagram of flow > 0");
+                    data = java.util.Arrays.copyOfRange(data, 12, data.length);
+                }
+                long seq = ByteBuffer.wrap(data).getLong();
+                assertEquals(seq % 4, flow, "datagram " + seq + " tagged with its flow");
+                assertEquals(r, flow == 0 || flow == 1 ? r1 : flow == 2 ? r2 : r3, "flow " + flow + " at its destination");
+                assertEquals(sizeOf(seq), data.length);
+                assertIntact(data);
+                assertFalse(seen.get((int) seq));
+                seen.set((int) seq);
+            }
+        }
+        assertEquals(n, seen.cardinality());
+        Map<String, Long> c = core.counters(plan.id());
+        assertEquals(1, c.get("unknown_flow"));
+        assertEquals(n + 1, c.get("results_in"));
+        assertEquals(n, c.get("datagrams_out"));
+        assertEquals(sent, c.get("bytes_out"));
+        assertEquals(0, c.get("egress_lost"));
+        assertEquals(3, c.get("egress_connections"));
+        for (int f = 0; f < 4; f++) {
+            assertEquals(n / 4, c.get("flow_" + f + "_datagrams_out"), "flow " + f);
+        }
+        assertEquals(1, core.counters().get("unknown_flow"));
+        await(() -> a.credited.get() == a.delivered.get() && b.credited.get() == b.delivered.get(),
+            "every byte credited, the unknown flow's too");
+        Map<String, Long> last = core.close(plan.id()).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        assertEquals(n, last.get("datagrams_out"));
+        for (Receiver r : List.of(r1, r2, r3)) {
+            assertTrue(r.closed.await(5, TimeUnit.SECONDS));
+            assertEquals(ErrorCode.NO_ERROR, r.closeCode, "every egress closes in order");
+        }
+    }
+
+    @Test
+    void aSessionWhoseFlowDestinationIsUnreachableDoesNotOpen() throws Exception {
+        Receiver r1 = receiver(ArtpConfig.defaults());
+        InetSocketAddress nobody;
+        try (DatagramSocket s = new DatagramSocket(0, java.net.InetAddress.getLoopbackAddress())) {
+            nobody = new InetSocketAddress("127.0.0.1", s.getLocalPort());
+        }
+        AggregationCore core = core(PassThroughStrategy.NAME);
+        SessionPlan plan = new SessionPlan(new SessionId(22), "s22", "passthrough", Map.of(), r1.address(),
+            List.of(U1), 1 << 20, Optional.empty(), io.pando.api.router.Execution.DEFAULT,
+            List.of(flow(0, r1), new io.pando.api.session.Flow(io.pando.api.session.FlowId.of(4), "gone", nobody)));
+        ExecutionException e = assertThrows(ExecutionException.class,
+            () -> core.open(plan).toCompletableFuture().get(10, TimeUnit.SECONDS));
+        assertTrue(e.getCause().getMessage().contains(nobody.toString()), e.getCause().getMessage());
+        assertThrows(NoSuchElementException.class, () -> core.attach(plan.id(), U1, bytes -> { }));
+        await(() -> r1.endpoint.connections().isEmpty(), "the connection that did open is closed");
+    }
 }

@@ -24,6 +24,12 @@ final class Receiver implements ArtpHandler, AutoCloseable {
     volatile ErrorCode closeCode;
     volatile boolean pauseOnConnect;
     private final List<byte[]> received = new ArrayList<>();
+    /** Every datagram with its ARTP type, in arrival order. */
+    private final List<Arrived> arrived = new ArrayList<>();
+
+    /** A datagram as it arrived: CONTROL or DATA, and its bytes. */
+    record Arrived(boolean control, byte[] data) {
+    }
 
     Receiver(ArtpConfig config) {
         endpoint = ArtpEndpoint.builder().config(config).handler(this).acceptor(SessionAcceptor.ANY).start();
@@ -47,6 +53,7 @@ final class Receiver implements ArtpHandler, AutoCloseable {
         datagram.release();
         synchronized (received) {
             received.add(copy);
+            arrived.add(new Arrived(control, copy));
         }
     }
 
@@ -59,6 +66,12 @@ final class Receiver implements ArtpHandler, AutoCloseable {
     List<byte[]> received() {
         synchronized (received) {
             return new ArrayList<>(received);
+        }
+    }
+
+    List<Arrived> arrived() {
+        synchronized (received) {
+            return new ArrayList<>(arrived);
         }
     }
 
