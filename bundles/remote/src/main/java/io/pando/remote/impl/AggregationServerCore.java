@@ -114,6 +114,7 @@ final class AggregationServerCore implements ArtpHandler {
             return;
         }
         long seq = DataPrefix.readSequence(datagram);
+        long flow = DataPrefix.readFlow(datagram);
         boolean hello = (flags & DataPrefix.HELLO) != 0;
         Object a = connection.attachment();
         if (a instanceof Inbound in) {
@@ -122,11 +123,11 @@ final class AggregationServerCore implements ArtpHandler {
                 datagram.release();
                 return;
             }
-            in.deliver(seq, datagram);
+            in.deliver(seq, flow, datagram);
         } else if (a instanceof Unnamed u) {
             if (hello) {
                 name(connection, u, datagram);
-            } else if (u.hold(seq, datagram, false)) {
+            } else if (u.hold(seq, flow, datagram, false)) {
                 connection.pauseReceiving();
             }
         } else {
@@ -164,7 +165,7 @@ final class AggregationServerCore implements ArtpHandler {
         }
         Unnamed.Held h;
         while ((h = u.poll()) != null) {
-            in.deliver(h.sequence(), h.data());
+            in.deliver(h.sequence(), h.flow(), h.data());
         }
     }
 
@@ -234,10 +235,10 @@ final class AggregationServerCore implements ArtpHandler {
         }
 
         /** Endpoint loop: a result; ownership passes to the aggregation unit. */
-        void deliver(long sequence, ByteBuf data) {
+        void deliver(long sequence, long flow, ByteBuf data) {
             resultsIn.increment();
             long o = outstanding.addAndGet(data.readableBytes());
-            channel.deliver(sequence, data);
+            channel.deliver(sequence, flow, data); // the prefix stays in front: room for the egress's flow prefix
             if (o > window && !paused) {
                 paused = true;
                 pauses.increment();

@@ -7,6 +7,8 @@ import io.netty.handler.codec.MessageToMessageDecoder;
 import io.netty.util.NetUtil;
 import io.pando.api.router.Execution;
 import io.pando.api.router.Isolation;
+import io.pando.api.session.Flow;
+import io.pando.api.session.FlowId;
 import io.pando.api.session.SessionId;
 import io.pando.api.unit.UnitId;
 import io.pando.api.unit.UnitLoad;
@@ -53,6 +55,10 @@ import java.util.Set;
  *
  * plan     = session:u64 name:string program:string parameters:str_map destination:address units:strings
  *            quota_bytes:i64 reorder_window_ms:i64 (-1: none)
+ *            isolation:u8 (0: the unit chooses, else 1 + Isolation ordinal) cpu_budget_us:i64 memory_mb:u32 cpus:f64
+ *            flows:(n:u16 (id:u32 name:string destination:address)*n)   ascending ids, flow 0 among them
+ *
+ * Version 2 (HELLO) added the plan's flows.
  * </pre>
  */
 final class ControlDecoder extends MessageToMessageDecoder<ByteBuf> {
@@ -201,8 +207,18 @@ final class ControlDecoder extends MessageToMessageDecoder<ByteBuf> {
         } catch (IllegalArgumentException e) {
             throw new CorruptedFrameException("execution: " + e.getMessage());
         }
+        int n = u16(b);
+        List<Flow> flows = new ArrayList<>(Math.min(n, 64));
+        for (int i = 0; i < n; i++) {
+            need(b, 4, "flow id");
+            FlowId flow = FlowId.of(b.readUnsignedInt());
+            flows.add(new Flow(flow, string(b), address(b)));
+        }
+        if (flows.isEmpty()) {
+            throw new CorruptedFrameException("a plan has at least flow 0");
+        }
         return new SessionPlan(id, name, program, parameters, destination, units, quota,
-            window < 0 ? Optional.empty() : Optional.of(window), execution);
+            window < 0 ? Optional.empty() : Optional.of(window), execution, flows);
     }
 
     // ---- fields

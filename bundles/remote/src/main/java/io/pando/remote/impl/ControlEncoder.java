@@ -7,6 +7,7 @@ import io.netty.handler.codec.EncoderException;
 import io.netty.handler.codec.MessageToByteEncoder;
 import io.netty.util.NetUtil;
 import io.pando.api.router.Execution;
+import io.pando.api.session.Flow;
 import io.pando.link.SessionPlan;
 import io.pando.remote.impl.ControlMessage.UnitState;
 import java.net.InetSocketAddress;
@@ -146,6 +147,12 @@ final class ControlEncoder extends MessageToByteEncoder<ControlMessage> {
         out.writeLong(x.cpuBudgetMicros());
         out.writeInt(x.memoryMb());
         out.writeDouble(x.cpus());
+        count(out, p.flows().size());
+        for (Flow f : p.flows()) {
+            out.writeInt((int) f.id().value());
+            string(out, f.name());
+            address(out, f.destination());
+        }
     }
 
     private static void address(ByteBuf out, InetSocketAddress a) {

@@ -18,8 +18,11 @@ import java.util.Set;
  */
 sealed interface ControlMessage {
 
-    /** The protocol version of this implementation; {@link Hello} carries it. */
-    int VERSION = 1;
+    /**
+     * The protocol version of this implementation; {@link Hello} carries it. Version 2: plans carry the session's
+     * flows and every data datagram carries its flow ({@link DataPrefix}).
+     */
+    int VERSION = 2;
 
     /** @return the id the requester chose; a reply carries its request's id; 0 when unknown */
     int requestId();

@@ -8,12 +8,14 @@ import io.pando.api.unit.UnitId;
 import java.nio.charset.StandardCharsets;
 
 /**
- * The 9 bytes in front of every datagram that crosses nodes on an ARTP data connection of this bundle
+ * The 13 bytes in front of every datagram that crosses nodes on an ARTP data connection of this bundle
  * (distribution node to unit node, unit node to aggregation node):
  *
  * <pre>
  * sequence:i64   the ingress sequence, -1 for control information that did not enter through the ingress
  * flags:u8       bit 0 CONTROL (control information), bit 1 HELLO; the other bits are 0
+ * flow:u32       the flow of the session the datagram belongs to (control information: the flow it is about);
+ *                0 for HELLO
  * payload        the datagram; for HELLO the UTF-8 id of the unit the connection belongs to, sequence 0
  * </pre>
  *
@@ -23,7 +25,7 @@ import java.nio.charset.StandardCharsets;
  */
 final class DataPrefix {
 
-    static final int LENGTH = 9;
+    static final int LENGTH = 13;
     static final int CONTROL = 0x01;
     static final int HELLO = 0x02;
     private static final int KNOWN = CONTROL | HELLO;
@@ -42,16 +44,16 @@ final class DataPrefix {
      * @param data the payload; <b>ownership passes</b> (it is released or becomes part of the result)
      * @return the datagram to send; the caller owns it
      */
-    static ByteBuf prefix(ByteBufAllocator alloc, long sequence, int flags, ByteBuf data) {
+    static ByteBuf prefix(ByteBufAllocator alloc, long sequence, int flags, long flow, ByteBuf data) {
         int len = data.readableBytes();
         try {
             if (len < COMPOSITE_THRESHOLD) {
                 ByteBuf out = alloc.directBuffer(LENGTH + len);
-                out.writeLong(sequence).writeByte(flags).writeBytes(data, data.readerIndex(), len);
+                out.writeLong(sequence).writeByte(flags).writeInt((int) flow).writeBytes(data, data.readerIndex(), len);
                 return out;
             }
             ByteBuf head = alloc.directBuffer(LENGTH);
-            head.writeLong(sequence).writeByte(flags);
+            head.writeLong(sequence).writeByte(flags).writeInt((int) flow);
             CompositeByteBuf c = alloc.compositeDirectBuffer(2);
             c.addComponent(true, head);
             c.addComponent(true, data.retain());
@@ -65,7 +67,7 @@ final class DataPrefix {
     static ByteBuf hello(ByteBufAllocator alloc, UnitId unit) {
         byte[] id = unit.value().getBytes(StandardCharsets.UTF_8);
         ByteBuf out = alloc.directBuffer(LENGTH + id.length);
-        out.writeLong(0).writeByte(HELLO).writeBytes(id);
+        out.writeLong(0).writeByte(HELLO).writeInt(0).writeBytes(id);
         return out;
     }
 
@@ -92,11 +94,16 @@ final class DataPrefix {
         return flags;
     }
 
-    /** @return the sequence of a datagram whose flags {@link #readFlags} accepted; advances past the prefix */
+    /** @return the sequence of a datagram whose flags {@link #readFlags} accepted; advances to its flow */
     static long readSequence(ByteBuf datagram) {
         long seq = datagram.readLong();
         datagram.skipBytes(1);
         return seq;
+    }
+
+    /** @return the flow, read after {@link #readSequence}; advances past the prefix to the payload */
+    static long readFlow(ByteBuf datagram) {
+        return datagram.readUnsignedInt();
     }
 
     /**

@@ -64,9 +64,9 @@ final class RemoteUnitChannel implements UnitChannel {
     }
 
     @Override
-    public void deliver(long sequence, ByteBuf data, boolean control) {
+    public void deliver(long sequence, long flow, ByteBuf data, boolean control) {
         int len = data.readableBytes();
-        ByteBuf out = DataPrefix.prefix(alloc, sequence, control ? DataPrefix.CONTROL : 0, data);
+        ByteBuf out = DataPrefix.prefix(alloc, sequence, control ? DataPrefix.CONTROL : 0, flow, data);
         try {
             connection.send(out);
         } catch (RuntimeException e) { // the connection ended; send released the datagram

@@ -83,25 +83,25 @@ final class ResultChannel implements AggregationChannel {
     }
 
     @Override
-    public void deliver(long sequence, ByteBuf data) {
+    public void deliver(long sequence, long flow, ByteBuf data) {
         if (failed) {
             lose(data);
             return;
         }
         ArtpConnection c = connection;
         if (c == null) {
-            waiting.add(new Unnamed.Held(sequence, data, false));
+            waiting.add(new Unnamed.Held(sequence, flow, data, false));
             if (connection != null || failed) { // connected (or failed) meanwhile: do not leave it behind
                 drainWaiting();
             }
             return;
         }
-        send(c, sequence, data);
+        send(c, sequence, flow, data);
     }
 
-    private void send(ArtpConnection c, long sequence, ByteBuf data) {
+    private void send(ArtpConnection c, long sequence, long flow, ByteBuf data) {
         int len = data.readableBytes();
-        ByteBuf out = DataPrefix.prefix(alloc, sequence, 0, data);
+        ByteBuf out = DataPrefix.prefix(alloc, sequence, 0, flow, data);
         try {
             c.send(out);
         } catch (RuntimeException e) { // closed under us; send released the datagram
@@ -130,7 +130,7 @@ final class ResultChannel implements AggregationChannel {
             if (failed || c == null) {
                 lose(h.data());
             } else {
-                send(c, h.sequence(), h.data());
+                send(c, h.sequence(), h.flow(), h.data());
             }
         }
     }

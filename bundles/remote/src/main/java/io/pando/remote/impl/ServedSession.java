@@ -59,13 +59,13 @@ final class ServedSession implements SessionEvents {
     }
 
     /** Loop: a datagram from the distribution node, prefix read; ownership passes to the unit. */
-    void deliver(long sequence, ByteBuf data, boolean control) {
+    void deliver(long sequence, long flow, ByteBuf data, boolean control) {
         datagramsIn++;
         bytesIn += data.readableBytes();
         if (control) {
             controlIn++;
         }
-        channel.deliver(sequence, data, control);
+        channel.deliver(sequence, flow, data, control);
     }
 
     @Override

@@ -223,6 +223,7 @@ final class UnitServerCore implements ArtpHandler {
             return;
         }
         long seq = DataPrefix.readSequence(datagram);
+        long flow = DataPrefix.readFlow(datagram);
         boolean hello = (flags & DataPrefix.HELLO) != 0;
         boolean control = (flags & DataPrefix.CONTROL) != 0;
         Object a = connection.attachment();
@@ -232,11 +233,11 @@ final class UnitServerCore implements ArtpHandler {
                 datagram.release();
                 return;
             }
-            s.deliver(seq, datagram, control);
+            s.deliver(seq, flow, datagram, control);
         } else if (a instanceof Unnamed u) {
             if (hello) {
                 name(connection, u, datagram);
-            } else if (u.hold(seq, datagram, control)) {
+            } else if (u.hold(seq, flow, datagram, control)) {
                 connection.pauseReceiving();
             }
         } else {
@@ -270,7 +271,7 @@ final class UnitServerCore implements ArtpHandler {
         connection.attach(s);
         Unnamed.Held h;
         while ((h = u.poll()) != null) {
-            s.deliver(h.sequence(), h.data(), h.control());
+            s.deliver(h.sequence(), h.flow(), h.data(), h.control());
         }
         if (connection.isReceivingPaused() || s.congested()) {
             s.applyCongestion();

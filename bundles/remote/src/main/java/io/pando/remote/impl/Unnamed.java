@@ -18,7 +18,7 @@ final class Unnamed {
     final long since = System.nanoTime();
 
     /** A datagram that arrived before the HELLO. */
-    record Held(long sequence, ByteBuf data, boolean control) {
+    record Held(long sequence, long flow, ByteBuf data, boolean control) {
     }
 
     /**
@@ -27,8 +27,8 @@ final class Unnamed {
      * @param data the payload (prefix read); ownership passes
      * @return whether the connection should now stop granting credit
      */
-    boolean hold(long sequence, ByteBuf data, boolean control) {
-        held.add(new Held(sequence, data, control));
+    boolean hold(long sequence, long flow, ByteBuf data, boolean control) {
+        held.add(new Held(sequence, flow, data, control));
         bytes += data.readableBytes();
         return bytes > PAUSE_BYTES;
     }

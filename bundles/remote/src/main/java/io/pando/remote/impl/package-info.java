@@ -13,7 +13,7 @@
  *     the local aggregation unit.</li>
  * </ul>
  *
- * Every ARTP datagram of these links carries a 9-byte {@link io.pando.remote.impl.DataPrefix}: the ingress
- * sequence and flags (control information, HELLO).
+ * Every ARTP datagram of these links carries a 13-byte {@link io.pando.remote.impl.DataPrefix}: the ingress
+ * sequence, flags (control information, HELLO) and the flow.
  */
 package io.pando.remote.impl;

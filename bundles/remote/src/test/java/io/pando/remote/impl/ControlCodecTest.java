@@ -13,6 +13,8 @@ import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.EncoderException;
 import io.netty.handler.codec.TooLongFrameException;
+import io.pando.api.session.Flow;
+import io.pando.api.session.FlowId;
 import io.pando.api.session.SessionId;
 import io.pando.api.unit.UnitId;
 import io.pando.api.unit.UnitLoad;
@@ -47,10 +49,13 @@ class ControlCodecTest {
         Map<String, String> params = new LinkedHashMap<>();
         params.put("key", "00ff");
         params.put("ünïcode", "välue");
-        return new SessionPlan(new SessionId(-42L), "s-1", "passthrough", params,
-            new InetSocketAddress(InetAddress.getByName("2001:db8::9"), 9000),
+        InetSocketAddress destination = new InetSocketAddress(InetAddress.getByName("2001:db8::9"), 9000);
+        return new SessionPlan(new SessionId(-42L), "s-1", "passthrough", params, destination,
             List.of(UnitId.of("b1"), UnitId.of("c1")),
-            4 << 20, Optional.of(20L));
+            4 << 20, Optional.of(20L), io.pando.api.router.Execution.DEFAULT, List.of(
+                new Flow(FlowId.of(0), "default", destination),
+                new Flow(FlowId.of(2), "audio", new InetSocketAddress("10.1.2.3", 5004)),
+                new Flow(FlowId.of(0xFFFF_FFFFL), "video", new InetSocketAddress(InetAddress.getByName("::1"), 65535))));
     }
 
     private ControlMessage roundTrip(ControlMessage m) {
@@ -92,6 +97,13 @@ class ControlCodecTest {
             new SessionPlan(new SessionId(1), "n", "p", Map.of(), new InetSocketAddress("10.0.0.1", 1), List.of(), 1,
                 Optional.empty()), new InetSocketAddress("127.0.0.1", 2)));
         assertEquals(Optional.empty(), open.plan().reorderWindowMillis());
+        assertEquals(List.of(new Flow(FlowId.of(0), "default", new InetSocketAddress("10.0.0.1", 1))),
+            open.plan().flows(), "a single-flow plan carries flow 0");
+        ControlMessage.Validate v = (ControlMessage.Validate) roundTrip(new ControlMessage.Validate(16, UnitId.of("c1"),
+            plan()));
+        assertEquals(3, v.plan().flows().size());
+        assertEquals(plan().flows(), v.plan().flows(), "ids, names and destinations survive");
+        assertEquals(plan(), v.plan());
     }
 
     private ControlMessage decodeRaw(ByteBuf body) {
@@ -104,6 +116,28 @@ class ControlCodecTest {
 
     private static ByteBuf body(int type, int id) {
         return Unpooled.buffer().writeByte(type).writeInt(id);
+    }
+
+    @Test
+    void aPlanWithoutFlowsOrWithUnsortedFlowsIsMalformed() {
+        SessionPlan one = new SessionPlan(new SessionId(1), "n", "p", Map.of(), new InetSocketAddress("10.0.0.1", 1),
+            List.of(), 1, Optional.empty());
+        // the plan ends with its flows: n:u16, then id:u32 "default" 10.0.0.1:1 (4 + 9 + 12 bytes)
+        ByteBuf noFlows = Unpooled.buffer();
+        ControlEncoder.encode(new ControlMessage.Validate(21, UnitId.of("b1"), one), noFlows);
+        int end = noFlows.writerIndex();
+        noFlows.setShort(end - 27, 0).writerIndex(end - 25).setInt(0, noFlows.readableBytes() - 4);
+        in.writeInbound(noFlows);
+        ControlMessage.Malformed bad = assertInstanceOf(ControlMessage.Malformed.class, in.readInbound());
+        assertEquals(21, bad.requestId());
+        assertTrue(bad.reason().contains("at least flow 0"), bad.reason());
+        ByteBuf noDefault = Unpooled.buffer();
+        ControlEncoder.encode(new ControlMessage.Validate(22, UnitId.of("b1"), one), noDefault);
+        noDefault.setInt(noDefault.writerIndex() - 25, 5); // flow 5 alone: no flow 0
+        in.writeInbound(noDefault);
+        bad = assertInstanceOf(ControlMessage.Malformed.class, in.readInbound());
+        assertEquals(22, bad.requestId());
+        assertTrue(bad.reason().contains("flow 0"), bad.reason());
     }
 
     @Test

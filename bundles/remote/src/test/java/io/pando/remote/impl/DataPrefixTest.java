@@ -15,7 +15,7 @@ import io.pando.link.UnitChannel;
 import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.Test;
 
-/** The 9-byte prefix of the data links. */
+/** The 13-byte prefix of the data links. */
 class DataPrefixTest {
 
     private final ByteBufAllocator alloc = PooledByteBufAllocator.DEFAULT;
@@ -26,10 +26,10 @@ class DataPrefixTest {
         return alloc.directBuffer(n).writeBytes(b);
     }
 
-    private void roundTrip(int size, long seq, int flags) {
+    private void roundTrip(int size, long seq, int flags, long flow) {
         ByteBuf data = payload(size);
         ByteBuf expected = data.copy();
-        ByteBuf wire = DataPrefix.prefix(alloc, seq, flags, data);
+        ByteBuf wire = DataPrefix.prefix(alloc, seq, flags, flow, data);
         try {
             assertEquals(0, data.refCnt() == 0 ? 0 : data.refCnt() - 1, "the payload is owned by the result only");
             assertEquals(DataPrefix.LENGTH + size, wire.readableBytes());
@@ -38,6 +38,7 @@ class DataPrefixTest {
             }
             assertEquals(flags, DataPrefix.readFlags(wire));
             assertEquals(seq, DataPrefix.readSequence(wire));
+            assertEquals(flow, DataPrefix.readFlow(wire));
             assertEquals(expected, wire, "payload intact");
         } finally {
             wire.release();
@@ -48,11 +49,11 @@ class DataPrefixTest {
 
     @Test
     void smallAndLargePayloadsRoundTrip() {
-        roundTrip(0, 0, 0);
-        roundTrip(1000, 123_456_789_012L, 0);
-        roundTrip(DataPrefix.COMPOSITE_THRESHOLD - 1, 7, DataPrefix.CONTROL);
-        roundTrip(DataPrefix.COMPOSITE_THRESHOLD, UnitChannel.NO_SEQUENCE, DataPrefix.CONTROL);
-        roundTrip(1 << 20, Long.MAX_VALUE, 0);
+        roundTrip(0, 0, 0, 0);
+        roundTrip(1000, 123_456_789_012L, 0, 1);
+        roundTrip(DataPrefix.COMPOSITE_THRESHOLD - 1, 7, DataPrefix.CONTROL, 0xFFFF_FFFFL);
+        roundTrip(DataPrefix.COMPOSITE_THRESHOLD, UnitChannel.NO_SEQUENCE, DataPrefix.CONTROL, 3);
+        roundTrip(1 << 20, Long.MAX_VALUE, 0, 0x8000_0000L);
     }
 
     @Test
@@ -61,6 +62,7 @@ class DataPrefixTest {
         try {
             assertEquals(DataPrefix.HELLO, DataPrefix.readFlags(hello));
             assertEquals(0, DataPrefix.readSequence(hello));
+            assertEquals(0, DataPrefix.readFlow(hello));
             assertEquals(UnitId.of("node-b.unit:1"), DataPrefix.helloUnit(hello));
         } finally {
             hello.release();
@@ -69,14 +71,14 @@ class DataPrefixTest {
 
     @Test
     void badPrefixesAreRefused() {
-        ByteBuf shortOne = alloc.buffer().writeZero(8);
-        ByteBuf unknownFlag = alloc.buffer().writeLong(1).writeByte(0x04);
-        ByteBuf both = alloc.buffer().writeLong(1).writeByte(DataPrefix.CONTROL | DataPrefix.HELLO);
-        ByteBuf badSeq = alloc.buffer().writeLong(-2).writeByte(0);
-        ByteBuf badHello = alloc.buffer().writeLong(0).writeByte(DataPrefix.HELLO).writeByte('-');
+        ByteBuf shortOne = alloc.buffer().writeZero(12);
+        ByteBuf unknownFlag = alloc.buffer().writeLong(1).writeByte(0x04).writeInt(0);
+        ByteBuf both = alloc.buffer().writeLong(1).writeByte(DataPrefix.CONTROL | DataPrefix.HELLO).writeInt(0);
+        ByteBuf badSeq = alloc.buffer().writeLong(-2).writeByte(0).writeInt(0);
+        ByteBuf badHello = alloc.buffer().writeLong(0).writeByte(DataPrefix.HELLO).writeInt(0).writeByte('-');
         try {
             assertTrue(assertThrows(CorruptedFrameException.class, () -> DataPrefix.readFlags(shortOne)).getMessage()
-                .contains("9-byte prefix, got 8 bytes"));
+                .contains("13-byte prefix, got 12 bytes"));
             assertTrue(assertThrows(CorruptedFrameException.class, () -> DataPrefix.readFlags(unknownFlag))
                 .getMessage().contains("bad flags 0x04"));
             assertThrows(CorruptedFrameException.class, () -> DataPrefix.readFlags(both));
@@ -84,6 +86,7 @@ class DataPrefixTest {
                 .contains("bad sequence -2"));
             DataPrefix.readFlags(badHello);
             DataPrefix.readSequence(badHello);
+            DataPrefix.readFlow(badHello);
             assertThrows(CorruptedFrameException.class, () -> DataPrefix.helloUnit(badHello));
         } finally {
             shortOne.release();

@@ -146,6 +146,9 @@ final class Fakes {
         final AtomicLong corrupt = new AtomicLong();
         final AtomicLong control = new AtomicLong();
         final AtomicLong atAggregation = new AtomicLong();
+        /** Flow of every data datagram received, by sequence; control information by count per flow. */
+        final Map<Long, Long> flows = new ConcurrentHashMap<>();
+        final Map<Long, Long> controlFlows = new ConcurrentHashMap<>();
         final ArrayDeque<Object[]> held = new ArrayDeque<>();
         final CompletableFuture<Void> closed = new CompletableFuture<>();
         volatile boolean holding;
@@ -158,21 +161,23 @@ final class Fakes {
         }
 
         @Override
-        public synchronized void deliver(long sequence, ByteBuf data, boolean isControl) {
+        public synchronized void deliver(long sequence, long flow, ByteBuf data, boolean isControl) {
             if (isControl) {
                 control.incrementAndGet();
+                controlFlows.merge(flow, 1L, Long::sum);
                 data.release();
                 return;
             }
             if (!received.add(sequence) || !intact(sequence, data)) {
                 corrupt.incrementAndGet();
             }
+            flows.put(sequence, flow);
             if (holding) {
-                held.add(new Object[] {sequence, data});
+                held.add(new Object[] {sequence, data, flow});
                 return;
             }
             atAggregation.addAndGet(data.readableBytes());
-            out.deliver(sequence, data);
+            out.deliver(sequence, flow, data); // the result leaves on the flow it came in on
         }
 
         /** Reports the session congested and holds what arrives. */
@@ -188,7 +193,7 @@ final class Fakes {
             while ((h = held.poll()) != null) {
                 ByteBuf b = (ByteBuf) h[1];
                 atAggregation.addAndGet(b.readableBytes());
-                out.deliver((Long) h[0], b);
+                out.deliver((Long) h[0], (Long) h[2], b);
             }
             events.congestion(unit.id, false);
         }
@@ -222,6 +227,8 @@ final class Fakes {
     static final class CollectingAggregation implements AggregationPort {
         final Set<SessionId> open = ConcurrentHashMap.newKeySet();
         final Map<SessionId, Set<Long>> results = new ConcurrentHashMap<>();
+        /** The flow of every result, by sequence. */
+        final Map<Long, Long> flows = new ConcurrentHashMap<>();
         final AtomicLong duplicates = new AtomicLong();
         final AtomicLong corrupt = new AtomicLong();
         final CopyOnWriteArrayList<UnitId> attached = new CopyOnWriteArrayList<>();
@@ -235,8 +242,9 @@ final class Fakes {
             }
             attached.add(unit);
             Set<Long> got = results.computeIfAbsent(session, k -> ConcurrentHashMap.newKeySet());
-            return (seq, data) -> {
+            return (seq, flow, data) -> {
                 int len = data.readableBytes();
+                flows.put(seq, flow);
                 if (!intact(seq, data)) {
                     corrupt.incrementAndGet();
                 }

@@ -166,6 +166,39 @@ class RemoteLinkTest {
     }
 
     @Test
+    void aMultiFlowSessionKeepsItsFlowsAcrossNodes() throws Exception {
+        InetSocketAddress destination = new InetSocketAddress("127.0.0.1", 9);
+        SessionPlan plan = new SessionPlan(new SessionId(ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE)), "s",
+            "passthrough", Map.of(), destination, List.of(b1.id), 4 << 20, Optional.empty(),
+            io.pando.api.router.Execution.DEFAULT, List.of(
+                new io.pando.api.session.Flow(io.pando.api.session.FlowId.of(0), "default", destination),
+                new io.pando.api.session.Flow(io.pando.api.session.FlowId.of(1), "audio",
+                    new InetSocketAddress("127.0.0.1", 10)),
+                new io.pando.api.session.Flow(io.pando.api.session.FlowId.of(70_000), "video",
+                    new InetSocketAddress("127.0.0.1", 11))));
+        aggregation.open(plan);
+        RecordingEvents events = new RecordingEvents();
+        UnitChannel c = ports.get(b1.id).open(plan, null, events);
+        EchoSession s = b1.sessions.get(plan.id());
+        assertEquals(plan, s.plan, "the unit node gets the plan with its flows");
+        long[] flows = {0, 1, 70_000};
+        int n = 3_000;
+        for (long seq = 0; seq < n; seq++) {
+            c.deliver(seq, flows[(int) (seq % 3)], Fakes.payload(alloc, seq), false);
+        }
+        c.deliver(UnitChannel.NO_SEQUENCE, 70_000, Unpooled.copiedBuffer(new byte[] {0, 3, 0, 4, 0, 1, 17, 112, 0, 0, 0, 0}),
+            true);
+        await("every result at the aggregation unit", () -> received(plan) == n, 60);
+        await("the control information", () -> s.control.get() == 1, 10);
+        for (long seq = 0; seq < n; seq++) {
+            assertEquals(flows[(int) (seq % 3)], s.flows.get(seq), "datagram " + seq + " at the unit");
+            assertEquals(flows[(int) (seq % 3)], aggregation.flows.get(seq), "result " + seq);
+        }
+        assertEquals(Map.of(70_000L, 1L), s.controlFlows);
+        c.close().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+
+    @Test
     void aCongestedRemoteUnitPausesTheSenderAndNothingIsLost() throws Exception {
         SessionPlan plan = plan("passthrough");
         aggregation.open(plan);
@@ -339,7 +372,7 @@ class RemoteLinkTest {
             assertTrue(error(in, 1, ErrorCode.BAD_REQUEST).message().contains("send HELLO"));
 
             send(out, frame(new ControlMessage.Hello(2, 99, "future")));
-            assertTrue(error(in, 2, ErrorCode.VERSION).message().contains("version 1, got 99"));
+            assertTrue(error(in, 2, ErrorCode.VERSION).message().contains("version " + ControlMessage.VERSION + ", got 99"));
 
             send(out, frame(new ControlMessage.Hello(3, ControlMessage.VERSION, "raw")));
             assertEquals(new ControlMessage.Ok(3), read(in));

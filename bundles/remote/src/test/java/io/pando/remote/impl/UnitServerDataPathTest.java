@@ -49,8 +49,12 @@ class UnitServerDataPathTest {
         aggregationServer = new AggregationServerCore(ANY, aggregation, 1 << 20, artp);
         server = new UnitServerCore(ANY, ANY, artp, alloc);
         server.addUnit(unit);
-        plan = new SessionPlan(new SessionId(77), "s", "passthrough", Map.of(), new InetSocketAddress("127.0.0.1", 9),
-            List.of(unit.id), 1 << 20, Optional.empty());
+        InetSocketAddress destination = new InetSocketAddress("127.0.0.1", 9);
+        plan = new SessionPlan(new SessionId(77), "s", "passthrough", Map.of(), destination,
+            List.of(unit.id), 1 << 20, Optional.empty(), io.pando.api.router.Execution.DEFAULT, List.of(
+                new io.pando.api.session.Flow(io.pando.api.session.FlowId.of(0), "default", destination),
+                new io.pando.api.session.Flow(io.pando.api.session.FlowId.of(1), "one", destination),
+                new io.pando.api.session.Flow(io.pando.api.session.FlowId.of(2), "two", destination)));
         aggregation.open(plan);
         assertInstanceOf(ControlMessage.Ok.class, server.open(new ControlMessage.Open(1, unit.id, plan,
             aggregationServer.localAddress())));
@@ -63,8 +67,9 @@ class UnitServerDataPathTest {
         loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
     }
 
+    /** Datagram {@code seq}, of flow {@code seq % 3}. */
     private ByteBuf data(long seq) {
-        return DataPrefix.prefix(alloc, seq, 0, Fakes.payload(alloc, seq));
+        return DataPrefix.prefix(alloc, seq, 0, seq % 3, Fakes.payload(alloc, seq));
     }
 
     private FakeConnection connection() {
@@ -87,6 +92,9 @@ class UnitServerDataPathTest {
         assertEquals(0, s.corrupt.get());
         await("the results at the aggregation unit", () -> aggregation.results.getOrDefault(plan.id(), Set.of()).size() == 3,
             10);
+        assertEquals(Map.of(0L, 0L, 1L, 1L, 2L, 2L), s.flows, "each datagram reaches the unit with its flow");
+        assertEquals(Map.of(0L, 0L, 1L, 1L, 2L, 2L), aggregation.flows, "each result reaches the aggregation unit "
+            + "with its flow");
     }
 
     @Test
@@ -107,7 +115,7 @@ class UnitServerDataPathTest {
     void malformedDatagramsAreCountedAndReleased() {
         FakeConnection c = connection();
         server.datagram(c, alloc.buffer().writeZero(4), false);
-        server.datagram(c, alloc.buffer().writeLong(1).writeByte(0x80), false);
+        server.datagram(c, alloc.buffer().writeLong(1).writeByte(0x80).writeInt(0), false);
         server.datagram(c, data(1), true); // ARTP control: not how this link carries control information
         server.datagram(c, DataPrefix.hello(alloc, unit.id), false);
         server.datagram(c, DataPrefix.hello(alloc, unit.id), false); // a second HELLO
@@ -130,7 +138,8 @@ class UnitServerDataPathTest {
     void controlInformationIsFlaggedToTheUnit() {
         FakeConnection c = connection();
         server.datagram(c, DataPrefix.hello(alloc, unit.id), false);
-        server.datagram(c, DataPrefix.prefix(alloc, -1, DataPrefix.CONTROL, alloc.buffer().writeByte(7)), false);
+        server.datagram(c, DataPrefix.prefix(alloc, -1, DataPrefix.CONTROL, 2, alloc.buffer().writeByte(7)), false);
         assertEquals(1, unit.sessions.get(plan.id()).control.get());
+        assertEquals(Map.of(2L, 1L), unit.sessions.get(plan.id()).controlFlows, "about the flow it names");
     }
 }
