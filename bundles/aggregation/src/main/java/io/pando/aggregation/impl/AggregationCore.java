@@ -58,8 +58,9 @@ import java.util.concurrent.TimeoutException;
  * <p><b>Flows.</b> Each result names its flow; the strategy sees it in {@link Datagram#flow()}. A session has one
  * egress connection per distinct destination of its flows (all opened when the session opens); flow 0 leaves as
  * DATA, any other flow as a flow datagram (docs/artp.md, 9.3), so a destination of several flows tells them
- * apart. A result of a flow the plan does not have is dropped and counted ({@code unknown_flow}). If one
- * destination fails, only the flows to it lose their results ({@code egress_lost}).
+ * apart. A result of a flow the plan does not have is dropped and counted ({@code results_unknown_flow} per
+ * session, {@code unknown_flow} in the totals). If one destination fails, only the flows to it lose their
+ * results ({@code egress_lost}).
  *
  * <p><b>Reordering</b> is measured at the egress for every session whatever the strategy: a result sent after
  * one with a higher ingress sequence counts as out of order, with its displacement.
@@ -293,7 +294,7 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
         m.put("out_of_order", s.outOfOrder);
         m.put("max_displacement", s.maxDisplacement);
         m.put("egress_lost", s.egressLost);
-        m.put("unknown_flow", s.unknownFlow);
+        m.put("results_unknown_flow", s.unknownFlow);
         long deferred = 0;
         long pending = 0;
         boolean connected = false;

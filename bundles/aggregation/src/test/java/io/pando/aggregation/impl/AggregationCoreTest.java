@@ -720,7 +720,7 @@ class AggregationCoreTest {
         }
         assertEquals(n, seen.cardinality());
         Map<String, Long> c = core.counters(plan.id());
-        assertEquals(1, c.get("unknown_flow"));
+        assertEquals(1, c.get("results_unknown_flow"));
         assertEquals(n + 1, c.get("results_in"));
         assertEquals(n, c.get("datagrams_out"));
         assertEquals(sent, c.get("bytes_out"));
