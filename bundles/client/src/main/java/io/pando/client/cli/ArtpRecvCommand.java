@@ -1,20 +1,24 @@
 package io.pando.client.cli;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.pando.artp.ArtpConfig;
 import io.pando.artp.ArtpConnection;
 import io.pando.artp.ArtpEndpoint;
 import io.pando.artp.ArtpHandler;
 import io.pando.artp.ArtpStats;
+import io.pando.artp.ControlBlock;
 import io.pando.artp.ErrorCode;
 import io.pando.artp.SessionAcceptor;
 import io.pando.artp.SessionGrant;
 import io.pando.ep.aesgcm.codec.AesGcmCodec;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.BitSet;
+import java.util.Comparator;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -31,6 +35,11 @@ import picocli.CommandLine.Option;
  * {@code --aes-gcm-key} each datagram is first decrypted as the {@code aes-gcm-encrypt} active program encrypts
  * it ({@link AesGcmCodec}, the connection's session id as associated data); one that does not decrypt counts as
  * corrupt.
+ *
+ * <p>Flows (docs/artp.md 9.3): a DATA datagram is data of flow 0, a flow datagram (a CONTROL datagram whose block
+ * is exactly FLOW(f) and END) data of flow f, checked after its {@link ControlBlock#FLOW_PREFIX} bytes. Every flow
+ * is its own sequence space: duplicates and reordering are counted per connection and flow, and every figure also
+ * per flow. Any other CONTROL datagram counts as corrupt, as before flows.
  */
 @Command(name = "recv", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Accept ARTP connections and receive and check test datagrams from `pando artp send`.",
@@ -75,11 +84,23 @@ public final class ArtpRecvCommand implements Callable<Integer> {
             + "intervals): shows the rate over time, e.g. a dip while the router swaps a policy.")
     Integer intervalMs;
 
+    @Option(names = {"--flows", "--flow"}, paramLabel = "F[,F...]",
+        description = {"Expect data of exactly these flows (ids in [0, 4294967295], at most " + FlowList.MAX_FLOWS
+            + "; comma-separated or repeated): a datagram of another flow counts in unexpected_flow and fails the "
+            + "run, and so does a listed flow without any datagram. Default: take any flow."})
+    List<String> flows;
+
     @Option(names = "--json", description = "Print one JSON object with the results as the last line.")
     boolean json;
 
+    /** Most distinct flows the receiver keeps figures for; datagrams of further flows count as corrupt. */
+    static final int MAX_TRACKED_FLOWS = 1024;
+
     /** The parsed {@code --aes-gcm-key}, or null. */
     private byte[] key;
+
+    /** The parsed {@code --flows}, or null. */
+    private long[] expectedFlows;
 
     void validate() {
         CommandLine cl = spec.commandLine();
@@ -105,6 +126,13 @@ public final class ArtpRecvCommand implements Callable<Integer> {
                 throw new CommandLine.ParameterException(cl, "--aes-gcm-key: " + e.getMessage());
             }
         }
+        if (flows != null) {
+            try {
+                expectedFlows = FlowList.parse("--flows", flows);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(cl, e.getMessage());
+            }
+        }
     }
 
     @Override
@@ -112,7 +140,8 @@ public final class ArtpRecvCommand implements Callable<Integer> {
         validate();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        Receiver receiver = new Receiver(count == null ? 0 : count, key, intervalMs == null ? 0 : intervalMs);
+        Receiver receiver = new Receiver(count == null ? 0 : count, key, intervalMs == null ? 0 : intervalMs,
+            expectedFlows);
         Long only = session;
         SessionAcceptor acceptor = only == null ? SessionAcceptor.ANY
             : (sessionId, peer) -> sessionId == only ? SessionGrant.UNKEYED : null;
@@ -140,6 +169,8 @@ public final class ArtpRecvCommand implements Callable<Integer> {
             err.println("recv failed: " + ArtpSendCommand.describe(e));
             err.flush();
             return 1;
+        } finally {
+            receiver.release(); // the endpoint is closed: no datagram comes any more
         }
         Summary s = receiver.summary();
         report(out, s, transport, stopReason, stats);
@@ -191,6 +222,18 @@ public final class ArtpRecvCommand implements Callable<Integer> {
             return "corrupt: " + s.corrupt + " datagrams failed the payload check"
                 + (key == null ? "" : " (" + s.decryptFailures + " did not decrypt)");
         }
+        if (expectedFlows != null) {
+            if (s.unexpectedFlow > 0) {
+                return "unexpected flows: " + s.unexpectedFlow + " datagrams of flows not in --flows ("
+                    + String.join(", ", Arrays.stream(s.flows).filter(f -> !f.expected())
+                        .map(f -> "flow " + f.flow() + ": " + f.arrived()).toList()) + ")";
+            }
+            for (FlowSummary f : s.flows) {
+                if (f.arrived() == 0) {
+                    return "flow " + f.flow() + ": no datagram received";
+                }
+            }
+        }
         if (count != null && s.duplicates > 0) {
             return "duplicates: " + s.duplicates + " datagrams were delivered more than once";
         }
@@ -205,6 +248,13 @@ public final class ArtpRecvCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "duplicates %d, reordered %d, corrupt %d%s; latency p50 %d us, p99 %d us, max %d us; stopped: %s%n",
             s.duplicates, s.reordered, s.corrupt, key == null ? "" : " (" + s.decryptFailures + " did not decrypt)",
             s.latency.quantile(0.5), s.latency.quantile(0.99), s.latency.max(), stopReason);
+        if (expectedFlows != null || Arrays.stream(s.flows).anyMatch(f -> f.flow() != 0)) {
+            for (FlowSummary f : s.flows) {
+                out.printf(Locale.ROOT, "flow %d: received %d datagrams (%d B), duplicates %d, reordered %d, corrupt %d%s%n",
+                    f.flow(), f.received(), f.bytes(), f.duplicates(), f.reordered(), f.corrupt(),
+                    f.expected() ? "" : " (not in --flows)");
+            }
+        }
         out.println("artp " + stats);
         if (json) {
             out.println(JsonLine.object(j -> {
@@ -231,6 +281,20 @@ public final class ArtpRecvCommand implements Callable<Integer> {
                 j.writeEndObject();
                 j.writeNumberField("connections", s.connections);
                 j.writeNumberField("closed_orderly", s.closedOrderly);
+                j.writeObjectFieldStart("flows");
+                for (FlowSummary f : s.flows) {
+                    j.writeObjectFieldStart(Long.toString(f.flow()));
+                    j.writeNumberField("received", f.received());
+                    j.writeNumberField("duplicates", f.duplicates());
+                    j.writeNumberField("reordered", f.reordered());
+                    j.writeNumberField("corrupt", f.corrupt());
+                    j.writeNumberField("bytes", f.bytes());
+                    j.writeEndObject();
+                }
+                j.writeEndObject();
+                if (expectedFlows != null) {
+                    j.writeNumberField("unexpected_flow", s.unexpectedFlow);
+                }
                 j.writeStringField("stopped", stopReason);
                 j.writeStringField("transport", transport);
                 j.writeNumberField("cpu_seconds", JsonLine.round3(Rates.processCpuSeconds()));
@@ -256,16 +320,58 @@ public final class ArtpRecvCommand implements Callable<Integer> {
         }
     }
 
-    /** What one connection has seen; touched only on its event loop (under the receiver's lock). */
+    /** What one connection has seen of one flow; touched only under the receiver's lock. */
     private static final class Track {
         final BitSet seen = new BitSet();
         long highest = -1;
     }
 
-    /** A consistent copy of the receiver's results. */
+    /** What one connection has seen, per flow (by the receiver's flow index); touched only under its lock. */
+    private static final class ConnectionTrack {
+        Track[] flows = new Track[1];
+
+        Track flow(int index) {
+            if (index >= flows.length) {
+                flows = Arrays.copyOf(flows, Math.max(index + 1, flows.length * 2));
+            }
+            Track t = flows[index];
+            if (t == null) {
+                t = new Track();
+                flows[index] = t;
+            }
+            return t;
+        }
+    }
+
+    /** The figures of one flow, over every connection; touched only under the receiver's lock. */
+    private static final class FlowFigures {
+        final long flow;
+        final boolean expected;
+        long received;
+        long duplicates;
+        long reordered;
+        long corrupt;
+        long bytes;
+
+        FlowFigures(long flow, boolean expected) {
+            this.flow = flow;
+            this.expected = expected;
+        }
+    }
+
+    /** A copy of one flow's figures. */
+    private record FlowSummary(long flow, boolean expected, long received, long duplicates, long reordered, long corrupt,
+        long bytes) {
+        /** @return every datagram of the flow that arrived: distinct, duplicate or corrupt */
+        long arrived() {
+            return received + duplicates + corrupt;
+        }
+    }
+
+    /** A consistent copy of the receiver's results; {@code flows} sorted by flow id. */
     private record Summary(long received, long duplicates, long corrupt, long decryptFailures, long reordered, long bytes,
         long firstNanos, long lastNanos, long connections, long closedOrderly, LatencyHistogram latency,
-        long[] intervals) {
+        long[] intervals, FlowSummary[] flows, long unexpectedFlow) {
         double seconds() {
             return firstNanos == 0 ? 0.0 : (lastNanos - firstNanos) / 1e9;
         }
@@ -290,16 +396,26 @@ public final class ArtpRecvCommand implements Callable<Integer> {
         private final long intervalNanos;
         private long[] intervals = new long[64];
         private int lastInterval = -1;
+        private final boolean flowsListed;
+        private final FlowIndex flowIndex = new FlowIndex(MAX_TRACKED_FLOWS);
+        private FlowFigures[] flowFigures = new FlowFigures[4];
+        private long unexpectedFlow;
         private final javax.crypto.Cipher cipher;
         private final javax.crypto.spec.SecretKeySpec keySpec;
         private final byte[] aad = new byte[AesGcmCodec.AAD_LENGTH];
+        /** The ciphertext of the datagram being decrypted, reused (grows to the largest datagram). */
+        private byte[] sealed = new byte[0];
+        /** The plaintext of the datagram being decrypted, reused; released by {@link #release}. */
+        private ByteBuf plain;
 
         /**
          * @param expected datagrams to wait for, 0 for no limit
          * @param key the AES-GCM key to decrypt with, or null when the datagrams are plaintext
          * @param intervalMs length of a rate interval, 0 for none
+         * @param expectedFlows the only flows to take (their figures are reported even when none arrive), or null
+         *     for any
          */
-        Receiver(long expected, byte[] key, int intervalMs) {
+        Receiver(long expected, byte[] key, int intervalMs, long[] expectedFlows) {
             this.expected = expected;
             this.key = key;
             this.intervalNanos = intervalMs * 1_000_000L;
@@ -309,33 +425,41 @@ public final class ArtpRecvCommand implements Callable<Integer> {
                 throw new IllegalStateException("AES-GCM is not available in this JVM: " + e, e);
             }
             this.keySpec = key == null ? null : new javax.crypto.spec.SecretKeySpec(key, "AES");
+            this.flowsListed = expectedFlows != null;
+            if (expectedFlows != null) {
+                for (long f : expectedFlows) {
+                    figures(flowIndex.add(f), f, true);
+                }
+            }
         }
 
         @Override
         public synchronized void connected(ArtpConnection connection) {
             connections++;
-            connection.attach(new Track());
+            connection.attach(new ConnectionTrack());
         }
 
         @Override
         public void datagram(ArtpConnection connection, ByteBuf datagram, boolean control) {
             long now = System.nanoTime();
             try {
-                Payload.Header h = null;
+                long flow = 0;
+                if (control) {
+                    flow = ControlBlock.flowOf(datagram);
+                    if (flow != ControlBlock.NOT_A_FLOW_DATAGRAM) {
+                        datagram.skipBytes(ControlBlock.FLOW_PREFIX);
+                    }
+                }
+                Payload.Header h = null; // stays null for control information: not test data
                 boolean undecryptable = false;
-                if (!control && key == null) {
+                if (flow != ControlBlock.NOT_A_FLOW_DATAGRAM && key == null) {
                     h = Payload.verify(datagram);
-                } else if (!control) {
-                    byte[] plain = decrypt(connection.sessionId(), datagram);
-                    if (plain == null) {
+                } else if (flow != ControlBlock.NOT_A_FLOW_DATAGRAM) {
+                    ByteBuf p = decrypt(connection.sessionId(), datagram);
+                    if (p == null) {
                         undecryptable = true;
                     } else {
-                        ByteBuf p = Unpooled.wrappedBuffer(plain);
-                        try {
-                            h = Payload.verify(p);
-                        } finally {
-                            p.release();
-                        }
+                        h = Payload.verify(p);
                     }
                 }
                 synchronized (this) {
@@ -346,32 +470,51 @@ public final class ArtpRecvCommand implements Callable<Integer> {
                     if (undecryptable) {
                         decryptFailures++;
                     }
-                    if (h == null || h.seq() > Integer.MAX_VALUE - 1) {
+                    int index = flow == ControlBlock.NOT_A_FLOW_DATAGRAM ? -1 : flowIndex.indexOf(flow);
+                    if (index < 0 && flow != ControlBlock.NOT_A_FLOW_DATAGRAM) {
+                        index = flowIndex.add(flow); // -1 beyond MAX_TRACKED_FLOWS
+                        if (index >= 0) {
+                            figures(index, flow, !flowsListed);
+                        }
+                    }
+                    FlowFigures f = index < 0 ? null : flowFigures[index];
+                    if (f != null && !f.expected) {
+                        unexpectedFlow++;
+                    }
+                    if (h == null || h.seq() > Integer.MAX_VALUE - 1 || f == null) {
                         corrupt++;
+                        if (f != null) {
+                            f.corrupt++;
+                        }
                         return;
                     }
-                    Track track = (Track) connection.attachment();
-                    if (track == null) {
-                        track = new Track();
-                        connection.attach(track);
+                    ConnectionTrack connectionTrack = (ConnectionTrack) connection.attachment();
+                    if (connectionTrack == null) {
+                        connectionTrack = new ConnectionTrack();
+                        connection.attach(connectionTrack);
                     }
+                    Track track = connectionTrack.flow(index);
                     int seq = (int) h.seq();
                     if (track.seen.get(seq)) {
                         duplicates++;
+                        f.duplicates++;
                         return;
                     }
                     track.seen.set(seq);
                     if (seq < track.highest) {
                         reordered++;
+                        f.reordered++;
                     } else {
                         track.highest = seq;
                     }
                     received++;
+                    f.received++;
                     bytes += h.size();
+                    f.bytes += h.size();
                     if (intervalNanos > 0) {
                         int i = (int) Math.min(Integer.MAX_VALUE - 8, (now - firstNanos) / intervalNanos);
                         if (i >= intervals.length) {
-                            intervals = java.util.Arrays.copyOf(intervals, Math.max(i + 1, intervals.length * 2));
+                            intervals = Arrays.copyOf(intervals, Math.max(i + 1, intervals.length * 2));
                         }
                         intervals[i]++;
                         lastInterval = Math.max(lastInterval, i);
@@ -389,27 +532,59 @@ public final class ArtpRecvCommand implements Callable<Integer> {
             }
         }
 
+        /** Creates the figures of a flow at its index. */
+        private void figures(int index, long flow, boolean isExpected) {
+            if (index >= flowFigures.length) {
+                flowFigures = Arrays.copyOf(flowFigures, Math.max(index + 1, flowFigures.length * 2));
+            }
+            flowFigures[index] = new FlowFigures(flow, isExpected);
+        }
+
         /**
-         * Decrypts with the one reused cipher (every datagram of the endpoint arrives on its one event loop).
+         * Decrypts the readable bytes of {@code datagram} with the one reused cipher, from a reused array into a
+         * reused buffer (every datagram of the endpoint arrives on its one event loop).
          *
-         * @return the plaintext, or null if the datagram does not authenticate with the key and session
+         * @return the plaintext, valid until the next call; or null if the datagram does not authenticate with the
+         *     key and session
          */
-        private byte[] decrypt(long sessionId, ByteBuf datagram) {
+        private ByteBuf decrypt(long sessionId, ByteBuf datagram) {
             int len = datagram.readableBytes();
             if (len < AesGcmCodec.OVERHEAD) {
                 return null;
             }
-            byte[] in = ByteBufUtil.getBytes(datagram);
+            if (sealed.length < len) {
+                sealed = new byte[Math.max(len, sealed.length * 2)];
+            }
+            datagram.getBytes(datagram.readerIndex(), sealed, 0, len);
             try {
                 cipher.init(javax.crypto.Cipher.DECRYPT_MODE, keySpec,
-                    new javax.crypto.spec.GCMParameterSpec(AesGcmCodec.TAG_LENGTH * 8, in, 0, AesGcmCodec.NONCE_LENGTH));
+                    new javax.crypto.spec.GCMParameterSpec(AesGcmCodec.TAG_LENGTH * 8, sealed, 0, AesGcmCodec.NONCE_LENGTH));
                 AesGcmCodec.aad(sessionId, aad);
                 cipher.updateAAD(aad);
-                return cipher.doFinal(in, AesGcmCodec.NONCE_LENGTH, len - AesGcmCodec.NONCE_LENGTH);
+                int room = cipher.getOutputSize(len - AesGcmCodec.NONCE_LENGTH);
+                if (plain == null || plain.capacity() < room) {
+                    int capacity = Math.max(room, plain == null ? 0 : plain.capacity() * 2);
+                    if (plain != null) {
+                        plain.release();
+                    }
+                    plain = Unpooled.buffer(capacity);
+                }
+                int n = cipher.doFinal(sealed, AesGcmCodec.NONCE_LENGTH, len - AesGcmCodec.NONCE_LENGTH, plain.array(),
+                    plain.arrayOffset());
+                plain.setIndex(0, n);
+                return plain;
             } catch (AEADBadTagException e) {
                 return null;
             } catch (java.security.GeneralSecurityException e) {
                 throw new IllegalStateException("AES-GCM decryption failed unexpectedly: " + e, e);
+            }
+        }
+
+        /** Releases the reused plaintext buffer; call once no datagram can arrive any more. */
+        synchronized void release() {
+            if (plain != null) {
+                plain.release();
+                plain = null;
             }
         }
 
@@ -421,8 +596,15 @@ public final class ArtpRecvCommand implements Callable<Integer> {
         }
 
         synchronized Summary summary() {
+            List<FlowSummary> flows = new ArrayList<>(flowIndex.size());
+            for (int i = 0; i < flowIndex.size(); i++) {
+                FlowFigures f = flowFigures[i];
+                flows.add(new FlowSummary(f.flow, f.expected, f.received, f.duplicates, f.reordered, f.corrupt, f.bytes));
+            }
+            flows.sort(Comparator.comparingLong(FlowSummary::flow));
             return new Summary(received, duplicates, corrupt, decryptFailures, reordered, bytes, firstNanos, lastNanos,
-                connections, closedOrderly, latency, java.util.Arrays.copyOf(intervals, lastInterval + 1));
+                connections, closedOrderly, latency, Arrays.copyOf(intervals, lastInterval + 1),
+                flows.toArray(new FlowSummary[0]), unexpectedFlow);
         }
     }
 }

@@ -9,10 +9,12 @@ import io.pando.artp.ArtpCounter;
 import io.pando.artp.ArtpEndpoint;
 import io.pando.artp.ArtpHandler;
 import io.pando.artp.ArtpStats;
+import io.pando.artp.ControlBlock;
 import io.pando.artp.ErrorCode;
 import java.io.PrintWriter;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
@@ -32,6 +34,10 @@ import picocli.CommandLine.Option;
  * being writable, then waits for {@link ArtpHandler#writabilityChanged}; with a rate, a token bucket refilled
  * by the clock decides how many datagrams the task may send and when it runs next. No thread sleeps per
  * datagram.
+ *
+ * <p>With {@code --flows} the datagrams are data of several flows of the session, round robin, each flow's
+ * datagrams numbered 0, 1, 2, ... on their own; flow 0 travels as DATA, any other flow as a flow datagram
+ * ({@link ControlBlock#writeFlowPrefix}, docs/artp.md 9.3).
  */
 @Command(name = "send", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Connect to an ARTP endpoint and send test datagrams; wait until all are acknowledged.",
@@ -75,8 +81,19 @@ public final class ArtpSendCommand implements Callable<Integer> {
         description = "Give up after this many seconds in total: connect, send and close (default ${DEFAULT-VALUE}).")
     double timeout;
 
+    @Option(names = {"--flows", "--flow"}, paramLabel = "F[,F...]",
+        description = {"Send the datagrams as data of these flows of the session (ids in [0, 4294967295], at most "
+            + FlowList.MAX_FLOWS + "; comma-separated or repeated), round robin: datagram i goes to the (i mod k)-th "
+            + "flow, and each flow's datagrams are numbered 0, 1, 2, ... on their own. Flow 0 travels as DATA, "
+            + "any other as a flow datagram (a CONTROL datagram: FLOW(F) and END, " + ControlBlock.FLOW_PREFIX
+            + " bytes, then the datagram). Default: flow 0."})
+    List<String> flows;
+
     @Option(names = "--json", description = "Print one JSON object with the results as the last line.")
     boolean json;
+
+    /** The flows to send on, parsed from {@code --flows}: {0} without it. */
+    private long[] flowIds = {0};
 
     void validate() {
         CommandLine cl = spec.commandLine();
@@ -100,6 +117,25 @@ public final class ArtpSendCommand implements Callable<Integer> {
         if (!(timeout > 0 && Double.isFinite(timeout))) {
             throw new CommandLine.ParameterException(cl, "--timeout must be > 0, got " + timeout);
         }
+        if (flows != null) {
+            try {
+                flowIds = FlowList.parse("--flows", flows);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(cl, e.getMessage());
+            }
+            boolean tagged = java.util.Arrays.stream(flowIds).anyMatch(f -> f != 0);
+            if (tagged && size > Payload.MAX_SIZE - ControlBlock.FLOW_PREFIX) {
+                throw new CommandLine.ParameterException(cl, "--size must be in [" + Payload.MIN_SIZE + ", "
+                    + (Payload.MAX_SIZE - ControlBlock.FLOW_PREFIX) + "] with a flow other than 0 (a flow datagram "
+                    + "carries " + ControlBlock.FLOW_PREFIX + " bytes more), got " + size);
+            }
+        }
+    }
+
+    /** @return datagrams sent on the flow at position {@code i} of {@link #flowIds}, of {@code sent} in all */
+    private long sentOn(int i, long sent) {
+        int k = flowIds.length;
+        return sent / k + (i < sent % k ? 1 : 0);
     }
 
     @Override
@@ -194,6 +230,13 @@ public final class ArtpSendCommand implements Callable<Integer> {
                 r.transport);
             out.printf(java.util.Locale.ROOT, "retransmitted %d packets; artp %s%n",
                 r.stats.get(ArtpCounter.RETRANSMITTED), r.stats);
+            if (flows != null) {
+                for (int i = 0; i < flowIds.length; i++) {
+                    long n = sentOn(i, r.sent);
+                    out.printf(java.util.Locale.ROOT, "flow %d: sent %d datagrams (%d B) as %s%n", flowIds[i], n,
+                        n * size, flowIds[i] == 0 ? "DATA" : "flow datagrams");
+                }
+            }
         }
         if (json) {
             out.println(JsonLine.object(j -> {
@@ -211,6 +254,15 @@ public final class ArtpSendCommand implements Callable<Integer> {
                 j.writeNumberField("datagrams_per_s", JsonLine.round3(Rates.perSecond(r.sent, seconds)));
                 j.writeNumberField("mbit_per_s", JsonLine.round3(Rates.mbitPerSecond(bytes, seconds)));
                 j.writeNumberField("retransmitted", r.stats == null ? 0 : r.stats.get(ArtpCounter.RETRANSMITTED));
+                j.writeObjectFieldStart("flows");
+                for (int i = 0; i < flowIds.length; i++) {
+                    long n = sentOn(i, r.sent);
+                    j.writeObjectFieldStart(Long.toString(flowIds[i]));
+                    j.writeNumberField("sent", n);
+                    j.writeNumberField("bytes", n * size);
+                    j.writeEndObject();
+                }
+                j.writeEndObject();
                 j.writeStringField("transport", r.transport);
                 j.writeNumberField("cpu_seconds", JsonLine.round3(Rates.processCpuSeconds()));
                 if (r.stats != null) {
@@ -314,10 +366,15 @@ public final class ArtpSendCommand implements Callable<Integer> {
                         schedule(0);
                         return;
                     }
-                    ByteBuf datagram = PooledByteBufAllocator.DEFAULT.directBuffer(size);
+                    long flow = flowIds[(int) (sent % flowIds.length)];
+                    ByteBuf datagram = PooledByteBufAllocator.DEFAULT.directBuffer(
+                        flow == 0 ? size : ControlBlock.FLOW_PREFIX + size);
                     try {
                         long now = System.nanoTime();
-                        Payload.encode(datagram, sent, now, size);
+                        if (flow != 0) {
+                            ControlBlock.writeFlowPrefix(datagram, flow);
+                        }
+                        Payload.encode(datagram, sent / flowIds.length, now, size);
                         if (firstSend == 0) {
                             firstSend = now;
                         }
@@ -326,7 +383,11 @@ public final class ArtpSendCommand implements Callable<Integer> {
                         throw e;
                     }
                     try {
-                        conn.send(datagram); // ownership passes, also when send throws
+                        if (flow == 0) {
+                            conn.send(datagram); // ownership passes, also when send throws
+                        } else {
+                            conn.sendControl(datagram); // a flow datagram; ownership passes likewise
+                        }
                     } catch (RuntimeException e) {
                         fail("send failed after " + sent + " of " + count + " datagrams: " + describe(e));
                         return;

@@ -35,6 +35,13 @@ class OptionValidationTest {
         "--to 127.0.0.1:9000 --count x --size 24            | --count",
         "--count 1 --size 24                                | Missing required option: '--to=HOST:PORT'",
         "--to 127.0.0.1:9000 --size 24                      | Missing required option: '--count=N'",
+        "--to 127.0.0.1:9000 --count 1 --size 24 --flows x  | --flows: a flow id is a whole number in [0, 4294967295], got 'x'",
+        "--to 127.0.0.1:9000 --count 1 --size 24 --flows -1 | --flows: a flow id is a whole number in [0, 4294967295], got '-1'",
+        "--to 127.0.0.1:9000 --count 1 --size 24 --flows 4294967296 | --flows: a flow id is a whole number in [0, 4294967295], got '4294967296'",
+        "--to 127.0.0.1:9000 --count 1 --size 24 --flows 1,,2 | --flows takes flow ids separated by commas, got '1,,2' (an empty id)",
+        "--to 127.0.0.1:9000 --count 1 --size 24 --flows 1, | --flows takes flow ids separated by commas, got '1,' (an empty id)",
+        "--to 127.0.0.1:9000 --count 1 --size 24 --flows 1,2 --flow 1 | --flows: flow 1 is given twice",
+        "--to 127.0.0.1:9000 --count 1 --size 1048576 --flows 0,1 | --size must be in [24, 1048564] with a flow other than 0 (a flow datagram carries 12 bytes more), got 1048576",
     })
     void sendRejects(String args, String message) {
         Cli cli = Cli.run(("artp send " + args).trim().split("\\s+"));
@@ -53,11 +60,28 @@ class OptionValidationTest {
         "--listen 127.0.0.1:0 --aes-gcm-key 00112233 | --aes-gcm-key: an AES-GCM key is 32, 48 or 64 hex digits (a 128-, 192- or 256-bit AES key), got 8 characters",
         "--listen 127.0.0.1:0 --aes-gcm-key 000102030405060708090a0b0c0d0e0g | --aes-gcm-key: an AES-GCM key is hex digits [0-9a-fA-F] only, found another character at position 32 of 32",
         "--count 5                            | Missing required option: '--listen=HOST:PORT'",
+        "--listen 127.0.0.1:0 --flows 1.5     | --flows: a flow id is a whole number in [0, 4294967295], got '1.5'",
+        "--listen 127.0.0.1:0 --flow 3 --flow 3 | --flows: flow 3 is given twice",
     })
     void recvRejects(String args, String message) {
         Cli cli = Cli.run(("artp recv " + args).trim().split("\\s+"));
         assertEquals(2, cli.exitCode(5), cli.err.toString());
         assertTrue(cli.err.toString().contains(message), () -> "stderr lacks '" + message + "': " + cli.err);
+    }
+
+    @Test
+    void atMost64Flows() {
+        StringBuilder flows = new StringBuilder("0");
+        for (int i = 1; i < 64; i++) {
+            flows.append(',').append(i);
+        }
+        Cli ok = Cli.run("artp", "send", "--to", "127.0.0.1:9", "--count", "1", "--size", "24", "--flows",
+            flows.toString(), "--timeout", "0.2");
+        assertEquals(1, ok.exitCode(10), () -> "64 flows are fine, then nobody answers: " + ok.err);
+        Cli cli = Cli.run("artp", "send", "--to", "127.0.0.1:9", "--count", "1", "--size", "24", "--flows",
+            flows + ",64");
+        assertEquals(2, cli.exitCode(5), cli.err.toString());
+        assertTrue(cli.err.toString().contains("--flows: at most 64 flows, got 65"), cli.err::toString);
     }
 
     @Test
