@@ -11,14 +11,18 @@ import io.netty.buffer.PooledByteBufAllocator;
 import io.pando.api.policy.AggregationStrategy;
 import io.pando.api.policy.LoadBalancingPolicy;
 import io.pando.api.policy.PacketScheduler;
+import io.pando.api.router.Execution;
 import io.pando.api.router.PolicyRole;
 import io.pando.api.router.RouterService;
 import io.pando.api.router.SessionInfo;
 import io.pando.api.router.SessionRequest;
+import io.pando.api.session.Flow;
+import io.pando.api.session.FlowId;
 import io.pando.api.unit.UnitId;
 import io.pando.artp.ArtpConnection;
 import io.pando.artp.ArtpEndpoint;
 import io.pando.artp.ArtpHandler;
+import io.pando.artp.ControlBlock;
 import io.pando.artp.SessionAcceptor;
 import io.pando.link.UnitPort;
 import java.util.ArrayList;
@@ -245,6 +249,61 @@ class RouterBundlesTest {
         }
     }
 
+    @Test
+    void aTwoFlowSessionSendsEachFlowToItsOwnDestination() throws Exception {
+        RouterService router = routers.waitForService(TIMEOUT_MS);
+        assertNotNull(router, "RouterService with the test's configuration");
+        await(() -> router.units().size() == 2
+            && units.getServices().stream().allMatch(u -> u.programs().contains("passthrough")),
+            "both units known to the router and running passthrough");
+        FlowReceiver main = new FlowReceiver(0);
+        FlowReceiver side = new FlowReceiver(1);
+        try (ArtpEndpoint d0 = ArtpEndpoint.builder().handler(main).acceptor(SessionAcceptor.ANY).start();
+             ArtpEndpoint d1 = ArtpEndpoint.builder().handler(side).acceptor(SessionAcceptor.ANY).start();
+             ArtpEndpoint client = ArtpEndpoint.builder().handler((c, d, ctl) -> d.release()).start()) {
+            SessionInfo info = router.createSession(new SessionRequest("osgi-flows", "passthrough",
+                d0.localAddress(), 2, Optional.empty(), Optional.empty(), Map.of(), Execution.DEFAULT,
+                List.of(new Flow(FlowId.of(1), "side", d1.localAddress()))));
+            ArtpConnection sender = client.connect(info.ingress(), info.id().value(), null).toCompletableFuture()
+                .get(10, TimeUnit.SECONDS);
+            int n = 2_000;
+            for (int i = 0; i < n; i++) {
+                if (i % 2 == 0) {
+                    sender.send(datagram(i));
+                } else { // flow 1: a flow datagram (docs/artp.md 9.3)
+                    ByteBuf d = datagram(i);
+                    ByteBuf tagged = PooledByteBufAllocator.DEFAULT.directBuffer(ControlBlock.FLOW_PREFIX
+                        + d.readableBytes());
+                    ControlBlock.writeFlowPrefix(tagged, 1);
+                    tagged.writeBytes(d);
+                    d.release();
+                    sender.sendControl(tagged);
+                }
+                while (!sender.isWritable()) {
+                    Thread.sleep(1);
+                }
+            }
+            ByteBuf unknown = PooledByteBufAllocator.DEFAULT.directBuffer();
+            ControlBlock.writeFlowPrefix(unknown, 5);
+            unknown.writeLong(n);
+            sender.sendControl(unknown);
+            sender.close().toCompletableFuture().get(30, TimeUnit.SECONDS);
+            await(() -> main.distinct.get() == n / 2 && side.distinct.get() == n / 2, "each flow at its destination");
+            for (FlowReceiver r : List.of(main, side)) {
+                assertEquals(0, r.duplicates.get() + r.corrupt.get() + r.wrongFlow.get(),
+                    "flow " + r.flow + ": no duplicate, corrupt or misdirected datagram");
+            }
+            SessionInfo last = router.closeSession(info.id());
+            Map<String, Long> c = last.counters();
+            assertEquals(1, c.get("unknown_flow"), c::toString);
+            assertEquals(n / 2, c.get("flow_0_datagrams_in"), c::toString);
+            assertEquals(n / 2, c.get("flow_1_datagrams_in"), c::toString);
+            assertEquals(n / 2, c.get("flow_0_datagrams_out"), c::toString);
+            assertEquals(n / 2, c.get("flow_1_datagrams_out"), c::toString);
+            assertEquals(2, c.get("egress_connections"), c::toString);
+        }
+    }
+
     /** Selects a policy; DS may bind the service to the router's components a moment after it registers. */
     private static void select(RouterService router, PolicyRole role, String name) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(TIMEOUT_MS);
@@ -333,6 +392,38 @@ class RouterBundlesTest {
             } finally {
                 d.release();
             }
+        }
+    }
+
+    /**
+     * A destination of one flow: DATA is flow 0, a flow datagram is its FLOW's flow; anything of another flow is
+     * counted as misdirected, the rest checked like {@link Receiver} does.
+     */
+    static final class FlowReceiver implements ArtpHandler {
+        final long flow;
+        final Receiver checks = new Receiver();
+        final AtomicInteger distinct = checks.distinct;
+        final AtomicInteger duplicates = checks.duplicates;
+        final AtomicInteger corrupt = checks.corrupt;
+        final AtomicInteger wrongFlow = new AtomicInteger();
+
+        FlowReceiver(long flow) {
+            this.flow = flow;
+        }
+
+        @Override
+        public void datagram(ArtpConnection c, ByteBuf d, boolean control) {
+            long f = 0;
+            if (control) {
+                f = ControlBlock.flowOf(d);
+                d.skipBytes(Math.min(ControlBlock.FLOW_PREFIX, d.readableBytes()));
+            }
+            if (f != flow || (int) d.getLong(d.readerIndex()) % 2 != flow) {
+                wrongFlow.incrementAndGet();
+                d.release();
+                return;
+            }
+            checks.datagram(c, d, false);
         }
     }
 
