@@ -54,8 +54,7 @@ final class EgressSession {
         egressOf = new Egress[n];
         flowDatagramsOut = new long[n];
         flowBytesOut = new long[n];
-        Map<InetSocketAddress, Egress> byDestination = new LinkedHashMap<>();
-        byDestination.put(plan.destination(), new Egress(this, plan.destination()));
+        Map<InetSocketAddress, Egress> byDestination = new LinkedHashMap<>(); // flow 0 has the lowest id: first
         for (int i = 0; i < n; i++) {
             flows[i] = f.get(i).id();
             flowIds[i] = flows[i].value();

@@ -757,4 +757,38 @@ class AggregationCoreTest {
         assertThrows(NoSuchElementException.class, () -> core.attach(plan.id(), U1, bytes -> { }));
         await(() -> r1.endpoint.connections().isEmpty(), "the connection that did open is closed");
     }
+
+    @Test
+    void theFlowPrefixGoesIntoTheHeadroomWhenTheBufferHasItAndIsNotShared() {
+        ByteBuf roomy = PooledByteBufAllocator.DEFAULT.directBuffer(64);
+        roomy.writerIndex(13).readerIndex(13).writeLong(42); // as a result from a remote unit arrives
+        ByteBuf out = AggregationCore.withFlowPrefix(roomy, 7);
+        assertTrue(out == roomy, "no copy");
+        assertEquals(7, io.pando.artp.ControlBlock.flowOf(out));
+        assertEquals(20, out.readableBytes());
+        assertEquals(42, out.getLong(out.readerIndex() + 12));
+        out.release();
+
+        ByteBuf tight = datagram(5, 40);
+        out = AggregationCore.withFlowPrefix(tight, 0xFFFF_FFFFL);
+        assertTrue(out != tight, "a copy");
+        assertEquals(0, tight.refCnt(), "the result is released once copied");
+        assertEquals(0xFFFF_FFFFL, io.pando.artp.ControlBlock.flowOf(out));
+        out.skipBytes(12);
+        byte[] b = new byte[40];
+        out.readBytes(b);
+        assertIntact(b);
+        out.release();
+
+        ByteBuf shared = PooledByteBufAllocator.DEFAULT.directBuffer(64);
+        shared.writeZero(12).readerIndex(12);
+        shared.writeLong(1);
+        shared.retain(); // someone else holds it too: its headroom is not ours to write
+        out = AggregationCore.withFlowPrefix(shared, 3);
+        assertTrue(out != shared);
+        assertEquals(1, shared.refCnt());
+        assertEquals(0, shared.getInt(0), "untouched");
+        shared.release();
+        out.release();
+    }
 }
