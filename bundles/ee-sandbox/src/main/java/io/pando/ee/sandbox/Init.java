@@ -11,12 +11,13 @@ import java.util.Map;
  * @param session the session id, as the unit writes it (unsigned decimal)
  * @param program the program's name
  * @param budgetMicros CPU budget per datagram in microseconds, 0 for none
- * @param flows the session's flows
+ * @param flows the session's flows (u32 each)
  * @param parameters the session's parameters, unmodifiable
  * @param state the session state the unit holds, in the unit's order (a mutable copy for the sandbox)
+ * @param timers the ids of the timers the program has set (the unit keeps them across sandboxes)
  */
-record Init(String session, String program, long budgetMicros, int[] flows, Map<String, String> parameters,
-    LinkedHashMap<String, byte[]> state) {
+record Init(String session, String program, long budgetMicros, long[] flows, Map<String, String> parameters,
+    LinkedHashMap<String, byte[]> state, long[] timers) {
 
     /** Parses an INIT payload; every field is checked against the frame. */
     static Init parse(ByteBuffer in) throws ProtocolException {
@@ -29,9 +30,17 @@ record Init(String session, String program, long budgetMicros, int[] flows, Map<
         String program = Fields.str(in, "INIT program");
         long budget = Fields.u32(in, "INIT cpu budget");
         int nFlows = Fields.u16(in, "INIT flow count");
-        int[] flows = new int[nFlows];
+        if (nFlows < 1 || nFlows > Protocol.MAX_FLOWS) {
+            throw new ProtocolException("INIT: " + nFlows + " flows, expected 1.." + Protocol.MAX_FLOWS);
+        }
+        long[] flows = new long[nFlows];
         for (int i = 0; i < nFlows; i++) {
-            flows[i] = Fields.u16(in, "INIT flow");
+            flows[i] = Fields.u32(in, "INIT flow");
+            for (int k = 0; k < i; k++) {
+                if (flows[k] == flows[i]) {
+                    throw new ProtocolException("INIT: flow " + flows[i] + " given twice");
+                }
+            }
         }
         int nParams = Fields.u16(in, "INIT parameter count");
         Map<String, String> params = new LinkedHashMap<>();
@@ -45,9 +54,17 @@ record Init(String session, String program, long budgetMicros, int[] flows, Map<
             String k = Fields.str(in, "INIT state key");
             state.put(k, Fields.bytes(in, Protocol.MAX_STATE_VALUE, "INIT state value"));
         }
-        if (in.hasRemaining()) {
-            throw new ProtocolException("INIT: " + in.remaining() + " bytes after the state");
+        int nTimers = Fields.u16(in, "INIT timer count");
+        if (nTimers > Protocol.MAX_TIMERS) {
+            throw new ProtocolException("INIT: " + nTimers + " timers, at most " + Protocol.MAX_TIMERS);
         }
-        return new Init(session, program, budget, flows, Collections.unmodifiableMap(params), state);
+        long[] timers = new long[nTimers];
+        for (int i = 0; i < nTimers; i++) {
+            timers[i] = Fields.u64(in, "INIT timer");
+        }
+        if (in.hasRemaining()) {
+            throw new ProtocolException("INIT: " + in.remaining() + " bytes after the timers");
+        }
+        return new Init(session, program, budget, flows, Collections.unmodifiableMap(params), state, timers);
     }
 }

@@ -21,10 +21,18 @@ public interface ProgramCalls {
     /**
      * Calls {@code ActiveProgram.process} with a datagram viewing {@code data} from position to limit.
      *
-     * @param flow the datagram's flow
+     * @param flow the datagram's flow (u32)
      * @param control whether it is a control datagram
      * @param data the datagram's bytes; not to be kept after the call
      * @throws Throwable whatever the program throws
      */
-    void process(int flow, boolean control, ByteBuffer data) throws Throwable;
+    void process(long flow, boolean control, ByteBuffer data) throws Throwable;
+
+    /**
+     * Calls {@code ActiveProgram.onTimer}.
+     *
+     * @param timer the timer's id
+     * @throws Throwable whatever the program throws
+     */
+    void timer(long timer) throws Throwable;
 }

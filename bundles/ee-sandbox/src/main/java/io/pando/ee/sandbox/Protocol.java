@@ -1,13 +1,13 @@
 package io.pando.ee.sandbox;
 
 /**
- * Constants of the sandbox protocol, version 1 (docs/ee.md, "Protocol"), and the program API's limits the sandbox
+ * Constants of the sandbox protocol, version 2 (docs/ee.md, "Protocol"), and the program API's limits the sandbox
  * enforces. Internal to the sandbox; the unit has its own codec.
  */
 public final class Protocol {
 
     /** Protocol version carried by INIT. */
-    public static final int VERSION = 1;
+    public static final int VERSION = 2;
     /** Longest frame (type and payload), both directions. */
     public static final int MAX_FRAME = 16 << 20;
     /** Most datagrams in one BATCH. */
@@ -41,6 +41,17 @@ public final class Protocol {
     public static final int OP_STATE_REMOVE = 3;
     /** Result op: control information for the program's other instances. */
     public static final int OP_CONTROL = 4;
+    /** Result op: a timer set or moved (u64 timer, u64 delay µs). */
+    public static final int OP_TIMER_SET = 5;
+    /** Result op: a timer cancelled (u64 timer). */
+    public static final int OP_TIMER_CANCEL = 6;
+
+    /** BATCH entry flag: a control datagram. */
+    public static final int FLAG_CONTROL = 1;
+    /** BATCH entry flag: a timer expired; the data is its u64 id. */
+    public static final int FLAG_TIMER = 2;
+    /** Bytes of a BATCH entry before its data: u64 seq · u8 flags · u32 flow · u32 length. */
+    public static final int ENTRY_HEADER = 17;
 
     /** Result status: processed. */
     public static final int STATUS_OK = 0;
@@ -55,6 +66,12 @@ public final class Protocol {
     public static final long MAX_STATE_BYTES = 1 << 20;
     /** Longest state key, in characters (program API). */
     public static final int MAX_KEY_LENGTH = 255;
+    /** Most timers a program may have set at one time (program API). */
+    public static final int MAX_TIMERS = 1024;
+    /** Longest timer delay in microseconds (program API). */
+    public static final long MAX_TIMER_DELAY_MICROS = 3_600_000_000L;
+    /** Most flows of a session (INIT). */
+    public static final int MAX_FLOWS = 64;
     /** Most ops one datagram may produce (the result's u16 count). */
     public static final int MAX_OPS = 0xFFFF;
     /** Most bytes of ops one datagram may produce, so that its result fits a frame. */

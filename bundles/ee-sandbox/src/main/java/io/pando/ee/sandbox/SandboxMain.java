@@ -159,7 +159,7 @@ public final class SandboxMain {
                 } catch (NumberFormatException e) {
                     throw new StartupException("INIT session '" + init.session() + "' is not a session id");
                 }
-                session = new SessionContext(sessionId, init.flows(), init.parameters(), init.state());
+                session = new SessionContext(sessionId, init.flows(), init.parameters(), init.state(), init.timers());
                 BridgeLoader bridge = new BridgeLoader(SandboxMain.class.getClassLoader(), framework.apiBundle());
                 Object instance = service(so, "the program's instance");
                 calls = bridge.adapter(instance, session);
@@ -269,7 +269,8 @@ public final class SandboxMain {
     }
 
     /**
-     * The batch loop: reads BATCH frames and answers them, one datagram at a time, until SHUTDOWN.
+     * The batch loop: reads BATCH frames and answers them, one entry (a datagram or a timer's expiry) at a time,
+     * until SHUTDOWN.
      */
     static final class Worker {
         private final FrameChannel channel;
@@ -311,7 +312,7 @@ public final class SandboxMain {
         }
 
         private void batch(ByteBuffer in) throws IOException {
-            int n = check(in);
+            int n = check(in, session);
             if (in != frame) {
                 frame = in;
                 view = in.duplicate();
@@ -321,13 +322,17 @@ public final class SandboxMain {
             try {
                 for (int i = 0; i < n; i++) {
                     long seq = in.getLong(p);
-                    boolean control = (in.get(p + 8) & 1) != 0;
-                    int flow = in.getShort(p + 9) & 0xFFFF;
-                    int len = in.getInt(p + 11);
-                    int start = p + 15;
+                    int flags = in.get(p + 8);
+                    long flow = in.getInt(p + 9) & 0xFFFF_FFFFL;
+                    int len = in.getInt(p + 13);
+                    int start = p + Protocol.ENTRY_HEADER;
                     p = start + len;
-                    view.limit(p).position(start);
-                    one(seq, flow, control);
+                    if ((flags & Protocol.FLAG_TIMER) != 0) {
+                        timer(seq, in.getLong(start));
+                    } else {
+                        view.limit(p).position(start);
+                        one(seq, flow, (flags & Protocol.FLAG_CONTROL) != 0);
+                    }
                 }
                 results.flush();
             } finally {
@@ -335,24 +340,44 @@ public final class SandboxMain {
             }
         }
 
-        /** Checks a whole BATCH before any datagram is processed. @return the number of datagrams */
-        private static int check(ByteBuffer in) throws ProtocolException {
+        /**
+         * Checks a whole BATCH before any entry is processed: lengths, flags, the session's flows, timer entries of
+         * exactly a u64 on flow 0. @return the number of entries
+         */
+        static int check(ByteBuffer in, SessionContext session) throws ProtocolException {
             Fields.need(in, 4, "BATCH count");
             long n = in.getInt(0) & 0xFFFF_FFFFL;
             if (n < 1 || n > Protocol.MAX_BATCH) {
                 throw new ProtocolException("BATCH of " + n + " datagrams, expected 1.." + Protocol.MAX_BATCH);
             }
+            int h = Protocol.ENTRY_HEADER;
             int p = 4;
             for (int i = 0; i < n; i++) {
-                if (in.limit() - p < 15) {
+                if (in.limit() - p < h) {
                     throw new ProtocolException("BATCH datagram " + i + " of " + n + " truncated");
                 }
-                int len = in.getInt(p + 11);
-                if (len < 0 || len > in.limit() - p - 15) {
+                int flags = in.get(p + 8) & 0xFF;
+                long flow = in.getInt(p + 9) & 0xFFFF_FFFFL;
+                int len = in.getInt(p + 13);
+                if (len < 0 || len > in.limit() - p - h) {
                     throw new ProtocolException("BATCH datagram " + i + " of " + n + ": length "
                         + Integer.toUnsignedString(len) + " beyond the frame");
                 }
-                p += 15 + len;
+                if ((flags & ~(Protocol.FLAG_CONTROL | Protocol.FLAG_TIMER)) != 0
+                    || flags == (Protocol.FLAG_CONTROL | Protocol.FLAG_TIMER)) {
+                    throw new ProtocolException("BATCH datagram " + i + " of " + n + ": flags 0x"
+                        + Integer.toHexString(flags));
+                }
+                if ((flags & Protocol.FLAG_TIMER) != 0) {
+                    if (len != 8 || flow != 0) {
+                        throw new ProtocolException("BATCH timer entry " + i + " of " + n + ": " + len
+                            + " bytes on flow " + flow + ", expected a u64 timer id on flow 0");
+                    }
+                } else if (!session.hasFlow(flow)) {
+                    throw new ProtocolException("BATCH datagram " + i + " of " + n + ": the session has no flow "
+                        + flow);
+                }
+                p += h + len;
             }
             if (p != in.limit()) {
                 throw new ProtocolException("BATCH: " + (in.limit() - p) + " bytes after the datagrams");
@@ -360,14 +385,28 @@ public final class SandboxMain {
             return (int) n;
         }
 
-        private void one(long seq, int flow, boolean control) throws IOException {
+        private void one(long seq, long flow, boolean control) throws IOException {
+            call(seq, flow, control, false, 0);
+        }
+
+        /** A timer expired: it is no longer set; the program's onTimer is called like process. */
+        private void timer(long seq, long timer) throws IOException {
+            session.timerExpired(timer);
+            call(seq, 0, false, true, timer);
+        }
+
+        private void call(long seq, long flow, boolean control, boolean isTimer, long timer) throws IOException {
             session.begin(self);
             seqFile.set(seq);
             long cpu0 = watchdog.cpuNow();
             watchdog.enter(seq, cpu0);
             byte[] error = null;
             try {
-                calls.process(flow, control, view);
+                if (isTimer) {
+                    calls.timer(timer);
+                } else {
+                    calls.process(flow, control, view);
+                }
             } catch (Throwable t) {
                 error = describe(t);
             }

@@ -10,9 +10,11 @@ import java.util.Map;
  * What a program may do with its session, in protocol terms: the sandbox's side of
  * {@code io.pando.api.program.ProgramContext}, which the bridge adapts to the program API's types. It enforces the
  * API's rules (only the session's flows; a result or control datagram of at most 1 MiB; keys of 1–255 characters;
- * values of at most 64 KiB; the state quota of 1 MiB) by throwing to the program, and records what the program
- * does, in call order, as the ops of the datagram's result. It keeps the sandbox's copy of the session state:
- * seeded by INIT, changed by the program's writes.
+ * values of at most 64 KiB; the state quota of 1 MiB; timer delays of at most an hour and at most 1024 timers set)
+ * by throwing to the program, and records what the program does, in call order, as the ops of the datagram's
+ * result. It keeps the sandbox's copy of the session state (seeded by INIT, changed by the program's writes) and
+ * the ids of the timers set (seeded by INIT, changed by the program and by expiries), so that it counts the same
+ * timers as the unit, which owns them.
  *
  * <p>Valid only on the worker thread while a datagram is in process: any other call throws
  * {@link IllegalStateException}. The ops buffer is reused from datagram to datagram.
@@ -23,7 +25,8 @@ import java.util.Map;
 public final class SessionContext {
 
     private final long sessionId;
-    private final int[] flows;
+    private final long[] flows;
+    private final java.util.Set<Long> timers = new java.util.HashSet<>();
     private final Map<String, String> parameters;
     private final LinkedHashMap<String, byte[]> state;
     private long stateBytes;
@@ -35,9 +38,13 @@ public final class SessionContext {
     /** End of the last complete op: an op cut short (stack overflow inside a call) is not kept. */
     private int committed;
 
-    SessionContext(long sessionId, int[] flows, Map<String, String> parameters, LinkedHashMap<String, byte[]> state) {
+    SessionContext(long sessionId, long[] flows, Map<String, String> parameters, LinkedHashMap<String, byte[]> state,
+        long[] timers) {
         this.sessionId = sessionId;
         this.flows = flows.clone();
+        for (long t : timers) {
+            this.timers.add(t);
+        }
         this.parameters = parameters;
         this.state = state;
         for (Map.Entry<String, byte[]> e : state.entrySet()) {
@@ -55,6 +62,11 @@ public final class SessionContext {
     /** @return the session's parameters, unmodifiable */
     public Map<String, String> parameters() {
         return parameters;
+    }
+
+    /** @return the session's flows (a copy) */
+    public long[] flows() {
+        return flows.clone();
     }
 
     /**
@@ -83,7 +95,7 @@ public final class SessionContext {
 
     private void flowOp(int kind, long flow, ByteBuffer data, String what) {
         checkActive();
-        int f = checkFlow(flow);
+        long f = checkFlow(flow);
         if (data == null) {
             throw new NullPointerException("data");
         }
@@ -91,8 +103,8 @@ public final class SessionContext {
         if (len > Protocol.MAX_RESULT) {
             throw new IllegalArgumentException(what + " has at most " + Protocol.MAX_RESULT + " bytes, got " + len);
         }
-        reserve(1 + 2 + 4 + len);
-        ops.put((byte) kind).putShort((short) f).putInt(len);
+        reserve(1 + 4 + 4 + len);
+        ops.put((byte) kind).putInt((int) f).putInt(len);
         ops.put(ops.position(), data, data.position(), len);
         ops.position(ops.position() + len);
         commit();
@@ -156,18 +168,77 @@ public final class SessionContext {
         commit();
     }
 
+    /**
+     * Sets or moves a timer and records the op.
+     *
+     * @param timer the program's id for it
+     * @param delayMicros in [0, {@link Protocol#MAX_TIMER_DELAY_MICROS}]
+     * @throws IllegalArgumentException if the delay is out of range
+     * @throws IllegalStateException outside a call, or if the timer is new and {@link Protocol#MAX_TIMERS} are set
+     */
+    public void setTimer(long timer, long delayMicros) {
+        checkActive();
+        if (delayMicros < 0 || delayMicros > Protocol.MAX_TIMER_DELAY_MICROS) {
+            throw new IllegalArgumentException("a timer's delay is in [0, " + Protocol.MAX_TIMER_DELAY_MICROS
+                + "] µs, got " + delayMicros);
+        }
+        if (timers.size() >= Protocol.MAX_TIMERS && !timers.contains(timer)) {
+            throw new IllegalStateException("at most " + Protocol.MAX_TIMERS + " timers may be set at one time; "
+                + "this session has " + timers.size() + " (cancel one, or move one by setting its id again)");
+        }
+        reserve(1 + 8 + 8);
+        ops.put((byte) Protocol.OP_TIMER_SET).putLong(timer).putLong(delayMicros);
+        timers.add(timer);
+        commit();
+    }
+
+    /**
+     * Cancels a timer and records the op; nothing if it is not set.
+     *
+     * @param timer the program's id for it
+     * @throws IllegalStateException outside a call
+     */
+    public void cancelTimer(long timer) {
+        checkActive();
+        if (!timers.contains(timer)) {
+            return;
+        }
+        reserve(1 + 8);
+        ops.put((byte) Protocol.OP_TIMER_CANCEL).putLong(timer);
+        timers.remove(timer);
+        commit();
+    }
+
+    /** @return how many timers are set */
+    int timerCount() {
+        return timers.size();
+    }
+
+    /** A timer expired (the unit sent its entry): it is no longer set. Called by the worker before onTimer. */
+    void timerExpired(long timer) {
+        timers.remove(timer);
+    }
+
+    /** @return whether {@code flow} is one of the session's */
+    boolean hasFlow(long flow) {
+        for (long f : flows) {
+            if (f == flow) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** @throws IllegalStateException unless called on the worker thread while a datagram is in process */
     public void checkActive() {
         if (!active || Thread.currentThread() != worker) {
-            throw new IllegalStateException("the program context is valid only while process() runs, on its thread");
+            throw new IllegalStateException("the program context is valid only while process() or onTimer() runs, on its thread");
         }
     }
 
-    private int checkFlow(long flow) {
-        for (int f : flows) {
-            if (f == flow) {
-                return f;
-            }
+    private long checkFlow(long flow) {
+        if (hasFlow(flow)) {
+            return flow;
         }
         throw new IllegalArgumentException("session has no flow " + flow + "; its flows: " + Arrays.toString(flows));
     }

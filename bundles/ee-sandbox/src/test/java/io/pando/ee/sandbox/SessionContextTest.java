@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 class SessionContextTest {
 
     private static SessionContext context(LinkedHashMap<String, byte[]> state) {
-        return new SessionContext(42, new int[] {0, 3}, Map.of("k", "v"), state);
+        return new SessionContext(42, new long[] {0, 3}, Map.of("k", "v"), state, new long[] {77});
     }
 
     private static ByteBuffer encoded(SessionContext c) {
@@ -38,7 +38,7 @@ class SessionContextTest {
         assertEquals(4, c.opCount());
         ByteBuffer ops = encoded(c);
         assertEquals(Protocol.OP_EMIT, ops.get());
-        assertEquals(3, ops.getShort());
+        assertEquals(3, ops.getInt(), "u32 flow");
         assertEquals(3, ops.getInt());
         assertEquals(1, ops.get());
         ops.position(ops.position() + 2);
@@ -48,7 +48,7 @@ class SessionContextTest {
         assertEquals(1, ops.getInt());
         assertEquals(7, ops.get());
         assertEquals(Protocol.OP_CONTROL, ops.get());
-        ops.position(ops.position() + 2 + 4 + 1);
+        ops.position(ops.position() + 4 + 4 + 1);
         assertEquals(Protocol.OP_STATE_REMOVE, ops.get());
         assertEquals(1, ops.getShort());
         assertEquals('a', ops.get());
@@ -85,6 +85,44 @@ class SessionContextTest {
         assertEquals(ops + 2, c.opCount());
         c.end();
         assertThrows(IllegalStateException.class, () -> c.state("x"), "outside process");
+    }
+
+    @Test
+    void recordsTimerOpsAndKeepsTheCountOfSetTimers() {
+        SessionContext c = context(new LinkedHashMap<>());
+        assertEquals(1, c.timerCount(), "seeded by INIT");
+        c.begin(Thread.currentThread());
+        c.setTimer(5, 1000);
+        c.setTimer(5, 2000); // moved: still one
+        c.cancelTimer(77);
+        c.cancelTimer(999); // not set: no op
+        assertEquals(1, c.timerCount());
+        assertEquals(3, c.opCount());
+        ByteBuffer ops = encoded(c);
+        assertEquals(Protocol.OP_TIMER_SET, ops.get());
+        assertEquals(5, ops.getLong());
+        assertEquals(1000, ops.getLong());
+        assertEquals(Protocol.OP_TIMER_SET, ops.get());
+        assertEquals(5, ops.getLong());
+        assertEquals(2000, ops.getLong());
+        assertEquals(Protocol.OP_TIMER_CANCEL, ops.get());
+        assertEquals(77, ops.getLong());
+        assertTrue(!ops.hasRemaining());
+        assertThrows(IllegalArgumentException.class, () -> c.setTimer(1, -1));
+        assertThrows(IllegalArgumentException.class, () -> c.setTimer(1, Protocol.MAX_TIMER_DELAY_MICROS + 1));
+        c.setTimer(1, Protocol.MAX_TIMER_DELAY_MICROS);
+        for (int i = 100; c.timerCount() < Protocol.MAX_TIMERS; i++) {
+            c.setTimer(i, 0);
+        }
+        int before = c.opCount();
+        IllegalStateException full = assertThrows(IllegalStateException.class, () -> c.setTimer(-1, 0));
+        assertTrue(full.getMessage().contains("at most 1024 timers"), full.getMessage());
+        assertEquals(before, c.opCount(), "a refused timer records nothing");
+        c.setTimer(5, 0); // moving one still works
+        c.end();
+        c.timerExpired(5);
+        assertEquals(Protocol.MAX_TIMERS - 1, c.timerCount(), "an expiry frees its place");
+        assertThrows(IllegalStateException.class, () -> c.setTimer(2, 0), "outside a call");
     }
 
     @Test

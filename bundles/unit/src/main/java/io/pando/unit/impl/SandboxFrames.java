@@ -8,7 +8,7 @@ import java.util.Map;
 /** Frame types and field codecs of the sandbox protocol (docs/ee.md), unit side. */
 final class SandboxFrames {
 
-    static final int VERSION = 1;
+    static final int VERSION = 2;
     static final int MAX_FRAME = 16 << 20;
     static final int MAX_BATCH = 65_535;
 
@@ -26,6 +26,14 @@ final class SandboxFrames {
     static final int OP_STATE_PUT = 2;
     static final int OP_STATE_REMOVE = 3;
     static final int OP_CONTROL = 4;
+    static final int OP_TIMER_SET = 5;
+    static final int OP_TIMER_CANCEL = 6;
+
+    /** BATCH entry flags: a control datagram; a timer's expiry (data: u64 timer id). */
+    static final int FLAG_CONTROL = 1;
+    static final int FLAG_TIMER = 2;
+    /** Bytes of a BATCH entry before its data: u64 seq · u8 flags · u32 flow · u32 length. */
+    static final int ENTRY_HEADER = 17;
 
     private SandboxFrames() {
     }
@@ -51,16 +59,16 @@ final class SandboxFrames {
         out.writeBytes(b);
     }
 
-    static void init(ByteBuf out, String session, String program, long budgetMicros, int[] flows,
-        Map<String, String> parameters, Map<String, byte[]> state) {
+    static void init(ByteBuf out, String session, String program, long budgetMicros, long[] flows,
+        Map<String, String> parameters, Map<String, byte[]> state, long[] timers) {
         int at = beginFrame(out, INIT);
         out.writeShort(VERSION);
         string(out, session);
         string(out, program);
         out.writeInt((int) Math.min(budgetMicros, Integer.MAX_VALUE));
         out.writeShort(flows.length);
-        for (int f : flows) {
-            out.writeShort(f);
+        for (long f : flows) {
+            out.writeInt((int) f);
         }
         out.writeShort(parameters.size());
         parameters.forEach((k, v) -> {
@@ -73,6 +81,10 @@ final class SandboxFrames {
             out.writeInt(v.length);
             out.writeBytes(v);
         });
+        out.writeShort(timers.length);
+        for (long t : timers) {
+            out.writeLong(t);
+        }
         endFrame(out, at);
     }
 

@@ -61,7 +61,6 @@ final class SandboxRunner {
     static final int BREAKER_ENDS = 5;
     static final long BREAKER_WINDOW_MS = 60_000;
     static final long QUARANTINE_MS = 30_000;
-    private static final int[] FLOWS = {0};
 
     enum State { STARTING, RUNNING, RETIRING, DOWN, QUARANTINED, CLOSED }
 
@@ -247,8 +246,8 @@ final class SandboxRunner {
         server.close(); // one sandbox, one connection
         ByteBuf init = ch.alloc().buffer(256);
         try {
-            SandboxFrames.init(init, s.id.toString(), s.plan.program(), budgetMicros, FLOWS, s.plan.parameters(),
-                s.state);
+            SandboxFrames.init(init, s.id.toString(), s.plan.program(), budgetMicros, s.flowNumbers,
+                s.plan.parameters(), s.state, s.timers.ids());
         } catch (RuntimeException e) {
             init.release();
             ended(inc, "session state does not fit the sandbox protocol: " + e.getMessage(), false);
@@ -500,7 +499,7 @@ final class SandboxRunner {
 
     /** An input for the program: sent now if the sandbox takes it, else it waits in order. */
     void accept(Work w) {
-        if (state == State.RUNNING && s.waiting.isEmpty() && room()) {
+        if (state == State.RUNNING && s.waiting.isEmpty() && s.timers.dueCount() == 0 && room()) {
             send(w);
         } else {
             s.waiting.add(w);
@@ -511,12 +510,38 @@ final class SandboxRunner {
         return inflight.size() < WINDOW_DATAGRAMS && inflightBytes < WINDOW_BYTES;
     }
 
-    /** Sends waiting datagrams while the sandbox has room. */
+    /**
+     * Sends waiting datagrams while the sandbox has room, and the session's due timers. A timer's expiry is sent
+     * only when the sandbox has nothing else in flight, and nothing follows it until then: the sandbox has then
+     * answered everything before it, so what the program did to its timers (moved, cancelled, set more) is what
+     * the unit knows, the expiry is never stale and both sides count the same timers. A timer entry sent again
+     * after a sandbox ended waits for an empty pipeline the same way.
+     */
     void pump() {
-        Work w;
-        while (state == State.RUNNING && room() && (w = s.waiting.poll()) != null) {
+        while (state == State.RUNNING && room()) {
+            if (s.timers.dueCount() > 0) {
+                if (!inflight.isEmpty()) {
+                    return; // the next results pump again
+                }
+                send(timerEntry(core.takeDue(s)));
+                continue;
+            }
+            Work w = s.waiting.peek();
+            if (w == null || w.timer && !inflight.isEmpty()) {
+                return;
+            }
+            s.waiting.poll();
             send(w);
         }
+    }
+
+    /** @return a BATCH entry for a timer's expiry: its data is the u64 timer id, charged like a datagram */
+    private Work timerEntry(long timer) {
+        ByteBuf id = core.allocator().directBuffer(8, 8).writeLong(timer);
+        s.charge(8);
+        Work w = Work.of(s, s.lastSequence, s.flowIds[0], id, false);
+        w.timer = true;
+        return w;
     }
 
     private void send(Work w) {
@@ -532,8 +557,8 @@ final class SandboxRunner {
             batchCount = 0;
         }
         batch.writeLong(w.tag);
-        batch.writeByte(w.control ? 1 : 0);
-        batch.writeShort(0);
+        batch.writeByte(w.timer ? SandboxFrames.FLAG_TIMER : w.control ? SandboxFrames.FLAG_CONTROL : 0);
+        batch.writeInt(w.timer ? 0 : (int) w.flow.value());
         batch.writeInt(len);
         batch.writeBytes(d, d.readerIndex(), len);
         batchCount++;
@@ -604,10 +629,19 @@ final class SandboxRunner {
             if (cpu > budgetMicros * 1000) {
                 s.overBudgetCompleted++;
             }
+            long seq; // what the results carry: a timer's, the last datagram's
+            if (in.timer) {
+                seq = s.lastSequence;
+            } else {
+                seq = in.sequence;
+                if (seq != io.pando.link.UnitChannel.NO_SEQUENCE) {
+                    s.lastSequence = seq;
+                }
+            }
             SandboxFrames.need(f, 2, "ops");
             int ops = f.readUnsignedShort();
             for (int k = 0; k < ops; k++) {
-                op(f, in);
+                op(f, seq);
             }
             inflight.poll();
             answered++;
@@ -626,21 +660,23 @@ final class SandboxRunner {
         core.sandboxProgress(s);
     }
 
-    private void op(ByteBuf f, Work in) {
+    private void op(ByteBuf f, long seq) {
         SandboxFrames.need(f, 1, "op");
         int kind = f.readUnsignedByte();
         switch (kind) {
             case SandboxFrames.OP_EMIT, SandboxFrames.OP_CONTROL -> {
-                SandboxFrames.need(f, 2, "op flow");
-                int flow = f.readUnsignedShort();
-                if (flow != 0) {
-                    throw new CorruptedFrameException("the session has no flow " + flow);
+                SandboxFrames.need(f, 4, "op flow");
+                long flow = f.readUnsignedInt();
+                io.pando.api.session.FlowId id = s.flowId(flow);
+                if (id == null) {
+                    throw new CorruptedFrameException("the session has no flow " + flow + "; its flows: "
+                        + s.flowList());
                 }
                 int len = SandboxFrames.readLength(f, UnitCore.MAX_RESULT, "op data");
                 ByteBuf copy = core.allocator().directBuffer(len);
                 copy.writeBytes(f, len);
                 if (kind == SandboxFrames.OP_EMIT) {
-                    core.emit(s, in.sequence, copy);
+                    core.emit(s, seq, id, copy);
                 } else {
                     s.controlSent++;
                     s.events.control(core.id(), copy);
@@ -664,6 +700,20 @@ final class SandboxRunner {
                 } catch (IllegalArgumentException e) {
                     throw new CorruptedFrameException("state: " + e.getMessage());
                 }
+            }
+            case SandboxFrames.OP_TIMER_SET -> {
+                SandboxFrames.need(f, 16, "TIMER_SET");
+                long timer = f.readLong();
+                long delay = f.readLong();
+                try {
+                    core.setTimer(s, timer, delay);
+                } catch (IllegalArgumentException | IllegalStateException e) {
+                    throw new CorruptedFrameException("TIMER_SET: " + e.getMessage());
+                }
+            }
+            case SandboxFrames.OP_TIMER_CANCEL -> {
+                SandboxFrames.need(f, 8, "TIMER_CANCEL");
+                core.cancelTimer(s, f.readLong());
             }
             default -> throw new CorruptedFrameException("unknown op " + kind);
         }

@@ -55,13 +55,18 @@ import java.util.concurrent.atomic.AtomicLong;
  * already been granted when the unit reported it congested: that overflow is accepted and counted, never
  * dropped.
  *
+ * <p><b>Timers.</b> A program's timers belong to its session on this unit, whichever execution environment runs
+ * it: they wait in one heap per unit, watched by one task on the loop; an expired timer is <em>due</em> until the
+ * program can be called ({@link ActiveProgram#onTimer}, like a datagram: same budget, errors counted the same,
+ * results through the same scheduler path, carrying the sequence of the last datagram processed). They outlive a
+ * program swap and a sandbox restart, and are discarded (counted) when the session closes.
+ *
  * <p><b>Link window.</b> At most {@code linkWindow} bytes of results are at the aggregation unit and not yet
  * sent on; beyond that results wait in the unit, where the scheduler decides which session's goes next.
  */
 final class UnitCore implements UnitPort {
 
     private static final Logger LOG = System.getLogger(UnitCore.class.getName());
-    private static final FlowId FLOW = FlowId.of(0);
     /** Largest result a program may emit. */
     static final int MAX_RESULT = 1 << 20;
     static final int MAX_STATE_VALUE = 64 * 1024;
@@ -83,6 +88,8 @@ final class UnitCore implements UnitPort {
     private final AtomicBoolean drainScheduled = new AtomicBoolean();
     private final Runnable drainTask = this::drainTask;
     private final Context ctx = new Context();
+    private final TimerHeap timerHeap = new TimerHeap();
+    private final Runnable timerTask = this::onTimers;
     private volatile boolean linkBlocked;
     private volatile String schedulerName;
     private volatile String schedulerInUse = ArrivalOrderScheduler.NAME;
@@ -105,6 +112,14 @@ final class UnitCore implements UnitPort {
     private long programErrors;
     private long schedulerMismatches;
     private long schedulerSwitches;
+    private long timerOrder;
+    /** Whether a timer task is scheduled, and for when (nanoTime). */
+    private boolean timerArmed;
+    private long timerArmedFor;
+    private long timersSet;
+    private long timersFired;
+    private long timersCancelled;
+    private long timersDiscarded;
 
     /**
      * @param id the unit's id
@@ -178,6 +193,7 @@ final class UnitCore implements UnitPort {
             w.recycle();
         }
         unbindProgram(s);
+        discardTimers(s);
         if (s.sandbox != null) {
             s.sandbox.close();
         }
@@ -231,6 +247,11 @@ final class UnitCore implements UnitPort {
             m.put("link_window", linkWindow);
             m.put("scheduler_switches", schedulerSwitches);
             m.put("scheduler_mismatches", schedulerMismatches);
+            m.put("timers", (long) timerHeap.size());
+            m.put("timers_set", timersSet);
+            m.put("timers_fired", timersFired);
+            m.put("timers_cancelled", timersCancelled);
+            m.put("timers_discarded", timersDiscarded);
             return m;
         });
     }
@@ -283,6 +304,7 @@ final class UnitCore implements UnitPort {
             if (s.sandbox != null) {
                 s.sandbox.close();
             }
+            discardTimers(s);
             checkClosed(s);
         });
     }
@@ -446,6 +468,7 @@ final class UnitCore implements UnitPort {
         while (s.program != null && (w = s.waiting.poll()) != null) {
             run(s, w);
         }
+        fireDue(s);
         drainOutputs();
         checkClosed(s);
     }
@@ -534,31 +557,181 @@ final class UnitCore implements UnitPort {
     private void run(UnitSession s, Work w) {
         ByteBuf d = w.data;
         int len = d.readableBytes();
-        Datagram in = Datagram.wrap(FLOW, w.control, d.nioBuffer(d.readerIndex(), len));
+        if (w.timer) { // an expiry a sandbox did not answer, and the program runs in-process now
+            long timer = d.getLong(d.readerIndex());
+            d.release();
+            w.recycle();
+            s.uncharge(len);
+            runTimer(s, timer);
+            return;
+        }
+        Datagram in = Datagram.wrap(w.flow, w.control, d.nioBuffer(d.readerIndex(), len));
         ctx.begin(s, w.sequence);
+        if (w.sequence != UnitChannel.NO_SEQUENCE) {
+            s.lastSequence = w.sequence;
+        }
         long t0 = System.nanoTime();
         try {
             s.program.process(in, ctx);
         } catch (Throwable t) {
-            s.programErrors++;
-            programErrors++;
-            s.lastError = String.valueOf(t);
-            if (s.programErrors == 1 || s.programErrors % 10_000 == 0) {
-                LOG.log(t instanceof VirtualMachineError ? Level.ERROR : Level.WARNING, "unit " + id
-                    + ": program " + s.plan.program() + " of session " + s.id + " failed ("
-                    + s.programErrors + " errors so far)", t);
-            }
+            programFailed(s, t);
         } finally {
-            long spent = System.nanoTime() - t0;
-            if (spent > s.budgetNanos) {
-                s.overBudgetCompleted++;
-            }
-            s.cpuNanos += spent;
-            busyNanos += spent;
-            ctx.end();
+            spent(s, t0);
             d.release();
             w.recycle();
             s.uncharge(len);
+        }
+    }
+
+    /** Calls the program for an expired timer, as {@link #run} does for a datagram. */
+    private void runTimer(UnitSession s, long timer) {
+        ctx.begin(s, s.lastSequence);
+        long t0 = System.nanoTime();
+        try {
+            s.program.onTimer(timer, ctx);
+        } catch (Throwable t) {
+            programFailed(s, t);
+        } finally {
+            spent(s, t0);
+        }
+    }
+
+    private void programFailed(UnitSession s, Throwable t) {
+        s.programErrors++;
+        programErrors++;
+        s.lastError = String.valueOf(t);
+        if (s.programErrors == 1 || s.programErrors % 10_000 == 0) {
+            LOG.log(t instanceof VirtualMachineError ? Level.ERROR : Level.WARNING, "unit " + id
+                + ": program " + s.plan.program() + " of session " + s.id + " failed ("
+                + s.programErrors + " errors so far)", t);
+        }
+    }
+
+    private void spent(UnitSession s, long t0) {
+        long spent = System.nanoTime() - t0;
+        if (spent > s.budgetNanos) {
+            s.overBudgetCompleted++;
+        }
+        s.cpuNanos += spent;
+        busyNanos += spent;
+        ctx.end();
+    }
+
+    // ---- timers (loop)
+
+    /**
+     * Sets or moves a timer of the session.
+     *
+     * @throws IllegalArgumentException if the delay is outside [0, MAX_TIMER_DELAY_MICROS]
+     * @throws IllegalStateException if the timer is new and the session has MAX_TIMERS set
+     */
+    void setTimer(UnitSession s, long timer, long delayMicros) {
+        if (delayMicros < 0 || delayMicros > ProgramContext.MAX_TIMER_DELAY_MICROS) {
+            throw new IllegalArgumentException("a timer's delay is in [0, " + ProgramContext.MAX_TIMER_DELAY_MICROS
+                + "] µs, got " + delayMicros);
+        }
+        SessionTimers ts = s.timers;
+        Timer t = ts.get(timer);
+        if (t == null) {
+            if (ts.size() >= ProgramContext.MAX_TIMERS) {
+                throw new IllegalStateException("at most " + ProgramContext.MAX_TIMERS + " timers may be set at one "
+                    + "time; session " + s.id + " has " + ts.size() + " (cancel one, or move one by setting its id "
+                    + "again)");
+            }
+            t = ts.add(timer);
+        } else if (t.due) {
+            ts.unlinkDue(t);
+        } else {
+            timerHeap.remove(t);
+        }
+        t.deadline = System.nanoTime() + delayMicros * 1000;
+        t.order = ++timerOrder;
+        timerHeap.add(t);
+        ts.set++;
+        timersSet++;
+        armTimers();
+    }
+
+    /** Cancels a timer of the session; nothing if it is not set. */
+    void cancelTimer(UnitSession s, long timer) {
+        Timer t = s.timers.get(timer);
+        if (t == null) {
+            return;
+        }
+        if (t.heapIndex >= 0) {
+            timerHeap.remove(t);
+        }
+        s.timers.remove(t);
+        s.timers.cancelled++;
+        timersCancelled++;
+    }
+
+    /** Takes the session's first due timer for the program: it is no longer set. @return its id */
+    long takeDue(UnitSession s) {
+        Timer t = s.timers.firstDue();
+        long timer = t.id;
+        s.timers.remove(t);
+        s.timers.fired++;
+        timersFired++;
+        return timer;
+    }
+
+    /** The session closes (or the unit stops): its timers are discarded and counted. */
+    private void discardTimers(UnitSession s) {
+        timersDiscarded += s.timers.clear(timerHeap);
+    }
+
+    /** Schedules the timer task for the earliest deadline unless one is scheduled for it or earlier. */
+    private void armTimers() {
+        Timer head = timerHeap.peek();
+        if (head == null || timerArmed && head.deadline - timerArmedFor >= 0) {
+            return;
+        }
+        timerArmed = true;
+        timerArmedFor = head.deadline;
+        try {
+            loop.schedule(timerTask, Math.max(0, head.deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            LOG.log(Level.DEBUG, "unit stopped; timer task dropped", e);
+        }
+    }
+
+    /** Loop: timers whose deadline passed become due; their programs are called when they can be. */
+    private void onTimers() {
+        timerArmed = false;
+        long now = System.nanoTime();
+        Timer t;
+        while ((t = timerHeap.peek()) != null && t.deadline - now <= 0) {
+            timerHeap.poll();
+            UnitSession s = t.session;
+            s.timers.markDue(t);
+            if (s.sandbox != null) {
+                s.sandbox.pump();
+            } else {
+                fireDue(s);
+            }
+        }
+        armTimers();
+    }
+
+    /**
+     * Loop: calls an in-process program for its due timers, if it is bound and has no datagrams waiting (else they
+     * fire once those are processed).
+     */
+    private void fireDue(UnitSession s) {
+        if (s.sandbox != null || s.timers.dueCount() == 0) {
+            return;
+        }
+        boolean ran = false;
+        while (s.program != null && s.waiting.isEmpty() && s.timers.dueCount() > 0) {
+            runTimer(s, takeDue(s));
+            ran = true;
+        }
+        if (ran) {
+            drainOutputs();
+            if (s.closing) {
+                checkClosed(s);
+            }
         }
     }
 
@@ -597,8 +770,9 @@ final class UnitCore implements UnitPort {
                 bytesOut += len;
                 ByteBuf data = w.data;
                 long seq = w.sequence;
+                long flow = w.flow.value();
                 w.recycle();
-                s.output.deliver(seq, data);
+                s.output.deliver(seq, flow, data);
             }
             linkBlocked = true;
             if (linkInFlight.get() > 0) {
@@ -626,6 +800,7 @@ final class UnitCore implements UnitPort {
         }
         sessions.remove(s.id, s);
         reserved.addAndGet(-s.quota);
+        discardTimers(s);
         unbindProgram(s);
         if (s.sandbox != null) {
             s.sandbox.close();
@@ -635,11 +810,15 @@ final class UnitCore implements UnitPort {
         s.closed.complete(null);
     }
 
-    /** Loop: queues a result of the session for the scheduler; {@code data} is owned by the unit from here. */
-    void emit(UnitSession s, long sequence, ByteBuf data) {
+    /**
+     * Loop: queues a result of the session for the scheduler; {@code data} is owned by the unit from here.
+     *
+     * @param flow one of the session's flow ids
+     */
+    void emit(UnitSession s, long sequence, FlowId flow, ByteBuf data) {
         int len = data.readableBytes();
         s.charge(len);
-        s.out.add(Work.of(s, sequence, data, false));
+        s.out.add(Work.of(s, sequence, flow, data, false));
         scheduler.enqueued(s.id, len);
     }
 
@@ -749,6 +928,7 @@ final class UnitCore implements UnitPort {
         private UnitSession s;
         private long sequence;
 
+        /** @param seq the sequence results carry */
         void begin(UnitSession session, long seq) {
             s = session;
             sequence = seq;
@@ -761,7 +941,7 @@ final class UnitCore implements UnitPort {
         private UnitSession current() {
             UnitSession c = s;
             if (c == null) {
-                throw new IllegalStateException("the program context is valid only while process() runs");
+                throw new IllegalStateException("the program context is valid only while process() or onTimer() runs");
             }
             return c;
         }
@@ -779,14 +959,14 @@ final class UnitCore implements UnitPort {
         @Override
         public void emit(FlowId flow, ByteBuffer data) {
             UnitSession c = current();
-            checkFlow(flow);
+            FlowId f = checkFlow(c, flow);
             int len = data.remaining();
             if (len > MAX_RESULT) {
                 throw new IllegalArgumentException("a result has at most " + MAX_RESULT + " bytes, got " + len);
             }
             ByteBuf copy = alloc.directBuffer(len);
             copy.writeBytes(data.duplicate());
-            UnitCore.this.emit(c, sequence, copy);
+            UnitCore.this.emit(c, sequence, f, copy);
         }
 
         @Override
@@ -805,7 +985,7 @@ final class UnitCore implements UnitPort {
         @Override
         public void sendControl(FlowId flow, ByteBuffer data) {
             UnitSession c = current();
-            checkFlow(flow);
+            checkFlow(c, flow);
             int len = data.remaining();
             if (len > MAX_RESULT) {
                 throw new IllegalArgumentException("control information has at most " + MAX_RESULT + " bytes, got "
@@ -817,11 +997,29 @@ final class UnitCore implements UnitPort {
             c.events.control(id, copy);
         }
 
-        /** Sessions have one flow today, flow 0 (multi-flow sessions come with the control unit). */
-        private void checkFlow(FlowId flow) {
-            if (flow == null || !flow.equals(FLOW)) {
-                throw new IllegalArgumentException("session has no flow " + flow + "; its flows: [" + FLOW + "]");
+        @Override
+        public java.util.List<FlowId> flows() {
+            return current().flows;
+        }
+
+        @Override
+        public void setTimer(long timer, long delayMicros) {
+            UnitCore.this.setTimer(current(), timer, delayMicros);
+        }
+
+        @Override
+        public void cancelTimer(long timer) {
+            UnitCore.this.cancelTimer(current(), timer);
+        }
+
+        /** @return the session's own id of {@code flow} */
+        private FlowId checkFlow(UnitSession c, FlowId flow) {
+            FlowId f = flow == null ? null : c.flowId(flow.value());
+            if (f == null) {
+                throw new IllegalArgumentException("session " + c.id + " has no flow " + flow + "; its flows: "
+                    + c.flowList());
             }
+            return f;
         }
 
         private void checkKey(String key) {

@@ -2,6 +2,8 @@ package io.pando.unit.impl;
 
 import io.netty.buffer.ByteBuf;
 import io.pando.api.program.ActiveProgram;
+import io.pando.api.session.Flow;
+import io.pando.api.session.FlowId;
 import io.pando.api.session.SessionId;
 import io.pando.link.AggregationChannel;
 import io.pando.link.Credit;
@@ -9,8 +11,10 @@ import io.pando.link.SessionEvents;
 import io.pando.link.SessionPlan;
 import io.pando.link.UnitChannel;
 import java.util.ArrayDeque;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -33,6 +37,10 @@ final class UnitSession implements UnitChannel, Credit {
     final SessionId id;
     final SessionEvents events;
     final long quota;
+    /** The session's flows, ascending, as numbers and as the ids handed to the program (made once). */
+    final long[] flowNumbers;
+    final FlowId[] flowIds;
+    final List<FlowId> flows;
     AggregationChannel output;
 
     private final AtomicLong held = new AtomicLong();
@@ -42,6 +50,8 @@ final class UnitSession implements UnitChannel, Credit {
     private final LongAdder quotaOverflows = new LongAdder();
     private final LongAdder pushbacks = new LongAdder();
     private final LongAdder lostStopped = new LongAdder();
+    private final LongAdder unknownFlow = new LongAdder();
+    private final AtomicBoolean unknownFlowLogged = new AtomicBoolean();
 
     // loop
     ActiveProgram program;
@@ -53,6 +63,9 @@ final class UnitSession implements UnitChannel, Credit {
     final ArrayDeque<Work> waiting = new ArrayDeque<>();
     final ArrayDeque<Work> out = new ArrayDeque<>();
     final Map<String, byte[]> state = new HashMap<>();
+    final SessionTimers timers = new SessionTimers(this);
+    /** The ingress sequence of the last datagram the program processed: what its timers' results carry. */
+    long lastSequence;
     long stateBytes;
     volatile boolean closing;
     final CompletableFuture<Void> closed = new CompletableFuture<>();
@@ -78,13 +91,49 @@ final class UnitSession implements UnitChannel, Credit {
         this.events = events;
         this.quota = plan.quotaBytes();
         this.budgetNanos = plan.execution().cpuBudgetMicros() * 1000;
+        List<Flow> f = plan.flows();
+        this.flowNumbers = new long[f.size()];
+        this.flowIds = new FlowId[f.size()];
+        for (int i = 0; i < flowIds.length; i++) {
+            flowIds[i] = f.get(i).id();
+            flowNumbers[i] = flowIds[i].value();
+        }
+        this.flows = List.of(flowIds);
     }
 
+    /** @return the session's id of flow {@code flow} (the cached object), or null if it has no such flow */
+    FlowId flowId(long flow) {
+        int i = Arrays.binarySearch(flowNumbers, flow);
+        return i < 0 ? null : flowIds[i];
+    }
+
+    /** @return the session's flow numbers, for messages */
+    String flowList() {
+        return Arrays.toString(flowNumbers);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>A datagram of a flow the plan does not have is released and counted ({@code unknown_flow}; the first one
+     * is logged with the session's flows): the distribution unit drops those at the ingress, so it is a bug there.
+     */
     @Override
-    public void deliver(long sequence, ByteBuf data, boolean control) {
+    public void deliver(long sequence, long flow, ByteBuf data, boolean control) {
+        FlowId f = flowId(flow);
+        if (f == null) {
+            unknownFlow.increment();
+            data.release();
+            if (unknownFlowLogged.compareAndSet(false, true)) {
+                System.getLogger(UnitSession.class.getName()).log(System.Logger.Level.WARNING,
+                    "unit {0}: session {1} has no flow {2} (its flows: {3}); such datagrams are dropped and counted "
+                        + "(unknown_flow)", core.id(), id, Long.toUnsignedString(flow), flowList());
+            }
+            return;
+        }
         int len = data.readableBytes();
         charge(len);
-        Work w = Work.of(this, sequence, data, control);
+        Work w = Work.of(this, sequence, f, data, control);
         try {
             core.execute(w);
         } catch (java.util.concurrent.RejectedExecutionException e) { // the unit stopped under the session
@@ -180,6 +229,12 @@ final class UnitSession implements UnitChannel, Credit {
         m.put("pushbacks", pushbacks.sum());
         m.put("state_bytes", stateBytes);
         m.put("lost_unit_stopped", lostStopped.sum() + lostAfterClose);
+        m.put("unknown_flow", unknownFlow.sum());
+        m.put("timers", (long) timers.size());
+        m.put("timers_set", timers.set);
+        m.put("timers_fired", timers.fired);
+        m.put("timers_cancelled", timers.cancelled);
+        m.put("timers_discarded", timers.discarded);
         m.put("over_budget_completed", overBudgetCompleted);
         m.put("isolation_process", "process".equals(isolation) ? 1L : 0L);
         if (sandbox != null) {

@@ -30,7 +30,8 @@ final class RecordingAggregation implements AggregationPort {
 
     enum CreditMode { IMMEDIATE, ASYNC, MANUAL }
 
-    record Result(long sequence, byte[] data) {
+    /** A result: its sequence, a copy of its bytes, and the flow it was sent on. */
+    record Result(long sequence, byte[] data, long flow) {
     }
 
     final CreditMode mode;
@@ -89,12 +90,12 @@ final class RecordingAggregation implements AggregationPort {
         }
 
         @Override
-        public void deliver(long sequence, ByteBuf data) {
+        public void deliver(long sequence, long flow, ByteBuf data) {
             int len = data.readableBytes();
             byte[] copy = ByteBufUtil.getBytes(data);
             data.release();
             synchronized (results) {
-                results.add(new Result(sequence, copy));
+                results.add(new Result(sequence, copy, flow));
             }
             delivered.addAndGet(len);
             long out = outstanding.addAndGet(len);

@@ -96,6 +96,13 @@ class SandboxedSessionTest {
             List.of(UNIT), 16 * MIB, Optional.empty(), new Execution(Optional.empty(), budgetMicros, 128, 1.0));
     }
 
+    /** A plan whose session has flows 0, 1 and 2. */
+    private static SessionPlan flowPlan(long id, String program, long budgetMicros) {
+        SessionPlan p = plan(id, program, Map.of(), budgetMicros);
+        return new SessionPlan(p.id(), p.name(), p.program(), p.parameters(), p.destination(), p.units(),
+            p.quotaBytes(), p.reorderWindowMillis(), p.execution(), FlowsAndTimersTest.plan(id, program).flows());
+    }
+
     private static void await(BooleanSupplier condition, long seconds, String what) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
         while (!condition.getAsBoolean()) {
@@ -229,5 +236,141 @@ class SandboxedSessionTest {
         await(() -> core.counters().get("sessions") == 0L, 10, "the refused session to be gone");
         UnitChannel ok = core.open(plan(5, "picky", Map.of("key", "v"), 20_000), agg, new RecordingEvents());
         ok.close().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+
+    // ---- flows and timers (protocol version 2)
+
+    @Test
+    void eachDatagramGoesOutOnFlowsOneAndTwoAndUnknownFlowsAreRefused() throws Exception {
+        ProgramJars.Spec fan = ProgramJars.program("test.Fan",
+            "if (in.data().getLong(0) == 0) {"
+                + " try { ctx.emit(FlowId.of(3), in.data()); } catch (IllegalArgumentException e) {"
+                + " ctx.emit(FlowId.of(0), bytes(e.getMessage() + \" \" + ctx.flows())); } }"
+                + "ctx.emit(FlowId.of(1), in.data()); ctx.emit(FlowId.of(2), in.data());"
+                + "if (in.flow() != ctx.flows().get((int) in.flow().value())) throw new IllegalStateException(\"flow\");",
+            "").name("fan");
+        core.addProgram("fan", upload(fan));
+        SessionPlan plan = flowPlan(11, "fan", 20_000);
+        UnitChannel ch = core.open(plan, agg, new RecordingEvents());
+        int n = 500;
+        for (int i = 0; i < n; i++) {
+            ch.deliver(i, i % 3, datagram(i, 16 + i % 700), false);
+        }
+        RecordingAggregation.Channel out = agg.channel(plan.id());
+        await(() -> out.count() == 2 * n + 1, 30, (2 * n + 1) + " results");
+        List<RecordingAggregation.Result> results = out.results();
+        assertEquals(0, results.get(0).flow());
+        assertEquals("session has no flow 3; its flows: [0, 1, 2] [0, 1, 2]",
+            new String(results.get(0).data(), java.nio.charset.StandardCharsets.UTF_8));
+        for (int i = 0; i < n; i++) {
+            RecordingAggregation.Result a = results.get(1 + 2 * i);
+            RecordingAggregation.Result b = results.get(2 + 2 * i);
+            assertEquals(1, a.flow());
+            assertEquals(2, b.flow());
+            assertEquals(i, a.sequence());
+            assertIntact(a.data(), i);
+            assertIntact(b.data(), i);
+        }
+        Map<String, Long> c = ch.counters();
+        assertEquals(0L, c.get("program_errors"), "every datagram saw the session's flow id: " + c);
+        assertEquals(0L, c.get("sandbox_protocol_errors"), c.toString());
+        ch.close().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void timersFireInDeadlineOrderAfterMovesAndCancels() throws Exception {
+        ProgramJars.Spec timers = ProgramJars.program("test.Order",
+            "if (in.data().getLong(0) == 1) {"
+                + " ctx.setTimer('A', 60_000); ctx.setTimer('B', 20_000); ctx.setTimer('C', 40_000);"
+                + " ctx.setTimer('D', 30_000); ctx.setTimer('A', 10_000); ctx.cancelTimer('C'); ctx.setTimer('D', 50_000); }",
+            "@Override public void onTimer(long timer, ProgramContext ctx) {"
+                + " ctx.emit(FlowId.of(1), ByteBuffer.allocate(8).putLong(timer).flip()); }").name("order");
+        core.addProgram("order", upload(timers));
+        SessionPlan plan = flowPlan(12, "order", 20_000);
+        UnitChannel ch = core.open(plan, agg, new RecordingEvents());
+        ch.deliver(41, datagram(1, 16), false);
+        RecordingAggregation.Channel out = agg.channel(plan.id());
+        await(() -> out.count() == 3, 30, "three timers");
+        Thread.sleep(100);
+        List<String> fired = new ArrayList<>();
+        for (RecordingAggregation.Result r : out.results()) {
+            fired.add(String.valueOf((char) java.nio.ByteBuffer.wrap(r.data()).getLong()));
+            assertEquals(41, r.sequence(), "a timer's results carry the sequence of the last datagram processed");
+            assertEquals(1, r.flow());
+        }
+        assertEquals(List.of("A", "B", "D"), fired);
+        Map<String, Long> c = ch.counters();
+        assertEquals(6L, c.get("timers_set"), c.toString());
+        assertEquals(3L, c.get("timers_fired"), c.toString());
+        assertEquals(1L, c.get("timers_cancelled"), c.toString());
+        ch.close().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void aTimerFlushesHeldDataAnEndlessOnTimerIsKilledAndLimitsAndCloseAreKept() throws Exception {
+        ProgramJars.Spec flusher = ProgramJars.program("test.Flusher",
+            "long v = in.data().getLong(0);"
+                + "if (v == -1) { ctx.setTimer(99, 0); return; }"
+                + "if (v == -2) { for (int i = 0; i < 1025; i++) { ctx.setTimer(1000 + i, 3_000_000_000L); } return; }"
+                + "if (v == -3) { ctx.setTimer(7, -1); return; }"
+                + "held.add(in.copyData()); if (!armed) { ctx.setTimer(1, 5_000); armed = true; }",
+            "final ArrayList<byte[]> held = new ArrayList<>(); boolean armed;"
+                + "@Override public void onTimer(long timer, ProgramContext ctx) {"
+                + " if (timer == 99) { long x = 0; while (x >= 0) { x += held.size() | 1; } }"
+                + " for (byte[] d : held) { ctx.emit(FlowId.of(2), ByteBuffer.wrap(d)); } held.clear(); armed = false; }")
+            .name("flusher");
+        core.addProgram("flusher", upload(flusher));
+        RecordingEvents events = new RecordingEvents();
+        SessionPlan plan = flowPlan(13, "flusher", 5_000);
+        UnitChannel ch = core.open(plan, agg, events);
+        RecordingAggregation.Channel out = agg.channel(plan.id());
+        int n = 300; // past the sandbox's warm-up (32 entries with a larger budget)
+        for (int i = 0; i < n; i++) {
+            ch.deliver(i, datagram(i, 100), false);
+            if (i % 50 == 49) {
+                Thread.sleep(10);
+            }
+        }
+        await(() -> out.count() == n, 30, n + " flushed results");
+        List<RecordingAggregation.Result> results = out.results();
+        for (int i = 0; i < n; i++) {
+            assertIntact(results.get(i).data(), i);
+            assertEquals(2, results.get(i).flow());
+            assertTrue(results.get(i).sequence() >= i, "a flush carries the last sequence processed");
+        }
+        Map<String, Long> c = ch.counters();
+        assertTrue(c.get("timers_fired") >= 2, c.toString());
+        assertEquals(c.get("timers_set"), c.get("timers_fired"), c.toString());
+
+        // an onTimer that never returns: killed over its budget, the sandbox restarts, timers go on working
+        ch.deliver(n, datagram(-1, 16), false);
+        await(() -> ch.counters().get("sandbox_starts") == 2L && ch.counters().get("sandbox_state") == 1L, 60,
+            "the sandbox killed and restarted");
+        c = ch.counters();
+        assertEquals(1L, c.get("program_killed"), c.toString());
+        assertEquals(1L, c.get("program_over_budget"), c.toString());
+        assertTrue(events.faults().get(0).contains("CPU budget"), events.faults().toString());
+        for (int i = n + 1; i < n + 11; i++) {
+            ch.deliver(i, datagram(i, 100), false);
+        }
+        await(() -> out.count() == n + 10, 30, "flushes after the restart");
+        for (int i = n; i < n + 10; i++) {
+            assertIntact(out.results().get(i).data(), i + 1);
+        }
+
+        // limits: the 1,025th timer and a negative delay are the program's errors, not protocol errors
+        ch.deliver(n + 20, datagram(-2, 16), false);
+        ch.deliver(n + 21, datagram(-3, 16), false);
+        await(() -> ch.counters().get("program_errors") == 3L, 30, "two refusals (and the killed timer)");
+        c = ch.counters();
+        assertEquals(1024L, c.get("timers"), c.toString());
+        assertEquals(0L, c.get("sandbox_protocol_errors"), c.toString());
+        assertEquals(2L, c.get("sandbox_starts"), c.toString());
+        long t0 = System.nanoTime();
+        ch.close().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(3), "timers do not keep the session open");
+        c = ch.counters();
+        assertEquals(1024L, c.get("timers_discarded"), c.toString());
+        assertEquals(0L, core.counters().get("timers"));
     }
 }

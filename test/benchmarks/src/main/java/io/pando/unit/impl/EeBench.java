@@ -283,7 +283,7 @@ final class EeBench {
 
         @Override
         public AggregationChannel attach(SessionId session, UnitId u, Credit credit) {
-            return (seq, data) -> {
+            return (seq, flow, data) -> {
                 int n = data.readableBytes();
                 data.release();
                 credit.release(n);

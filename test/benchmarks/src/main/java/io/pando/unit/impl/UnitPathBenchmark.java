@@ -159,7 +159,7 @@ public class UnitPathBenchmark {
 
         @Override
         public AggregationChannel attach(SessionId session, UnitId u, Credit credit) {
-            return (seq, data) -> {
+            return (seq, flow, data) -> {
                 int n = data.readableBytes();
                 data.release();
                 credit.release(n);

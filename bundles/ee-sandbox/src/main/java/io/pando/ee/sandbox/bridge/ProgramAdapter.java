@@ -8,14 +8,16 @@ import io.pando.api.session.SessionId;
 import io.pando.ee.sandbox.ProgramCalls;
 import io.pando.ee.sandbox.SessionContext;
 import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 
 /**
  * One program instance as the sandbox calls it. The {@link ProgramContext} handed to the program is one object,
- * reused for every datagram; flow ids are cached, so that a datagram costs the program API's {@link Datagram} view
- * and nothing else.
+ * reused for every datagram and timer; the session's flow ids are made once, so that a datagram costs the program
+ * API's {@link Datagram} view and nothing else.
  */
 public final class ProgramAdapter implements ProgramCalls {
 
@@ -23,7 +25,10 @@ public final class ProgramAdapter implements ProgramCalls {
     private final SessionContext session;
     private final Context context = new Context();
     private final SessionId sessionId;
-    private final FlowId[] flowCache = new FlowId[16];
+    /** The session's flows, ascending: numbers and ids. */
+    private final long[] flowNumbers;
+    private final FlowId[] flowIds;
+    private final List<FlowId> flows;
 
     /**
      * @param program an {@code ActiveProgram} service object
@@ -34,6 +39,13 @@ public final class ProgramAdapter implements ProgramCalls {
         this.program = (ActiveProgram) Objects.requireNonNull(program, "program");
         this.session = session;
         this.sessionId = new SessionId(session.sessionId());
+        this.flowNumbers = session.flows();
+        Arrays.sort(flowNumbers);
+        this.flowIds = new FlowId[flowNumbers.length];
+        for (int i = 0; i < flowIds.length; i++) {
+            flowIds[i] = FlowId.of(flowNumbers[i]);
+        }
+        this.flows = List.of(flowIds);
     }
 
     @Override
@@ -42,20 +54,18 @@ public final class ProgramAdapter implements ProgramCalls {
     }
 
     @Override
-    public void process(int flow, boolean control, ByteBuffer data) throws Throwable {
+    public void process(long flow, boolean control, ByteBuffer data) throws Throwable {
         program.process(Datagram.wrap(flowId(flow), control, data), context);
     }
 
-    private FlowId flowId(int flow) {
-        if (flow < flowCache.length) {
-            FlowId f = flowCache[flow];
-            if (f == null) {
-                f = FlowId.of(flow);
-                flowCache[flow] = f;
-            }
-            return f;
-        }
-        return FlowId.of(flow);
+    @Override
+    public void timer(long timer) throws Throwable {
+        program.onTimer(timer, context);
+    }
+
+    private FlowId flowId(long flow) {
+        int i = Arrays.binarySearch(flowNumbers, flow);
+        return i >= 0 ? flowIds[i] : FlowId.of(flow); // the worker passes only the session's flows
     }
 
     /** The program's view of its session; valid only inside process, on its thread (checked by the session). */
@@ -91,6 +101,22 @@ public final class ProgramAdapter implements ProgramCalls {
         public Map<String, String> parameters() {
             session.checkActive();
             return session.parameters();
+        }
+
+        @Override
+        public List<FlowId> flows() {
+            session.checkActive();
+            return flows;
+        }
+
+        @Override
+        public void setTimer(long timer, long delayMicros) {
+            session.setTimer(timer, delayMicros);
+        }
+
+        @Override
+        public void cancelTimer(long timer) {
+            session.cancelTimer(timer);
         }
     }
 }

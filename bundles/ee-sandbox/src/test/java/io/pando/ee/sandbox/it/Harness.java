@@ -47,7 +47,13 @@ final class Harness {
         /** Sends INIT and expects READY. @return READY's fields */
         TestUnit.Ready init(String program, long budgetMicros, Map<String, String> params,
             Map<String, byte[]> state) throws Exception {
-            unit.send(TestUnit.init("42", program, budgetMicros, new int[] {0}, params, state));
+            return init(program, budgetMicros, params, state, new long[] {0}, new long[0]);
+        }
+
+        /** Sends INIT with the session's flows and set timers and expects READY. @return READY's fields */
+        TestUnit.Ready init(String program, long budgetMicros, Map<String, String> params,
+            Map<String, byte[]> state, long[] flows, long[] timers) throws Exception {
+            unit.send(TestUnit.init("42", program, budgetMicros, flows, params, state, timers));
             TestUnit.Frame f = unit.next(Duration.ofSeconds(30));
             if (f.type() != TestUnit.READY) {
                 throw new AssertionError("expected READY, got " + TestUnit.describe(f) + "\n--- sandbox output:\n"

@@ -172,6 +172,55 @@ class SandboxIT {
         }
     }
 
+    @Test
+    void flowsAndTimers() throws Exception {
+        ProgramJars.Spec timers = ProgramJars.program("test.Timers", String.join("\n",
+            "String[] t = text(in).split(\":\");",
+            "switch (t[0]) {",
+            "  case \"set\": ctx.setTimer(Long.parseLong(t[1]), Long.parseLong(t[2])); return;",
+            "  case \"cancel\": ctx.cancelTimer(Long.parseLong(t[1])); return;",
+            "  case \"flows\": ctx.emit(FlowId.of(2), bytes(ctx.flows().toString())); ctx.emit(in.flow(), in.data()); return;",
+            "  case \"many\": for (int i = 0; i < 1025; i++) { ctx.setTimer(1000 + i, 10); } return;",
+            "  case \"negative\": ctx.setTimer(1, -1); return;",
+            "}"),
+            "@Override public void onTimer(long timer, ProgramContext ctx) {"
+                + " ctx.emit(FlowId.of(1), bytes(\"fired:\" + timer)); ctx.setTimer(timer + 1, 5); }")
+            .name("timers").symbolicName("test.timers");
+        try (Harness.Running r = Harness.start(timers)) {
+            r.init("timers", 0, Map.of(), Map.of(), new long[] {0, 1, 2, 0xFFFF_FFFFL}, new long[] {500});
+            r.unit.send(TestUnit.batch(List.of(
+                Datagram.of(1, 0xFFFF_FFFFL, "flows"),
+                Datagram.of(2, "set:7:250"),
+                Datagram.of(3, "cancel:500"),
+                Datagram.of(4, "cancel:8"),
+                Datagram.expiry(5, 7),
+                Datagram.of(6, "negative"),
+                Datagram.of(7, "many"))));
+            List<Result> res = r.results(7).stream().flatMap(List::stream).toList();
+            assertEquals(2, res.get(0).ops().get(0).flow());
+            assertEquals("[0, 1, 2, 4294967295]", res.get(0).ops().get(0).text());
+            assertEquals(0xFFFF_FFFFL, res.get(0).ops().get(1).flow(), "u32 flows both ways");
+            assertEquals(5, res.get(1).ops().get(0).kind());
+            assertEquals(7, res.get(1).ops().get(0).timer());
+            assertEquals(250, res.get(1).ops().get(0).delay());
+            assertEquals(6, res.get(2).ops().get(0).kind(), "a timer INIT listed is cancelled");
+            assertEquals(500, res.get(2).ops().get(0).timer());
+            assertEquals(List.of(), res.get(3).ops(), "cancelling a timer that is not set records nothing");
+            // the expiry: onTimer emits on flow 1 and sets the next timer
+            assertEquals(0, res.get(4).status());
+            assertEquals("fired:7", res.get(4).ops().get(0).text());
+            assertEquals(1, res.get(4).ops().get(0).flow());
+            assertEquals(8, res.get(4).ops().get(1).timer());
+            assertTrue(res.get(5).error().contains("a timer's delay is in [0, 3600000000] µs, got -1"), res.get(5).error());
+            // set: 8 (from onTimer); 1,023 more fit, the 1,024th new one is refused
+            assertTrue(res.get(6).error().contains("at most 1024 timers"), res.get(6).error());
+            assertEquals(1023, res.get(6).ops().size(), "the timers that fit are kept");
+            r.unit.send(TestUnit.batch(List.of(Datagram.of(8, 3, "flows"))));
+            assertEquals(12, r.exit(Duration.ofSeconds(10)), "a datagram of a flow the session lacks is a protocol error");
+            assertTrue(r.output().contains("the session has no flow 3"), r.output());
+        }
+    }
+
     private static List<String> opSummary(Result r) {
         return r.ops().stream().map(o -> o.kind() == 2 ? o.key() : o.text()).toList();
     }

@@ -43,17 +43,38 @@ final class TestUnit implements AutoCloseable {
     record Frame(int type, ByteBuffer payload) {
     }
 
-    /** A datagram to send. */
-    record Datagram(long seq, boolean control, int flow, byte[] data) {
+    /** A BATCH entry to send: a datagram, or a timer's expiry. */
+    record Datagram(long seq, boolean control, long flow, byte[] data, boolean timer) {
+        Datagram(long seq, boolean control, long flow, byte[] data) {
+            this(seq, control, flow, data, false);
+        }
+
         static Datagram of(long seq, String text) {
             return new Datagram(seq, false, 0, text.getBytes(StandardCharsets.UTF_8));
         }
+
+        static Datagram of(long seq, long flow, String text) {
+            return new Datagram(seq, false, flow, text.getBytes(StandardCharsets.UTF_8));
+        }
+
+        /** The expiry of timer {@code id}. */
+        static Datagram expiry(long seq, long id) {
+            return new Datagram(seq, false, 0, ByteBuffer.allocate(8).putLong(id).array(), true);
+        }
     }
 
-    /** One op of a result. */
-    record Op(int kind, int flow, String key, byte[] data) {
+    /** One op of a result; TIMER_SET and TIMER_CANCEL keep their fields in {@code data}. */
+    record Op(int kind, long flow, String key, byte[] data) {
         String text() {
             return data == null ? null : new String(data, StandardCharsets.UTF_8);
+        }
+
+        long timer() {
+            return ByteBuffer.wrap(data).getLong(0);
+        }
+
+        long delay() {
+            return ByteBuffer.wrap(data).getLong(8);
         }
     }
 
@@ -238,21 +259,32 @@ final class TestUnit implements AutoCloseable {
 
     static ByteBuffer init(String session, String program, long budgetMicros, int[] flows, Map<String, String> params,
         Map<String, byte[]> state) {
-        Out o = new Out(INIT).u16(1).str(session).str(program).u32(budgetMicros).u16(flows.length);
-        for (int f : flows) {
-            o.u16(f);
+        return init(session, program, budgetMicros, java.util.Arrays.stream(flows).asLongStream().toArray(), params,
+            state, new long[0]);
+    }
+
+    /** INIT of protocol version 2. */
+    static ByteBuffer init(String session, String program, long budgetMicros, long[] flows, Map<String, String> params,
+        Map<String, byte[]> state, long[] timers) {
+        Out o = new Out(INIT).u16(2).str(session).str(program).u32(budgetMicros).u16(flows.length);
+        for (long f : flows) {
+            o.u32(f);
         }
         o.u16(params.size());
         params.forEach((k, v) -> o.str(k).str(v));
         o.u32(state.size());
         state.forEach((k, v) -> o.str(k).bytes(v));
+        o.u16(timers.length);
+        for (long t : timers) {
+            o.u64(t);
+        }
         return o.done();
     }
 
     static ByteBuffer batch(List<Datagram> datagrams) {
         Out o = new Out(BATCH).u32(datagrams.size());
         for (Datagram d : datagrams) {
-            o.u64(d.seq()).u8(d.control() ? 1 : 0).u16(d.flow()).bytes(d.data());
+            o.u64(d.seq()).u8(d.timer() ? 2 : d.control() ? 1 : 0).u32(d.flow()).bytes(d.data());
         }
         return o.done();
     }
@@ -323,8 +355,18 @@ final class TestUnit implements AutoCloseable {
                 int kind = in.get() & 0xFF;
                 switch (kind) {
                     case 1, 4 -> {
-                        int flow = in.getShort() & 0xFFFF;
+                        long flow = in.getInt() & 0xFFFF_FFFFL;
                         ops.add(new Op(kind, flow, null, bytes(in)));
+                    }
+                    case 5 -> {
+                        byte[] b = new byte[16];
+                        in.get(b);
+                        ops.add(new Op(kind, 0, null, b));
+                    }
+                    case 6 -> {
+                        byte[] b = new byte[16];
+                        in.get(b, 0, 8);
+                        ops.add(new Op(kind, 0, null, b));
                     }
                     case 2 -> {
                         String key = str(in);
