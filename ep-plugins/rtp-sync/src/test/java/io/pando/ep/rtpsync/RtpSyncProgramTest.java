@@ -105,6 +105,17 @@ class RtpSyncProgramTest {
         }
     }
 
+    /** Every accepted packet left exactly once, one way or another, or is still held. */
+    private static void assertAccounted(Stream s) {
+        assertEquals(s.received, s.released + s.late + s.overflow + s.flushed + s.buffer.size(),
+            s.label + ": received = released + late + overflow + flushed + held");
+    }
+
+    private static void assertAccounted(RtpSyncProgram p) {
+        assertAccounted(p.audio());
+        assertAccounted(p.video());
+    }
+
     private static List<Integer> sequences(List<Emitted> emitted) {
         return emitted.stream().map(Emitted::sequence).toList();
     }
@@ -155,6 +166,7 @@ class RtpSyncProgramTest {
             + video.duplicates + audio.malformed + video.malformed);
         assertEquals(200, audio.released);
         assertEquals(360, video.released);
+        assertAccounted(d.program);
         System.out.printf("A/V, granularity %d us: %d packets after convergence leave 120 ms + [-1, %d) us after "
             + "capture, in capture order; flows switch %d times%n", granularity, checked, granularity, audioAndVideo);
     }
@@ -286,6 +298,7 @@ class RtpSyncProgramTest {
         Stream a = d.program.audio();
         assertEquals(3, a.duplicates);
         assertEquals(30, a.received);
+        assertAccounted(d.program);
         assertEquals(0, a.late);
     }
 
@@ -302,6 +315,7 @@ class RtpSyncProgramTest {
         assertEquals(sent.get(5).arrival(), five.time(), "released at once");
         assertEquals(1, d.program.audio().late);
         assertEquals(29, d.program.audio().released);
+        assertAccounted(d.program);
     }
 
     @Test
@@ -340,6 +354,7 @@ class RtpSyncProgramTest {
         assertEquals(List.of(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19),
             sequences(d.ctx.emitted));
         assertEquals(8, d.program.audio().released);
+        assertAccounted(d.program);
     }
 
     @Test
@@ -487,6 +502,7 @@ class RtpSyncProgramTest {
         assertEquals(1, a.restarts);
         assertEquals(1, a.late);
         assertEquals(0xBBBBL, a.ssrc);
+        assertAccounted(d.program);
     }
 
     @Test
@@ -505,6 +521,7 @@ class RtpSyncProgramTest {
         assertEquals(List.of(100, 101, 102, 103, 40_001), sequences(d.ctx.emitted));
         assertEquals(2, d.program.audio().jumps);
         assertEquals(1, d.program.audio().restarts);
+        assertAccounted(d.program);
     }
 
     // ---- RTCP sender reports ----
