@@ -1,0 +1,189 @@
+package io.pando.cluster.impl;
+
+import io.pando.cluster.NodeFeatureReport;
+import io.pando.cluster.NodeFeatureReport.FeatureState;
+import io.pando.cluster.SessionRecord;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The binary form of the records the cluster stores: a session of the directory and a node's feature report. The
+ * cluster engine stores them as plain byte arrays, so no class of this bundle is ever serialized or loaded by it,
+ * and two equal records always have equal bytes (compare-and-set relies on that).
+ *
+ * <pre>
+ * session: u8 type=1, u8 version=1, utf sessionId, utf owner, utf program, u16 n, n * utf unit,
+ *          u16 m, m * (utf name, i64 value) sorted by name, utf placedBy, i64 placedAt seconds, i32 nanos
+ * report:  u8 type=2, u8 version=1, utf node, i64 seconds, i32 nanos,
+ *          u16 n, n * (utf feature, u8 status ordinal, utf message, i64 seconds, i32 nanos) sorted by feature
+ * </pre>
+ *
+ * (utf is {@link DataOutputStream#writeUTF}.) Decoding fails with {@link IllegalArgumentException} on anything
+ * else: an unknown type or version, a short or overlong input, or values a record rejects.
+ */
+final class Records {
+
+    static final int SESSION = 1;
+    static final int REPORT = 2;
+    static final int VERSION = 1;
+    /** Longest failure message kept in a report, in characters. */
+    static final int MAX_MESSAGE = 1000;
+
+    private Records() {
+    }
+
+    static byte[] encode(SessionRecord r) {
+        return write(out -> {
+            out.writeByte(SESSION);
+            out.writeByte(VERSION);
+            out.writeUTF(r.sessionId());
+            out.writeUTF(r.owner());
+            out.writeUTF(r.program());
+            out.writeShort(r.units().size());
+            for (String u : r.units()) {
+                out.writeUTF(u);
+            }
+            out.writeShort(r.reservations().size());
+            for (Map.Entry<String, Long> e : r.reservations().entrySet()) {
+                out.writeUTF(e.getKey());
+                out.writeLong(e.getValue());
+            }
+            out.writeUTF(r.placedBy());
+            instant(out, r.placedAt());
+        });
+    }
+
+    static SessionRecord decodeSession(byte[] bytes) {
+        return read(bytes, SESSION, in -> {
+            String id = in.readUTF();
+            String owner = in.readUTF();
+            String program = in.readUTF();
+            int n = in.readUnsignedShort();
+            List<String> units = new ArrayList<>(Math.min(n, SessionRecord.MAX_UNITS));
+            for (int i = 0; i < n; i++) {
+                units.add(in.readUTF());
+            }
+            int m = in.readUnsignedShort();
+            Map<String, Long> reservations = new LinkedHashMap<>();
+            for (int i = 0; i < m; i++) {
+                String k = in.readUTF();
+                if (reservations.put(k, in.readLong()) != null) {
+                    throw new IllegalArgumentException("reservation " + k + " appears twice");
+                }
+            }
+            String placedBy = in.readUTF();
+            Instant at = instant(in);
+            return new SessionRecord(id, owner, program, units, reservations, placedBy, at);
+        });
+    }
+
+    static byte[] encode(NodeFeatureReport r) {
+        return write(out -> {
+            out.writeByte(REPORT);
+            out.writeByte(VERSION);
+            out.writeUTF(r.node());
+            instant(out, r.at());
+            out.writeShort(r.features().size());
+            for (Map.Entry<String, FeatureState> e : r.features().entrySet()) {
+                FeatureState s = e.getValue();
+                out.writeUTF(e.getKey());
+                out.writeByte(s.status().ordinal());
+                String msg = s.message();
+                out.writeUTF(msg.length() > MAX_MESSAGE ? msg.substring(0, MAX_MESSAGE) : msg);
+                instant(out, s.at());
+            }
+        });
+    }
+
+    static NodeFeatureReport decodeReport(byte[] bytes) {
+        return read(bytes, REPORT, in -> {
+            String node = in.readUTF();
+            Instant at = instant(in);
+            int n = in.readUnsignedShort();
+            Map<String, FeatureState> features = new LinkedHashMap<>();
+            FeatureState.Status[] statuses = FeatureState.Status.values();
+            for (int i = 0; i < n; i++) {
+                String f = in.readUTF();
+                int s = in.readUnsignedByte();
+                if (s >= statuses.length) {
+                    throw new IllegalArgumentException("unknown feature status " + s);
+                }
+                features.put(f, new FeatureState(statuses[s], in.readUTF(), instant(in)));
+            }
+            return new NodeFeatureReport(node, at, features);
+        });
+    }
+
+    private static void instant(DataOutputStream out, Instant t) throws IOException {
+        out.writeLong(t.getEpochSecond());
+        out.writeInt(t.getNano());
+    }
+
+    private static Instant instant(DataInputStream in) throws IOException {
+        long s = in.readLong();
+        int nanos = in.readInt();
+        try {
+            return Instant.ofEpochSecond(s, nanos);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("bad instant " + s + "s " + nanos + "ns");
+        }
+    }
+
+    private interface Writer {
+        void write(DataOutputStream out) throws IOException;
+    }
+
+    private interface Reader<T> {
+        T read(DataInputStream in) throws IOException;
+    }
+
+    private static byte[] write(Writer w) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(128);
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            w.write(out);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return bytes.toByteArray();
+    }
+
+    private static <T> T read(byte[] bytes, int type, Reader<T> r) {
+        if (bytes == null || bytes.length < 2) {
+            throw new IllegalArgumentException("corrupt cluster record: too short");
+        }
+        if (bytes[0] != type) {
+            throw new IllegalArgumentException("corrupt cluster record: type " + bytes[0] + ", expected " + type);
+        }
+        if (bytes[1] != VERSION) {
+            throw new IllegalArgumentException("cluster record version " + bytes[1] + " is not supported (this node "
+                + "reads version " + VERSION + ")");
+        }
+        DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes, 2, bytes.length - 2));
+        T t;
+        int trailing;
+        try {
+            t = r.read(in);
+            trailing = in.available();
+        } catch (EOFException e) {
+            throw new IllegalArgumentException("corrupt cluster record: truncated");
+        } catch (IOException e) {
+            throw new IllegalArgumentException("corrupt cluster record: " + e.getMessage());
+        } catch (IllegalArgumentException | NullPointerException e) {
+            throw new IllegalArgumentException("corrupt cluster record: " + e.getMessage(), e);
+        }
+        if (trailing > 0) {
+            throw new IllegalArgumentException("corrupt cluster record: " + trailing + " trailing bytes");
+        }
+        return t;
+    }
+}
