@@ -247,7 +247,11 @@ final class UnitCore implements UnitPort {
             m.put("link_window", linkWindow);
             m.put("scheduler_switches", schedulerSwitches);
             m.put("scheduler_mismatches", schedulerMismatches);
-            m.put("timers", (long) timerHeap.size());
+            long set = 0;
+            for (UnitSession s : sessions.values()) {
+                set += s.timers.size();
+            }
+            m.put("timers", set);
             m.put("timers_set", timersSet);
             m.put("timers_fired", timersFired);
             m.put("timers_cancelled", timersCancelled);
