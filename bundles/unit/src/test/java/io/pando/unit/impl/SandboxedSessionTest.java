@@ -310,9 +310,10 @@ class SandboxedSessionTest {
     void aTimerFlushesHeldDataAnEndlessOnTimerIsKilledAndLimitsAndCloseAreKept() throws Exception {
         ProgramJars.Spec flusher = ProgramJars.program("test.Flusher",
             "long v = in.data().getLong(0);"
-                + "if (v == -1) { ctx.setTimer(99, 0); return; }"
+                + "if (v == -1) { ctx.cancelTimer(1000); ctx.setTimer(99, 0); return; }"
                 + "if (v == -2) { for (int i = 0; i < 1025; i++) { ctx.setTimer(1000 + i, 3_000_000_000L); } return; }"
                 + "if (v == -3) { ctx.setTimer(7, -1); return; }"
+                + "if (v == -4) { ctx.setTimer(5000, 1_000_000); ctx.setTimer(5001, 1_000_000); return; }"
                 + "held.add(in.copyData()); if (!armed) { ctx.setTimer(1, 5_000); armed = true; }",
             "final ArrayList<byte[]> held = new ArrayList<>(); boolean armed;"
                 + "@Override public void onTimer(long timer, ProgramContext ctx) {"
@@ -342,26 +343,33 @@ class SandboxedSessionTest {
         assertTrue(c.get("timers_fired") >= 2, c.toString());
         assertEquals(c.get("timers_set"), c.get("timers_fired"), c.toString());
 
-        // an onTimer that never returns: killed over its budget, the sandbox restarts, timers go on working
-        ch.deliver(n, datagram(-1, 16), false);
+        // the 1,025th timer is the program's error (not a protocol error); 1,024 are set
+        ch.deliver(n, datagram(-2, 16), false);
+        await(() -> ch.counters().get("program_errors") == 1L, 30, "the 1,025th timer refused");
+        assertEquals(1024L, ch.counters().get("timers"));
+
+        // an onTimer that never returns: killed over its budget, the sandbox restarts with the 1,023 timers still
+        // set listed in its INIT, and timers go on working
+        ch.deliver(n + 1, datagram(-1, 16), false);
         await(() -> ch.counters().get("sandbox_starts") == 2L && ch.counters().get("sandbox_state") == 1L, 60,
             "the sandbox killed and restarted");
         c = ch.counters();
         assertEquals(1L, c.get("program_killed"), c.toString());
         assertEquals(1L, c.get("program_over_budget"), c.toString());
+        assertEquals(1023L, c.get("timers"), c.toString());
         assertTrue(events.faults().get(0).contains("CPU budget"), events.faults().toString());
-        for (int i = n + 1; i < n + 11; i++) {
+        for (int i = n + 2; i < n + 12; i++) {
             ch.deliver(i, datagram(i, 100), false);
         }
         await(() -> out.count() == n + 10, 30, "flushes after the restart");
         for (int i = n; i < n + 10; i++) {
-            assertIntact(out.results().get(i).data(), i + 1);
+            assertIntact(out.results().get(i).data(), i + 2);
         }
 
-        // limits: the 1,025th timer and a negative delay are the program's errors, not protocol errors
-        ch.deliver(n + 20, datagram(-2, 16), false);
+        // the new sandbox counts the timers the unit kept: one more fits, the next is refused; a negative delay too
+        ch.deliver(n + 20, datagram(-4, 16), false);
         ch.deliver(n + 21, datagram(-3, 16), false);
-        await(() -> ch.counters().get("program_errors") == 3L, 30, "two refusals (and the killed timer)");
+        await(() -> ch.counters().get("program_errors") == 4L, 30, "two more refusals");
         c = ch.counters();
         assertEquals(1024L, c.get("timers"), c.toString());
         assertEquals(0L, c.get("sandbox_protocol_errors"), c.toString());
