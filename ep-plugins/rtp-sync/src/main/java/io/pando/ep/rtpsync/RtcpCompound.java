@@ -3,8 +3,10 @@ package io.pando.ep.rtpsync;
 import java.nio.ByteBuffer;
 
 /**
- * Reads an RTCP compound packet (RFC 3550 section 6) and keeps the wall-clock to RTP-timestamp mapping of its
- * first sender report (SR, packet type 200). A reusable holder: overwritten by every {@link #parse}.
+ * Reads an RTCP compound packet (RFC 3550 section 6): keeps the wall-clock to RTP-timestamp mapping of its first
+ * sender report (SR, packet type 200) and the first CNAME of its source descriptions (SDES, 202), which tells
+ * whether two streams come from one host and so share one wall clock (RFC 3550 6.5.1). A reusable holder:
+ * overwritten by every {@link #parse}; parsing allocates nothing.
  *
  * <p>The compound packet is checked as RFC 3550 appendix A.2 suggests: every packet has version 2, the lengths
  * add up to the datagram exactly, and the first packet is an SR or a receiver report (RR, 201).
@@ -18,10 +20,12 @@ import java.nio.ByteBuffer;
  *     | sender's packet count | octet count | report blocks ...
  * </pre>
  */
-final class RtcpSenderReport {
+final class RtcpCompound {
 
     static final int SR = 200;
     static final int RR = 201;
+    static final int SDES = 202;
+    private static final int CNAME = 1;
     private static final int SR_MIN_BYTES = 28;
 
     /** Whether the last parsed packet had a usable sender report. */
@@ -32,6 +36,10 @@ final class RtcpSenderReport {
     long ntpMicros;
     /** The RTP timestamp of the same instant, unsigned 32-bit. */
     long rtpTimestamp;
+    /** The first CNAME item's SSRC and text (up to 255 bytes), or {@code cnameLength} -1 if none. */
+    long cnameSsrc;
+    final byte[] cname = new byte[255];
+    int cnameLength = -1;
 
     /**
      * Parses a compound packet.
@@ -41,6 +49,7 @@ final class RtcpSenderReport {
      */
     String parse(ByteBuffer packet) {
         present = false;
+        cnameLength = -1;
         int length = packet.limit();
         if (length < 8 || length % 4 != 0) {
             return "RTCP of " + length + " bytes, not a multiple of 4 of at least 8";
@@ -74,8 +83,47 @@ final class RtcpSenderReport {
                     rtpTimestamp = packet.getInt(at + 16) & 0xFFFF_FFFFL;
                 }
             }
+            if (type == SDES) {
+                String bad = sdes(packet, at, at + size, b0 & 0x1F);
+                if (bad != null) {
+                    return bad;
+                }
+            }
             at += size;
         }
         return null;
+    }
+
+    /** Reads the chunks of an SDES packet (RFC 3550 6.5), noting the first CNAME; null if well formed. */
+    private String sdes(ByteBuffer packet, int start, int end, int chunks) {
+        int at = start + 4;
+        for (int c = 0; c < chunks; c++) {
+            if (at + 4 > end) {
+                return "RTCP SDES: chunk " + c + " of " + chunks + " runs past the packet";
+            }
+            long ssrc = packet.getInt(at) & 0xFFFF_FFFFL;
+            at += 4;
+            while (true) {
+                if (at >= end) {
+                    return "RTCP SDES: chunk " + c + " has no end item";
+                }
+                int item = packet.get(at) & 0xFF;
+                if (item == 0) {
+                    at = (at + 4) & ~3; // the end item, then null octets to the next 32-bit boundary
+                    break;
+                }
+                if (at + 2 > end || at + 2 + (packet.get(at + 1) & 0xFF) > end) {
+                    return "RTCP SDES: item " + item + " runs past the packet";
+                }
+                int n = packet.get(at + 1) & 0xFF;
+                if (item == CNAME && cnameLength < 0) {
+                    cnameSsrc = ssrc;
+                    packet.get(at + 2, cname, 0, n);
+                    cnameLength = n;
+                }
+                at += 2 + n;
+            }
+        }
+        return at > end ? "RTCP SDES: chunk padding runs past the packet" : null;
     }
 }

@@ -22,7 +22,8 @@ import org.osgi.service.component.annotations.ServiceScope;
  * the least-delayed packet seen since defines it (see there). Once both streams have had an RTCP sender report
  * (SR, multiplexed on the same flow as RFC 5761 allows) for their current SSRC, both are mapped through their
  * reports to the sender's wall clock and share one timeline, which is true lip sync; before that, each stream has
- * its own, which aligns the streams when their quickest packets took as long. A packet's deadline is
+ * its own, which aligns the streams when their quickest packets took as long. Streams whose SDES CNAMEs differ come
+ * from two hosts and stay on their own timelines. A packet's deadline is
  * {@code media time + timeline base + playout delay}.
  *
  * <p><b>Release.</b> Each flow has a bounded {@link JitterBuffer} in sequence order. One timer
@@ -36,7 +37,8 @@ import org.osgi.service.component.annotations.ServiceScope;
  * late packets (behind the released sequence, or past their deadline on arrival: emitted at once); overflow (a
  * buffer over its packet or byte bound emits its head at once); jumps (a sequence number {@value Stream#MAX_JUMP}
  * or more away from the highest: dropped, and if the next packet follows it the stream restarts there); restarts
- * (new SSRC or confirmed jump: the buffer is flushed at once, counted as flushed). RTCP is forwarded at once.
+ * (new SSRC or confirmed jump: the buffer is flushed at once, counted as flushed); failed (a held packet whose
+ * emit the router refused: forgotten, and the error goes to the router). RTCP is forwarded at once.
  * Datagrams on other flows are forwarded at once; control datagrams are counted and ignored.
  *
  * <p><b>State</b> is kept in the instance (the router calls it one datagram or timer at a time): per flow the
@@ -77,7 +79,7 @@ public final class RtpSyncProgram implements ActiveProgram {
 
     private final Clock clock;
     private final RtpHeader header = new RtpHeader();
-    private final RtcpSenderReport report = new RtcpSenderReport();
+    private final RtcpCompound report = new RtcpCompound();
     /** The timeline both streams share once both have a sender report. */
     private final Timeline sender = new Timeline();
 
@@ -119,24 +121,27 @@ public final class RtpSyncProgram implements ActiveProgram {
         if (unusable != null) {
             throw new IllegalArgumentException(unusable);
         }
-        releaseDue(now, ctx);
-        if (in.isControl()) {
-            control++;
-        } else {
-            FlowId flow = in.flow();
-            Stream s = flow.equals(audio.flow) ? audio : flow.equals(video.flow) ? video : null;
-            ByteBuffer packet = in.data();
-            if (s == null) {
-                other++;
-                ctx.emit(flow, packet);
-            } else if (RtpHeader.looksLikeRtcp(packet)) {
-                rtcp(s, packet, ctx);
+        try {
+            releaseDue(now, ctx);
+            if (in.isControl()) {
+                control++;
             } else {
-                rtp(s, packet, now, ctx);
+                FlowId flow = in.flow();
+                Stream s = flow.equals(audio.flow) ? audio : flow.equals(video.flow) ? video : null;
+                ByteBuffer packet = in.data();
+                if (s == null) {
+                    other++;
+                    ctx.emit(flow, packet);
+                } else if (RtpHeader.looksLikeRtcp(packet)) {
+                    rtcp(s, packet, ctx);
+                } else {
+                    rtp(s, packet, now, ctx);
+                }
             }
+            releaseDue(now, ctx);
+        } finally {
+            schedule(now, ctx); // whatever failed, what is held keeps its timer
         }
-        releaseDue(now, ctx);
-        schedule(now, ctx);
         publish(now, ctx);
     }
 
@@ -147,8 +152,11 @@ public final class RtpSyncProgram implements ActiveProgram {
         }
         long now = clock.nowMicros();
         timerSet = false;
-        releaseDue(now, ctx);
-        schedule(now, ctx);
+        try {
+            releaseDue(now, ctx);
+        } finally {
+            schedule(now, ctx);
+        }
         publish(now, ctx);
     }
 
@@ -256,6 +264,12 @@ public final class RtpSyncProgram implements ActiveProgram {
             return;
         }
         s.rtcp++;
+        if (report.cnameLength >= 0) {
+            s.cnameSsrc = report.cnameSsrc;
+            System.arraycopy(report.cname, 0, s.cname, 0, report.cnameLength);
+            s.cnameLength = report.cnameLength;
+            updateClockMode();
+        }
         if (report.present) {
             s.hasReport = true;
             s.reportSsrc = report.ssrc;
@@ -267,9 +281,13 @@ public final class RtpSyncProgram implements ActiveProgram {
         ctx.emit(s.flow, packet);
     }
 
-    /** Switches between the streams' own timelines and the shared sender-clock one as reports come and go. */
+    /**
+     * Switches between the streams' own timelines and the shared sender-clock one as reports come and go: the
+     * sender's clock is used when both streams have a report for their SSRC, unless their CNAMEs say they come from
+     * two hosts (two wall clocks).
+     */
     private void updateClockMode() {
-        boolean both = audio.reportValid() && video.reportValid();
+        boolean both = audio.reportValid() && video.reportValid() && !Stream.cnamesDiffer(audio, video);
         if (both != senderClock) {
             senderClock = both;
             clockSwitches++;
@@ -315,11 +333,20 @@ public final class RtpSyncProgram implements ActiveProgram {
         }
     }
 
+    /** Emits the head of {@code s} and forgets it, even if the emit fails (the router then counts the error). */
     private static void releaseHead(Stream s, ProgramContext ctx) {
         JitterBuffer b = s.buffer;
-        ctx.emit(s.flow, b.headPacket());
-        s.releasedSequence = Math.max(s.releasedSequence, b.headSequence());
-        b.removeHead();
+        boolean sent = false;
+        try {
+            ctx.emit(s.flow, b.headPacket());
+            sent = true;
+        } finally {
+            if (!sent) {
+                s.failed++;
+            }
+            s.releasedSequence = Math.max(s.releasedSequence, b.headSequence());
+            b.removeHead();
+        }
     }
 
     /** Keeps the one timer at the earliest head deadline, or cancels it when nothing is held. */
@@ -364,6 +391,8 @@ public final class RtpSyncProgram implements ActiveProgram {
     String stats() {
         StringBuilder b = new StringBuilder(1024);
         b.append("clock=").append(senderClock ? "sender" : "arrival").append(" clock-switches=").append(clockSwitches)
+            .append(" cnames=").append(audio == null || !audio.cnameValid() || !video.cnameValid() ? "unknown"
+                : Stream.cnamesDiffer(audio, video) ? "differ" : "match")
             .append(" other=").append(other).append(" control=").append(control);
         if (audio != null) {
             b.append(' ');

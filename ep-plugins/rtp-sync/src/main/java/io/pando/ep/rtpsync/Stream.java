@@ -46,6 +46,10 @@ final class Stream {
     long reportSsrc;
     long reportNtpMicros;
     long reportTimestamp;
+    /** The last CNAME seen on the flow, with the SSRC it describes; {@code cnameLength} -1 if none. */
+    long cnameSsrc;
+    final byte[] cname = new byte[255];
+    int cnameLength = -1;
 
     long received;
     long released;
@@ -54,6 +58,7 @@ final class Stream {
     long malformed;
     long overflow;
     long flushed;
+    long failed;
     long jumps;
     long restarts;
     long rtcp;
@@ -133,6 +138,17 @@ final class Stream {
         return started && hasReport && reportSsrc == ssrc;
     }
 
+    /** @return true if the flow's last CNAME describes the stream's current SSRC */
+    boolean cnameValid() {
+        return started && cnameLength >= 0 && cnameSsrc == ssrc;
+    }
+
+    /** @return true if both streams have a CNAME for their SSRC and they differ: two hosts, two wall clocks */
+    static boolean cnamesDiffer(Stream a, Stream b) {
+        return a.cnameValid() && b.cnameValid()
+            && !java.util.Arrays.equals(a.cname, 0, a.cnameLength, b.cname, 0, b.cnameLength);
+    }
+
     /** @return media time of an extended timestamp on the stream's own clock, µs from its first packet */
     long ownMediaMicros(long extendedTimestamp) {
         return Math.floorDiv((extendedTimestamp - firstTimestamp) * 1_000_000L, clockRate);
@@ -153,6 +169,7 @@ final class Stream {
             .append(' ').append(label).append(".malformed=").append(malformed)
             .append(' ').append(label).append(".overflow=").append(overflow)
             .append(' ').append(label).append(".flushed=").append(flushed)
+            .append(' ').append(label).append(".failed=").append(failed)
             .append(' ').append(label).append(".jumps=").append(jumps)
             .append(' ').append(label).append(".restarts=").append(restarts)
             .append(' ').append(label).append(".rtcp=").append(rtcp)

@@ -47,12 +47,20 @@ final class Rtp {
     }
 
     /**
-     * An RTCP compound packet: a sender report (no report blocks) then an SDES with an empty chunk.
+     * An RTCP compound packet: a sender report (no report blocks) then an SDES with the CNAME {@code sender@av}.
      *
      * @param ntpMicros the sender's wall clock, µs since 1900
      */
     static byte[] senderReport(long ssrc, long ntpMicros, long rtpTimestamp) {
-        ByteBuffer b = ByteBuffer.allocate(28 + 8);
+        return senderReport(ssrc, ntpMicros, rtpTimestamp, "sender@av");
+    }
+
+    /** @param cname the CNAME of the SDES chunk, or null for an SDES chunk without items */
+    static byte[] senderReport(long ssrc, long ntpMicros, long rtpTimestamp, String cname) {
+        byte[] name = cname == null ? new byte[0] : cname.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        int items = cname == null ? 0 : 2 + name.length;
+        int chunk = 4 + ((items + 4) & ~3); // SSRC, items, the end item and padding to 32 bits
+        ByteBuffer b = ByteBuffer.allocate(28 + 4 + chunk);
         b.put((byte) 0x80).put((byte) 200).putShort((short) 6);
         b.putInt((int) ssrc);
         long seconds = ntpMicros / 1_000_000;
@@ -60,8 +68,11 @@ final class Rtp {
         b.putInt((int) seconds).putInt((int) fraction);
         b.putInt((int) rtpTimestamp);
         b.putInt(100).putInt(16000);
-        b.put((byte) 0x81).put((byte) 202).putShort((short) 1);
+        b.put((byte) 0x81).put((byte) 202).putShort((short) (chunk / 4));
         b.putInt((int) ssrc);
-        return b.array();
+        if (cname != null) {
+            b.put((byte) 1).put((byte) name.length).put(name);
+        }
+        return b.array(); // the rest is zero: the end item and padding
     }
 }

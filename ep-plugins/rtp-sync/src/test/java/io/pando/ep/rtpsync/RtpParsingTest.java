@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pando.api.session.FlowId;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
 /** RTP and RTCP parsing and the stream's extended numbers, alone. */
@@ -36,7 +37,7 @@ class RtpParsingTest {
 
     @Test
     void aSenderReportGivesNtpInMicrosecondsAndItsRtpTimestamp() {
-        RtcpSenderReport r = new RtcpSenderReport();
+        RtcpCompound r = new RtcpCompound();
         long ntp = 3_900_000_123L * 1_000_000L + 500_001;
         assertNull(r.parse(ByteBuffer.wrap(Rtp.senderReport(0xCAFE_BABEL, ntp, 0xFFFF_FFF0L))));
         assertTrue(r.present);
@@ -46,8 +47,29 @@ class RtpParsingTest {
     }
 
     @Test
+    void theFirstCnameOfTheSourceDescriptionsIsKept() {
+        RtcpCompound r = new RtcpCompound();
+        assertNull(r.parse(ByteBuffer.wrap(Rtp.senderReport(0x42, 1_000_000, 0, "alice@10.0.0.1"))));
+        assertEquals(0x42, r.cnameSsrc);
+        assertEquals("alice@10.0.0.1", new String(r.cname, 0, r.cnameLength, StandardCharsets.US_ASCII));
+        assertNull(r.parse(ByteBuffer.wrap(Rtp.senderReport(0x42, 1_000_000, 0, "abc")))); // 3 + 2: padded to 8
+        assertEquals(3, r.cnameLength);
+        assertNull(r.parse(ByteBuffer.wrap(Rtp.senderReport(0x42, 1_000_000, 0, null))));
+        assertEquals(-1, r.cnameLength, "a chunk without items");
+        byte[] itemTooLong = Rtp.senderReport(0x42, 1_000_000, 0, "abc");
+        itemTooLong[28 + 8 + 1] = 20; // the CNAME item says 20 bytes; its chunk has 6 left
+        assertEquals("RTCP SDES: item 1 runs past the packet", r.parse(ByteBuffer.wrap(itemTooLong)));
+        byte[] noEnd = Rtp.senderReport(0x42, 1_000_000, 0, "abcdef"); // 2 + 6 items, end item and padding: 4
+        noEnd[28 + 8 + 8] = 1; // the end item and padding become a CNAME item of 2 bytes that fills the chunk
+        noEnd[28 + 8 + 9] = 2;
+        assertEquals("RTCP SDES: chunk 0 has no end item", r.parse(ByteBuffer.wrap(noEnd)));
+        noEnd[28 + 8 + 9] = 0; // an empty item, then the end item: well formed
+        assertNull(r.parse(ByteBuffer.wrap(noEnd)));
+    }
+
+    @Test
     void aReceiverReportAloneIsWellFormedWithoutAMapping() {
-        RtcpSenderReport r = new RtcpSenderReport();
+        RtcpCompound r = new RtcpCompound();
         byte[] rr = {(byte) 0x80, (byte) 201, 0, 1, 0, 0, 0, 7};
         assertNull(r.parse(ByteBuffer.wrap(rr)));
         assertFalse(r.present);

@@ -107,8 +107,8 @@ class RtpSyncProgramTest {
 
     /** Every accepted packet left exactly once, one way or another, or is still held. */
     private static void assertAccounted(Stream s) {
-        assertEquals(s.received, s.released + s.late + s.overflow + s.flushed + s.buffer.size(),
-            s.label + ": received = released + late + overflow + flushed + held");
+        assertEquals(s.received, s.released + s.late + s.overflow + s.flushed + s.failed + s.buffer.size(),
+            s.label + ": received = released + late + overflow + flushed + failed + held");
     }
 
     private static void assertAccounted(RtpSyncProgram p) {
@@ -497,6 +497,24 @@ class RtpSyncProgramTest {
         assertEquals(Map.of(), d.ctx.timers);
     }
 
+    @Test
+    void aFailedEmitLosesOnlyItsPacketAndKeepsTheTimer() {
+        SyncDriver d = new SyncDriver(Map.of("playout-delay-ms", "100"));
+        for (int k = 0; k < 3; k++) {
+            d.arrive(T0 + k * 20 * MS, 0, audio(k, 0, 0, 0).bytes());
+        }
+        d.ctx.failNextEmit = true;
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> d.advanceTo(T0 + 100 * MS));
+        assertEquals("the datagram is too large", e.getMessage(), "the router counts it against the session");
+        assertEquals(Map.of(RtpSyncProgram.RELEASE_TIMER, T0 + 120 * MS), d.ctx.timers, "the next head's timer");
+        assertEquals(2, d.program.audio().buffer.size());
+        d.drain();
+        assertEquals(List.of(1, 2), sequences(d.ctx.emitted));
+        assertEquals(1, d.program.audio().failed);
+        assertEquals(2, d.program.audio().released);
+        assertAccounted(d.program);
+    }
+
     // ---- RTP details ----
 
     @Test
@@ -677,7 +695,21 @@ class RtpSyncProgramTest {
         assertFalse(d.program.onSenderClock());
         d.arrive(T0, 1, Rtp.senderReport(VIDEO_SSRC, 5_000_000_000L, 0));
         assertTrue(d.program.onSenderClock());
-        assertTrue(d.program.stats().startsWith("clock=sender clock-switches=1 "), d.program.stats());
+        assertTrue(d.program.stats().startsWith("clock=sender clock-switches=1 cnames=match "), d.program.stats());
+    }
+
+    @Test
+    void reportsFromTwoHostsDoNotShareAClock() {
+        SyncDriver d = new SyncDriver(Map.of());
+        d.arrive(T0, 0, audio(0, 0, 0, 0).bytes());
+        d.arrive(T0, 1, video(0, 0, 0, 0, 0).bytes());
+        d.arrive(T0, 0, Rtp.senderReport(AUDIO_SSRC, 5_000_000_000L, 0, "mic@host-a"));
+        d.arrive(T0, 1, Rtp.senderReport(VIDEO_SSRC, 5_000_000_000L, 0, "camera@host-b"));
+        assertFalse(d.program.onSenderClock(), "two CNAMEs: two wall clocks");
+        assertTrue(d.program.stats().startsWith("clock=arrival clock-switches=0 cnames=differ "), d.program.stats());
+        d.arrive(T0, 1, Rtp.senderReport(VIDEO_SSRC, 5_000_000_000L, 0, "mic@host-a"));
+        assertTrue(d.program.onSenderClock(), "one host");
+        assertTrue(d.program.stats().startsWith("clock=sender clock-switches=1 cnames=match "), d.program.stats());
     }
 
     // ---- other flows, control, state ----

@@ -41,6 +41,8 @@ final class SyncContext implements ProgramContext {
     final Map<Long, Long> timers = new HashMap<>();
     final Map<String, byte[]> state = new HashMap<>();
     int timerSets;
+    /** When set, the next emit fails as the router's would for a datagram that is too large. */
+    boolean failNextEmit;
     int timerCancels;
     private final Map<String, String> parameters;
     private final List<FlowId> flows;
@@ -63,6 +65,10 @@ final class SyncContext implements ProgramContext {
     public void emit(FlowId flow, ByteBuffer data) {
         if (!flows.contains(flow)) {
             throw new IllegalArgumentException("the session has no flow " + flow);
+        }
+        if (failNextEmit) {
+            failNextEmit = false;
+            throw new IllegalArgumentException("the datagram is too large");
         }
         int position = data.position();
         int limit = data.limit();
