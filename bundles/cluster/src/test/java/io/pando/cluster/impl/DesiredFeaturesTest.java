@@ -73,8 +73,18 @@ class DesiredFeaturesTest {
 
     @Test
     void badOrUnknownFeaturesAreRefused() throws Exception {
-        HazelcastCluster a = cluster.start(0);
-        a.useInstaller(new InMemoryFeatures("vendor-lb"));
+        TestCluster alone = new TestCluster(1);
+        HazelcastCluster a = alone.start(0);
+        try {
+            refusals(a);
+        } finally {
+            alone.close();
+        }
+    }
+
+    private static void refusals(HazelcastCluster a) throws InterruptedException {
+        InMemoryFeatures node = new InMemoryFeatures("vendor-lb");
+        a.useInstaller(node);
         var e = assertThrows(IllegalArgumentException.class, () -> a.addDesiredFeature("no-such-feature"));
         assertTrue(e.getMessage().contains("no feature no-such-feature in the feature repositories of node-a"),
             e.getMessage());
@@ -82,5 +92,8 @@ class DesiredFeaturesTest {
         assertTrue(e.getMessage().contains("bad feature name 'bad name'"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> a.removeDesiredFeature("x/"));
         assertThrows(IllegalArgumentException.class, () -> a.addDesiredFeature(null));
+        assertTrue(a.hasQuorum(), "a cluster of one has quorum");
+        assertTrue(a.addDesiredFeature("vendor-lb"));
+        await("installed", 10_000, () -> node.installed.contains("vendor-lb"));
     }
 }

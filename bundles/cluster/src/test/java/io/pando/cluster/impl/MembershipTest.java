@@ -60,6 +60,17 @@ class MembershipTest {
     }
 
     @Test
+    void aPortInUseIsAClearError() throws Exception {
+        int port = Integer.parseInt(cluster.addresses.get(0).split(":")[1]);
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(port, 1,
+            java.net.InetAddress.getByName("127.0.0.1"))) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> cluster.start(0));
+            assertTrue(e.getMessage().startsWith("cluster member node-a could not start on 127.0.0.1:" + port),
+                e.getMessage());
+        }
+    }
+
+    @Test
     void theNextOldestLeadsWhenTheLeaderLeaves() throws Exception {
         HazelcastCluster a = cluster.start(0);
         HazelcastCluster b = cluster.start(1);
@@ -127,6 +138,9 @@ class MembershipTest {
         assertThrows(NoQuorumException.class, () -> c.putIfAbsent(r));
         assertThrows(NoQuorumException.class, () -> c.addDesiredFeature("pando-policies"));
         assertTrue(c.get("s1").isEmpty(), "reads still work");
+        // the engine's split-brain protection refuses the write too, also when this class's check is bypassed
+        assertThrows(com.hazelcast.splitbrainprotection.SplitBrainProtectionException.class,
+            () -> c.engineSessions().putIfAbsent("s1", Records.encode(r)));
         await("QUORUM_LOST delivered", 5_000, () -> seen.stream()
             .anyMatch(x -> x.type() == ClusterEvent.Type.QUORUM_LOST && !x.quorum()));
 
