@@ -360,6 +360,40 @@ class RtpSyncProgramTest {
         assertEquals(0, d.program.audio().late + d.program.video().late);
     }
 
+    /**
+     * The sender's timestamps jump back by a second (its clock was reset, the SSRC kept). Every packet then looks a
+     * second late and leaves at once, counted; the timeline's 5-second windows raise the base once a whole window
+     * has seen only the new timing, and from then on packets are held the playout delay again.
+     */
+    @Test
+    void aTimestampJumpBackwardsIsLateUntilAWindowRaisesTheBase() {
+        SyncDriver d = new SyncDriver(Map.of("playout-delay-ms", "100"));
+        List<Sent> sent = new ArrayList<>();
+        for (int k = 0; k < 1000; k++) {
+            Sent s = audio(k, 0, 0, 0);
+            if (k >= 300) {
+                long ts = (960L * k - 48_000) & 0xFFFF_FFFFL;
+                s = new Sent(s.capture(), s.arrival(), 0, s.sequence(), ts,
+                    Rtp.packet(s.sequence(), ts, AUDIO_SSRC, AUDIO_PT, 160));
+            }
+            sent.add(s);
+        }
+        run(d, sent);
+        assertEachEmittedOnce(sent, d.ctx);
+        Stream a = d.program.audio();
+        // windows end at 5, 10, 15 s; the one from 10 to 15 s saw only the new timing: raised at 15 s (k = 750)
+        assertEquals(450, a.late, "k = 300 to 749 leave at once");
+        assertEquals(1, a.own.raises);
+        Map<Long, Sent> index = index(sent);
+        for (Emitted e : d.ctx.emitted) {
+            Sent s = sentOf(index, e);
+            long held = e.time() - s.arrival();
+            int k = (int) ((s.capture() - T0) / (20 * MS));
+            assertEquals(k >= 300 && k < 750 ? 0 : 100 * MS, held, "packet " + k);
+        }
+        assertAccounted(d.program);
+    }
+
     @Test
     void duplicatesAreDroppedAndCounted() {
         SyncDriver d = new SyncDriver(Map.of("playout-delay-ms", "100"));
