@@ -41,6 +41,7 @@ public record ClusterSettings(String clusterName, String memberName, Set<String>
         nodeRoles = Set.copyOf(nodeRoles);
         nodeRoles.forEach(r -> name("node.roles", r));
         host("bind.address", bindAddress);
+        wildcard(bindAddress);
         range("port", port, 1, 65535);
         members = List.copyOf(members);
         range("heartbeat.interval.seconds", heartbeatSeconds, 1, 60);
@@ -61,7 +62,8 @@ public record ClusterSettings(String clusterName, String memberName, Set<String>
 
     /** @return this member's own address, {@code host:port} */
     public String localAddress() {
-        return bindAddress + ":" + port;
+        boolean ipv6 = bindAddress.indexOf(':') >= 0 && !bindAddress.startsWith("[");
+        return (ipv6 ? "[" + bindAddress + "]" : bindAddress) + ":" + port;
     }
 
     /**
@@ -74,6 +76,7 @@ public record ClusterSettings(String clusterName, String memberName, Set<String>
     public static ClusterSettings from(HazelcastCluster.Config c) {
         String bind = trim(c.bind_address());
         host("bind.address", bind);
+        wildcard(bind);
         int port = c.port();
         range("port", port, 1, 65535);
         List<String> members = members(c.members(), port);
@@ -187,6 +190,14 @@ public record ClusterSettings(String clusterName, String memberName, Set<String>
     private static void host(String key, String v) {
         if (v == null || v.isEmpty() || !HOST.matcher(v).matches()) {
             throw new IllegalArgumentException(key + " must be an IP address or host name, got '" + v + "'");
+        }
+    }
+
+    private static void wildcard(String bind) {
+        String b = bind.replace("[", "").replace("]", "");
+        if (b.equals("0.0.0.0") || b.matches("[0:]+")) {
+            throw new IllegalArgumentException("bind.address must be an address of this machine that other members "
+                + "can reach, not the wildcard " + bind);
         }
     }
 

@@ -72,6 +72,9 @@ class ClusterSettingsTest {
         assertEquals(2, ClusterSettings.majority(2));
         assertEquals(2, ClusterSettings.majority(3));
         assertEquals(3, ClusterSettings.majority(4));
+        c.bind = "fe80::1";
+        assertEquals("[fe80::1]:5701", ClusterSettings.from(c).localAddress());
+        assertEquals("fe80--1-5701", ClusterSettings.from(c).memberName());
         c.quorum = 4;
         assertEquals(4, ClusterSettings.from(c).quorumSize());
     }
@@ -95,6 +98,8 @@ class ClusterSettingsTest {
         assertError("directory.backups must be in [0, 6], got 7", c -> c.backups = 7);
         assertError("logging.level must be one of", c -> c.level = "LOUD");
         assertError("node.roles must be", c -> c.roles = new String[] {"a b"});
+        assertError("not the wildcard 0.0.0.0", c -> c.bind = "0.0.0.0");
+        assertError("not the wildcard ::", c -> c.bind = "::");
     }
 
     private static void assertError(String part, java.util.function.Consumer<Cfg> change) {
