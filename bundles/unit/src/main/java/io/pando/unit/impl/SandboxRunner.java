@@ -511,11 +511,12 @@ final class SandboxRunner {
     }
 
     /**
-     * Sends waiting datagrams while the sandbox has room, and the session's due timers. A timer's expiry is sent
-     * only when the sandbox has nothing else in flight, and nothing follows it until then: the sandbox has then
-     * answered everything before it, so what the program did to its timers (moved, cancelled, set more) is what
-     * the unit knows, the expiry is never stale and both sides count the same timers. A timer entry sent again
-     * after a sandbox ended waits for an empty pipeline the same way.
+     * Sends waiting datagrams while the sandbox has room, and the session's due timers. While a timer is due no
+     * datagram is sent; its expiry goes once the sandbox has answered everything in flight (one expiry at a time),
+     * and datagrams may follow it. The sandbox has then answered every entry before the expiry, so what the program
+     * did to its timers (moved, cancelled, set more) is what the unit knows: an expiry is never stale and both
+     * sides count the same timers. A timer entry sent again after a sandbox ended waits for an empty pipeline the
+     * same way.
      */
     void pump() {
         while (state == State.RUNNING && room()) {

@@ -178,8 +178,8 @@ class FlowsAndTimersTest {
         final Map<Long, Long> due = new java.util.concurrent.ConcurrentHashMap<>();
 
         void set(ProgramContext ctx, long timer, long micros) {
+            due.put(timer, System.nanoTime() + micros * 1000); // before the unit's clock reading: never later
             ctx.setTimer(timer, micros);
-            due.put(timer, System.nanoTime() + micros * 1000);
         }
 
         @Override
