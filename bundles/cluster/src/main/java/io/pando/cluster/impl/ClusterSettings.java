@@ -26,10 +26,13 @@ import java.util.regex.Pattern;
  * @param mergeIntervalSeconds how often a member looks for a split-off partition to merge with
  * @param featureRetrySeconds how often failed desired features are tried again
  * @param engineLogLevel the level of the cluster engine's own log ({@code com.hazelcast})
+ * @param publicAddress the {@code host:port} other members reach this one at when it differs from the bind address
+ *     and port (NAT, port forwarding); empty if it does not
  */
 public record ClusterSettings(String clusterName, String memberName, Set<String> nodeRoles, String bindAddress,
     int port, List<String> members, int heartbeatSeconds, int failureTimeoutSeconds, int joinTimeoutSeconds,
-    int quorumSize, int directoryBackups, int mergeIntervalSeconds, int featureRetrySeconds, Level engineLogLevel) {
+    int quorumSize, int directoryBackups, int mergeIntervalSeconds, int featureRetrySeconds, Level engineLogLevel,
+    String publicAddress) {
 
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
     private static final Pattern HOST = Pattern.compile("[A-Za-z0-9][A-Za-z0-9.-]{0,252}|\\[?[0-9A-Fa-f:]+]?");
@@ -58,6 +61,15 @@ public record ClusterSettings(String clusterName, String memberName, Set<String>
         if (engineLogLevel == null) {
             throw new IllegalArgumentException("logging.level must be set");
         }
+        publicAddress = publicAddress == null ? "" : publicAddress;
+        if (!publicAddress.isEmpty() && members(new String[] {publicAddress}, port).size() != 1) {
+            throw new IllegalArgumentException("public.address must be one HOST:PORT, got '" + publicAddress + "'");
+        }
+    }
+
+    /** @return the address other members reach this one at: the public address, or else the local address */
+    public String advertisedAddress() {
+        return publicAddress.isEmpty() ? localAddress() : members(new String[] {publicAddress}, port).get(0);
     }
 
     /** @return this member's own address, {@code host:port} */
@@ -103,7 +115,7 @@ public record ClusterSettings(String clusterName, String memberName, Set<String>
         return new ClusterSettings(trim(c.cluster_name()), memberName, roles, bind, port, members,
             c.heartbeat_interval_seconds(), c.failure_timeout_seconds(), c.join_timeout_seconds(), quorum,
             c.directory_backups(), c.merge_interval_seconds(), c.features_retry_seconds(),
-            level(c.logging_level()));
+            level(c.logging_level()), publicAddress(c.public_address(), port));
     }
 
     /** @return the smallest majority of {@code n} members; 1 for a member list of zero or one */
@@ -158,6 +170,18 @@ public record ClusterSettings(String clusterName, String memberName, Set<String>
             }
         }
         return new ArrayList<>(out);
+    }
+
+    private static String publicAddress(String s, int port) {
+        String v = trim(s);
+        if (v.isEmpty()) {
+            return "";
+        }
+        List<String> one = members(new String[] {v}, port);
+        if (one.size() != 1) {
+            throw new IllegalArgumentException("public.address must be one HOST or HOST:PORT, got '" + v + "'");
+        }
+        return one.get(0);
     }
 
     static Level level(String s) {

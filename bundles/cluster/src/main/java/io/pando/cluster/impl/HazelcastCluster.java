@@ -134,6 +134,11 @@ public class HazelcastCluster implements ClusterService, SessionDirectory, Clust
             + "use is an error).")
         int port() default 5701;
 
+        /** @return the public address */
+        @AttributeDefinition(name = "Public address", description = "HOST:PORT other members reach this member "
+            + "at, if not the bind address and port (NAT, port forwarding). Empty: BIND_ADDRESS:PORT.")
+        String public_address() default "";
+
         /** @return the member list */
         @AttributeDefinition(name = "Members", description = "Every member of the cluster, this one included, as "
             + "HOST or HOST:PORT (PORT defaults to this member's port). Empty: a cluster of one.")
@@ -280,12 +285,12 @@ public class HazelcastCluster implements ClusterService, SessionDirectory, Clust
         NetworkConfig net = c.getNetworkConfig();
         net.setPort(s.port());
         net.setPortAutoIncrement(false);
-        net.setPublicAddress(s.localAddress());
+        net.setPublicAddress(s.advertisedAddress());
         JoinConfig join = net.getJoin();
         join.getMulticastConfig().setEnabled(false);
         join.getAutoDetectionConfig().setEnabled(false);
         join.getTcpIpConfig().setEnabled(true).setConnectionTimeoutSeconds(s.joinTimeoutSeconds())
-            .setMembers(s.members().isEmpty() ? List.of(s.localAddress()) : s.members());
+            .setMembers(s.members().isEmpty() ? List.of(s.advertisedAddress()) : s.members());
 
         String protection = null;
         if (s.quorumSize() > 1) {

@@ -29,6 +29,7 @@ class ClusterSettingsTest {
         int merge = 30;
         int retry = 60;
         String level = "WARN";
+        String publicAddress = "";
 
         @Override public Class<? extends Annotation> annotationType() { return HazelcastCluster.Config.class; }
         @Override public String cluster_name() { return clusterName; }
@@ -45,6 +46,7 @@ class ClusterSettingsTest {
         @Override public int merge_interval_seconds() { return merge; }
         @Override public int features_retry_seconds() { return retry; }
         @Override public String logging_level() { return level; }
+        @Override public String public_address() { return publicAddress; }
     }
 
     @Test
@@ -56,6 +58,12 @@ class ClusterSettingsTest {
         assertEquals(1, s.quorumSize());
         assertEquals(Level.WARNING, s.engineLogLevel());
         assertEquals("127.0.0.1:5701", s.localAddress());
+        assertEquals("127.0.0.1:5701", s.advertisedAddress());
+        Cfg nat = new Cfg();
+        nat.publicAddress = "203.0.113.7";
+        assertEquals("203.0.113.7:5701", ClusterSettings.from(nat).advertisedAddress());
+        nat.publicAddress = "203.0.113.7:15701";
+        assertEquals("203.0.113.7:15701", ClusterSettings.from(nat).advertisedAddress());
     }
 
     @Test
@@ -98,6 +106,8 @@ class ClusterSettingsTest {
         assertError("directory.backups must be in [0, 6], got 7", c -> c.backups = 7);
         assertError("logging.level must be one of", c -> c.level = "LOUD");
         assertError("node.roles must be", c -> c.roles = new String[] {"a b"});
+        assertError("members: bad port in 'h:x'", c -> c.publicAddress = "h:x");
+        assertError("public.address must be one HOST or HOST:PORT, got 'a,b'", c -> c.publicAddress = "a,b");
         assertError("not the wildcard 0.0.0.0", c -> c.bind = "0.0.0.0");
         assertError("not the wildcard ::", c -> c.bind = "::");
     }

@@ -27,7 +27,7 @@ class EngineConfigTest {
 
     private static ClusterSettings settings(List<String> members, int quorum) {
         return new ClusterSettings("pando", "node-a", Set.of("unit", "control"), "10.0.0.1", 5801, members, 2, 9, 3,
-            quorum, 2, 20, 60, Level.WARNING);
+            quorum, 2, 20, 60, Level.WARNING, "");
     }
 
     @Test

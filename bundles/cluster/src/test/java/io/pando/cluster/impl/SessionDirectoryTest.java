@@ -133,7 +133,7 @@ class SessionDirectoryTest {
         TestCluster extra = new TestCluster(1);
         HazelcastCluster d = new HazelcastCluster(new ClusterSettings(members.get(0).settings().clusterName(),
             "node-d", java.util.Set.of(), "127.0.0.1", Integer.parseInt(extra.addresses.get(0).split(":")[1]),
-            cluster.addresses, 1, 4, 2, 2, 1, 30, 60, java.util.logging.Level.WARNING), java.time.Clock.systemUTC());
+            cluster.addresses, 1, 4, 2, 2, 1, 30, 60, java.util.logging.Level.WARNING, ""), java.time.Clock.systemUTC());
         try {
             await("4 members", 20_000, () -> members.get(0).members().size() == 4);
             for (int i = 0; i < 50; i++) {

@@ -43,7 +43,7 @@ final class TestCluster implements AutoCloseable {
     ClusterSettings settings(int i) {
         int port = Integer.parseInt(addresses.get(i).substring(addresses.get(i).indexOf(':') + 1));
         return new ClusterSettings(name, "node-" + (char) ('a' + i), Set.of("unit"), "127.0.0.1", port, addresses,
-            1, 4, 2, ClusterSettings.majority(addresses.size()), 1, 30, 60, Level.WARNING);
+            1, 4, 2, ClusterSettings.majority(addresses.size()), 1, 30, 60, Level.WARNING, "");
     }
 
     /** Starts the i-th member; returns once it has joined. */
@@ -81,6 +81,17 @@ final class TestCluster implements AutoCloseable {
         all.parallelStream().forEach(HazelcastCluster::terminate);
     }
 
+    private static boolean free(int port, InetAddress... on) {
+        for (InetAddress a : on) {
+            try (ServerSocket s = new ServerSocket(port, 1, a)) {
+                // free here
+            } catch (IOException busy) {
+                return false; // taken by something else: try the next
+            }
+        }
+        return true;
+    }
+
     /** Waits until the condition holds, polling; fails with the message after the timeout. */
     static void await(String what, long timeoutMillis, BooleanSupplier condition) throws InterruptedException {
         long deadline = System.nanoTime() + timeoutMillis * 1_000_000;
@@ -92,17 +103,20 @@ final class TestCluster implements AutoCloseable {
         }
     }
 
-    /** @return a port in 5901-5999 nothing listens on now */
+    /** @return a port in 5901-5999 nothing listens on now, on the loopback address */
     static int freePort() {
+        return freePort(InetAddress.getLoopbackAddress());
+    }
+
+    /** @return a port in 5901-5999 nothing listens on now, on each of the addresses */
+    static int freePort(InetAddress... on) {
         while (true) {
             int p = NEXT.getAndIncrement();
             if (p > LAST_PORT) {
                 throw new IllegalStateException("no free port left in " + FIRST_PORT + "-" + LAST_PORT);
             }
-            try (ServerSocket s = new ServerSocket(p, 1, InetAddress.getLoopbackAddress())) {
+            if (free(p, on)) {
                 return p;
-            } catch (IOException busy) {
-                // taken by something else: try the next
             }
         }
     }
