@@ -89,8 +89,12 @@ public class ClusterCommand extends ClusterAction {
         members.column("Joined");
         members.column("ID");
         for (ClusterMember m : s.members) {
-            members.addRow().addContent(m.name() + (m.local() ? " *" : ""), m.address(),
-                m.role().name().toLowerCase(java.util.Locale.ROOT), String.join(",", new TreeSet<>(m.nodeRoles())),
+            String role = m.role().name().toLowerCase(java.util.Locale.ROOT);
+            if (m.role() == ClusterMember.MemberRole.LEADER && !s.quorum) {
+                role += " (no quorum)";
+            }
+            members.addRow().addContent(m.name() + (m.local() ? " *" : ""), m.address(), role,
+                String.join(",", new TreeSet<>(m.nodeRoles())),
                 m.joinedAt().toString(), m.id());
         }
         members.print(out);

@@ -91,6 +91,7 @@ class ClusterCommandsTest {
         String out = Console.run(wire(new ClusterCommand(), false));
         assertTrue(out.contains("quorum NO (2 needed), health no-quorum"), out);
         assertTrue(out.contains("problem: no quorum: 1 of 2 members needed are visible"), out);
+        assertTrue(out.contains("leader (no quorum)"), out);
 
         fake.quorumSize = 1;
         assertEquals("ok", object(Console.json(wire(new ClusterCommand(), true))).get("health"));
