@@ -26,7 +26,7 @@ public final class SessionContext {
 
     private final long sessionId;
     private final long[] flows;
-    private final java.util.Set<Long> timers = new java.util.HashSet<>();
+    private final TimerIds timers = new TimerIds();
     private final Map<String, String> parameters;
     private final LinkedHashMap<String, byte[]> state;
     private long stateBytes;
