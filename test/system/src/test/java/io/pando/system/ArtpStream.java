@@ -125,6 +125,19 @@ final class ArtpStream implements AutoCloseable {
             assertEquals(0, JsonValue.num(recv, "corrupt"), "corrupt" + ctx);
             assertEquals(0, recvExit, "recv exit status" + ctx);
         }
+
+        /**
+         * Asserts what a receiver without a sender of its own must show (the datagrams came from another stream's
+         * sender): every datagram arrived exactly once and intact, no leaked buffer.
+         */
+        void assertReceivedExactlyOnce() {
+            String ctx = context();
+            assertFalse(stream.recv.err().contains("LEAK:"), "recv leaked buffers" + ctx);
+            assertEquals(stream.count, JsonValue.num(recv, "received"), "received" + ctx);
+            assertEquals(0, JsonValue.num(recv, "duplicates"), "duplicates" + ctx);
+            assertEquals(0, JsonValue.num(recv, "corrupt"), "corrupt" + ctx);
+            assertEquals(0, recvExit, "recv exit status" + ctx);
+        }
     }
 
     @Override
