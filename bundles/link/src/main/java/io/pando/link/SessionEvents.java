@@ -22,6 +22,20 @@ public interface SessionEvents {
     void control(UnitId from, ByteBuf data);
 
     /**
+     * The session's program on {@code from} sent control information about one flow to its other instances
+     * ({@code ProgramContext.sendControl(flow, ...)}); they receive it as a control datagram on that flow. The
+     * default forwards it as {@link #control(UnitId, ByteBuf)} does, on flow 0.
+     *
+     * @param from the unit the program runs on
+     * @param flow a flow of the session's plan
+     * @param data the control datagram; ownership passes
+     * @since 1.2
+     */
+    default void control(UnitId from, long flow, ByteBuf data) {
+        control(from, data);
+    }
+
+    /**
      * The session's program on {@code unit} failed in a way the unit had to act on: its sandbox was stopped
      * (over its CPU budget, blocked, out of memory, crashed) or could not start, and is restarted with back-off
      * or quarantined. Called on the unit's thread; must not block. The default ignores it.

@@ -118,13 +118,19 @@ final class IngressSession implements SessionEvents {
 
     @Override
     public void control(UnitId from, ByteBuf data) {
+        control(from, 0, data);
+    }
+
+    /** Forwards a program's control information to the session's other units, on the flow it is about. */
+    @Override
+    public void control(UnitId from, long flow, ByteBuf data) {
         try {
             if (!forwarding) {
                 return; // the session is closing: its units take nothing more
             }
             for (Map.Entry<UnitId, UnitChannel> e : channels.entrySet()) {
                 if (!e.getKey().equals(from)) {
-                    e.getValue().deliver(UnitChannel.NO_SEQUENCE, data.retainedDuplicate(), true);
+                    e.getValue().deliver(UnitChannel.NO_SEQUENCE, flow, data.retainedDuplicate(), true);
                 }
             }
         } finally {

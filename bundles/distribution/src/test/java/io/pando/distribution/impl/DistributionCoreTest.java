@@ -267,6 +267,23 @@ class DistributionCoreTest {
     }
 
     @Test
+    void controlAProgramSendsAboutAFlowReachesTheOtherUnitsOnThatFlow() throws Exception {
+        TestUnit u1 = unit("u1");
+        TestUnit u2 = unit("u2");
+        DistributionCore core = core(ArtpConfig.defaults(), u1, u2);
+        SessionRequest twoFlows = new SessionRequest("flow-control", "passthrough", DESTINATION, 2, Optional.empty(),
+            Optional.empty(), Map.of(), io.pando.api.router.Execution.DEFAULT,
+            List.of(new io.pando.api.session.Flow(io.pando.api.session.FlowId.of(7), "video", DESTINATION)));
+        SessionInfo info = core.createSession(twoFlows);
+        u1.events.get(info.id()).control(u1.id, 7, control(5)); // ownership passes
+        List<TestUnit.Delivery> ds = u2.channel(info.id()).deliveries();
+        assertEquals(1, ds.size());
+        assertTrue(ds.get(0).control());
+        assertEquals(7, ds.get(0).flow(), "on the flow the program named");
+        assertEquals(0, u1.channel(info.id()).count(), "not back to the unit it came from");
+    }
+
+    @Test
     void controlAfterTheSessionClosedIsReleasedNotForwarded() throws Exception {
         TestUnit u1 = unit("u1");
         TestUnit u2 = unit("u2");

@@ -680,7 +680,7 @@ final class SandboxRunner {
                     core.emit(s, seq, id, copy);
                 } else {
                     s.controlSent++;
-                    s.events.control(core.id(), copy);
+                    s.events.control(core.id(), flow, copy);
                 }
             }
             case SandboxFrames.OP_STATE_PUT -> {

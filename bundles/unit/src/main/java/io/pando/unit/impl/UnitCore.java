@@ -998,7 +998,7 @@ final class UnitCore implements UnitPort {
             ByteBuf copy = alloc.directBuffer(len);
             copy.writeBytes(data.duplicate());
             c.controlSent++;
-            c.events.control(id, copy);
+            c.events.control(id, flow.value(), copy);
         }
 
         @Override

@@ -147,6 +147,7 @@ class FlowsAndTimersTest {
         assertTrue(outcome.get(2).contains("no flow 4294967295"), outcome.get(2));
         assertEquals(0, agg.channel(new SessionId(1)).count());
         assertEquals(1, events.control().size(), "control on a flow of the session goes out");
+        assertEquals(List.of(2L), events.controlFlows(), "on the flow the program named");
     }
 
     @Test

@@ -12,6 +12,7 @@ final class RecordingEvents implements SessionEvents {
 
     private final List<Boolean> congestion = new ArrayList<>();
     private final List<byte[]> control = new ArrayList<>();
+    private final List<Long> controlFlows = new ArrayList<>();
 
     @Override
     public synchronized void congestion(UnitId unit, boolean congested) {
@@ -20,11 +21,22 @@ final class RecordingEvents implements SessionEvents {
 
     @Override
     public void control(UnitId from, ByteBuf data) {
+        control(from, 0, data);
+    }
+
+    @Override
+    public void control(UnitId from, long flow, ByteBuf data) {
         byte[] copy = ByteBufUtil.getBytes(data);
         data.release();
         synchronized (this) {
             control.add(copy);
+            controlFlows.add(flow);
         }
+    }
+
+    /** @return the flow of each control datagram of {@link #control()} */
+    synchronized List<Long> controlFlows() {
+        return new ArrayList<>(controlFlows);
     }
 
     private final List<String> faults = new ArrayList<>();
