@@ -1,5 +1,7 @@
 package io.pando.api.router;
 
+import io.pando.api.session.Flow;
+import io.pando.api.session.FlowId;
 import io.pando.api.session.SessionId;
 import io.pando.api.session.SessionState;
 import io.pando.api.unit.UnitId;
@@ -25,11 +27,14 @@ import org.osgi.annotation.versioning.ProviderType;
  * @param counters the distribution and aggregation counters of the session
  * @param unitCounters per unit: the resource accounting of the session on that unit
  * @param reorder the aggregation strategy's reordering measurements for the session (empty if it keeps none)
+ * @param flows the session's flows sorted by id (flow 0 to {@code destination} among them); empty means flow 0 only
+ * @since 1.2 (flows)
  */
 @ProviderType
 public record SessionInfo(SessionId id, String name, String program, SessionState state, InetSocketAddress ingress,
     InetSocketAddress destination, List<UnitId> units, String loadBalancing, Instant created,
-    Map<String, Long> counters, Map<UnitId, Map<String, Long>> unitCounters, Map<String, Long> reorder) {
+    Map<String, Long> counters, Map<UnitId, Map<String, Long>> unitCounters, Map<String, Long> reorder,
+    List<Flow> flows) {
 
     /** Copies every collection. */
     public SessionInfo {
@@ -45,5 +50,29 @@ public record SessionInfo(SessionId id, String name, String program, SessionStat
         counters = Map.copyOf(counters);
         unitCounters = Map.copyOf(unitCounters);
         reorder = Map.copyOf(reorder);
+        flows = flows.isEmpty() ? List.of(new Flow(FlowId.of(0), "default", destination)) : List.copyOf(flows);
+    }
+
+    /**
+     * A session with one flow, flow 0, to {@code destination}.
+     *
+     * @param id see the record
+     * @param name see the record
+     * @param program see the record
+     * @param state see the record
+     * @param ingress see the record
+     * @param destination see the record
+     * @param units see the record
+     * @param loadBalancing see the record
+     * @param created see the record
+     * @param counters see the record
+     * @param unitCounters see the record
+     * @param reorder see the record
+     */
+    public SessionInfo(SessionId id, String name, String program, SessionState state, InetSocketAddress ingress,
+        InetSocketAddress destination, List<UnitId> units, String loadBalancing, Instant created,
+        Map<String, Long> counters, Map<UnitId, Map<String, Long>> unitCounters, Map<String, Long> reorder) {
+        this(id, name, program, state, ingress, destination, units, loadBalancing, created, counters, unitCounters,
+            reorder, List.of());
     }
 }

@@ -499,7 +499,7 @@ final class DistributionCore implements RouterService, ArtpHandler {
             counters.putAll(egress);
             SessionInfo last = new SessionInfo(id, s.plan.name(), s.plan.program(), SessionState.CLOSED,
                 ingressAddress(), s.plan.destination(), s.candidates, policyName(s), s.created, counters,
-                unitCounters, reorder);
+                unitCounters, reorder, s.plan.flows());
             LOG.log(Level.INFO, "session {0} ({1}) closed: {2}; units {3}; reordering {4}", id, s.plan.name(),
                 counters, unitCounters, reorder);
             return last;
@@ -529,7 +529,7 @@ final class DistributionCore implements RouterService, ArtpHandler {
         Map<UnitId, Map<String, Long>> unitCounters = unitCounters(s);
         return new SessionInfo(s.id, s.plan.name(), s.plan.program(), s.state, ingressAddress(),
             s.plan.destination(), s.candidates, policyName(s), s.created, counters, unitCounters,
-            aggregation.reorder(s.id));
+            aggregation.reorder(s.id), s.plan.flows());
     }
 
     /** Each unit's accounting of the session; a unit that cannot answer is reported without counters. */

@@ -88,17 +88,13 @@ public class SessionCreateCommand extends RouterAction {
         SessionRequest request = request();
         SessionInfo s = router().createSession(request);
         if (json) {
-            printJson(System.out, SessionView.toJson(s, request.flows()));
+            printJson(System.out, SessionView.toJson(s));
             return null;
         }
         System.out.println("created session " + s.id() + " (" + s.name() + "): senders connect to "
             + HostPort.format(s.ingress()) + " with session id " + s.id());
         System.out.println();
         SessionView.printDetail(s, System.out);
-        if (request.flows().size() > 1) {
-            System.out.println();
-            SessionView.printFlows(request.flows(), System.out);
-        }
         return null;
     }
 

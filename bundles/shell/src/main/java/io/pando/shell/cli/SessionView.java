@@ -22,7 +22,8 @@ final class SessionView {
     /**
      * @return the session as a JSON object: id (unsigned decimal, as a string), name, program, state (lower case),
      *     ingress, destination ({@code host:port}), units (ids), load_balancing, created (ISO-8601), counters,
-     *     unit_counters (unit id to counters) and reorder; counters sorted by name
+     *     unit_counters (unit id to counters), reorder, and flows (ascending, each {@code {id, name, destination}}:
+     *     id a number, destination {@code host:port}); counters sorted by name
      */
     static String toJson(SessionInfo s) {
         return Json.object(fields(s));
@@ -44,17 +45,8 @@ final class SessionView {
         unitCounters(s).forEach((unit, counters) -> perUnit.put(unit.toString(), new TreeMap<>(counters)));
         m.put("unit_counters", perUnit);
         m.put("reorder", new TreeMap<>(s.reorder()));
+        m.put("flows", s.flows().stream().map(SessionView::flow).toList());
         return m;
-    }
-
-    /**
-     * @return the session as {@link #toJson(SessionInfo)} does, and {@code flows}: the session's flows in
-     *     ascending order, each {@code {id, name, destination}} (id a number, destination {@code host:port})
-     */
-    static String toJson(SessionInfo s, List<Flow> flows) {
-        Map<String, Object> m = fields(s);
-        m.put("flows", flows.stream().map(SessionView::flow).toList());
-        return Json.object(m);
     }
 
     private static Map<String, Object> flow(Flow f) {
@@ -100,8 +92,8 @@ final class SessionView {
     }
 
     /**
-     * Prints the session in detail: its properties, its counters, the counters of each unit side by side, and the
-     * reordering measurements if the aggregation strategy keeps any.
+     * Prints the session in detail: its properties, its counters, the counters of each unit side by side, the
+     * reordering measurements if the aggregation strategy keeps any, and its flows if it has more than flow 0.
      */
     static void printDetail(SessionInfo s, PrintStream out) {
         ShellTable props = new ShellTable().noHeaders();
@@ -145,6 +137,10 @@ final class SessionView {
         if (!s.reorder().isEmpty()) {
             out.println();
             counterTable("Reorder", s.reorder(), "").print(out);
+        }
+        if (s.flows().size() > 1) {
+            out.println();
+            printFlows(s.flows(), out);
         }
         out.flush();
     }
