@@ -38,9 +38,14 @@ final class Fields {
     static String str(ByteBuffer in, String what) throws ProtocolException {
         int n = u16(in, what);
         need(in, n, what);
-        String s = new String(in.array(), in.arrayOffset() + in.position(), n, StandardCharsets.UTF_8);
-        in.position(in.position() + n);
-        return s;
+        if (in.hasArray()) {
+            String s = new String(in.array(), in.arrayOffset() + in.position(), n, StandardCharsets.UTF_8);
+            in.position(in.position() + n);
+            return s;
+        }
+        byte[] b = new byte[n];
+        in.get(b);
+        return new String(b, StandardCharsets.UTF_8);
     }
 
     static byte[] bytes(ByteBuffer in, int max, String what) throws ProtocolException {

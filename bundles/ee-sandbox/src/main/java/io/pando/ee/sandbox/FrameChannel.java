@@ -7,7 +7,8 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 
 /**
- * The sandbox's end of the connection: reads whole frames into one reused buffer and writes frames under a lock
+ * The sandbox's end of the connection: reads whole frames into one reused direct buffer (the socket fills it
+ * without the JDK's temporary direct buffer and copy; the program's datagrams are views of it) and writes frames under a lock
  * shared by the worker and the watchdog (the watchdog writes OVER_BUDGET or BLOCKED while the worker is inside
  * the program, never while it writes a frame).
  */
@@ -16,9 +17,9 @@ final class FrameChannel implements Closeable {
     private static final int INITIAL = 64 << 10;
 
     private final SocketChannel channel;
-    private final ByteBuffer header = ByteBuffer.allocate(5);
+    private final ByteBuffer header = ByteBuffer.allocateDirect(5);
     private final Object writeLock = new Object();
-    private ByteBuffer in = ByteBuffer.allocate(INITIAL);
+    private ByteBuffer in = ByteBuffer.allocateDirect(INITIAL);
 
     FrameChannel(SocketChannel channel) {
         this.channel = channel;
@@ -44,7 +45,7 @@ final class FrameChannel implements Closeable {
         }
         int payload = length - 1;
         if (in.capacity() < payload) {
-            in = ByteBuffer.allocate(Math.min(Protocol.MAX_FRAME, Integer.highestOneBit(payload - 1) << 1));
+            in = ByteBuffer.allocateDirect(Math.min(Protocol.MAX_FRAME, Integer.highestOneBit(payload - 1) << 1));
         }
         in.clear().limit(payload);
         fill(in, false);

@@ -4,15 +4,16 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 
 /**
- * Builds RESULTS frames in one reused buffer: one result per datagram, sent at the end of each batch and as soon
- * as the frame passes {@link Protocol#RESULTS_FLUSH_BYTES}.
+ * Builds RESULTS frames in one reused direct buffer (written to the socket as it is, without the JDK's copy into a
+ * temporary direct buffer): one result per datagram, sent at the end of each batch and as soon as the frame passes
+ * {@link Protocol#RESULTS_FLUSH_BYTES}.
  */
 final class ResultsWriter {
 
     private static final int HEADER = 4 + 1 + 4;
 
     private final FrameChannel channel;
-    private ByteBuffer out = ByteBuffer.allocate(Protocol.RESULTS_FLUSH_BYTES + (64 << 10));
+    private ByteBuffer out = ByteBuffer.allocateDirect(Protocol.RESULTS_FLUSH_BYTES + (64 << 10));
     private int count;
 
     ResultsWriter(FrameChannel channel) {
@@ -24,15 +25,16 @@ final class ResultsWriter {
      * size.
      *
      * @param error the error (status 1), UTF-8, or null (status 0)
+     * @return whether a frame was sent
      */
-    void add(long seq, long cpuNanos, byte[] error, SessionContext ops) throws IOException {
+    boolean add(long seq, long cpuNanos, byte[] error, SessionContext ops) throws IOException {
         int need = 8 + 1 + 8 + (error == null ? 0 : 2 + error.length) + 2 + ops.opsLength();
         if (count == 0) {
             out.clear();
             out.position(HEADER);
         }
         if (out.remaining() < need) {
-            ByteBuffer bigger = ByteBuffer.allocate(out.position() + need + (64 << 10));
+            ByteBuffer bigger = ByteBuffer.allocateDirect(out.position() + need + (64 << 10));
             bigger.put(out.flip());
             out = bigger;
         }
@@ -47,7 +49,9 @@ final class ResultsWriter {
         count++;
         if (out.position() > Protocol.RESULTS_FLUSH_BYTES) {
             flush();
+            return true;
         }
+        return false;
     }
 
     /** Sends the results added since the last frame, if any. */

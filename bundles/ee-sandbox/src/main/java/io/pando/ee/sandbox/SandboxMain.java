@@ -320,6 +320,8 @@ public final class SandboxMain {
             int p = 4;
             watchdog.batchStarted();
             try {
+                // one read of the thread's CPU clock per entry: the end of one entry is the start of the next
+                long clock = watchdog.cpuNow();
                 for (int i = 0; i < n; i++) {
                     long seq = in.getLong(p);
                     int flags = in.get(p + 8);
@@ -328,10 +330,12 @@ public final class SandboxMain {
                     int start = p + Protocol.ENTRY_HEADER;
                     p = start + len;
                     if ((flags & Protocol.FLAG_TIMER) != 0) {
-                        timer(seq, in.getLong(start));
+                        long timer = in.getLong(start);
+                        session.timerExpired(timer); // no longer set; onTimer is called like process
+                        clock = call(seq, 0, false, true, timer, clock);
                     } else {
                         view.limit(p).position(start);
-                        one(seq, flow, (flags & Protocol.FLAG_CONTROL) != 0);
+                        clock = call(seq, flow, (flags & Protocol.FLAG_CONTROL) != 0, false, 0, clock);
                     }
                 }
                 results.flush();
@@ -385,21 +389,19 @@ public final class SandboxMain {
             return (int) n;
         }
 
-        private void one(long seq, long flow, boolean control) throws IOException {
-            call(seq, flow, control, false, 0);
-        }
-
-        /** A timer expired: it is no longer set; the program's onTimer is called like process. */
-        private void timer(long seq, long timer) throws IOException {
-            session.timerExpired(timer);
-            call(seq, 0, false, true, timer);
-        }
-
-        private void call(long seq, long flow, boolean control, boolean isTimer, long timer) throws IOException {
+        /**
+         * Calls the program for one entry and appends its result.
+         *
+         * @param clock the worker's CPU clock when the previous entry's result was appended (or the batch began):
+         *        the CPU time of this entry counts from there, so the bookkeeping between two calls (seq file,
+         *        result) is charged to the next entry and each entry costs one read of the clock
+         * @return the CPU clock at the end of this entry, the start of the next
+         */
+        private long call(long seq, long flow, boolean control, boolean isTimer, long timer, long clock)
+            throws IOException {
             session.begin(self);
             seqFile.set(seq);
-            long cpu0 = watchdog.cpuNow();
-            watchdog.enter(seq, cpu0);
+            watchdog.enter(seq, clock);
             byte[] error = null;
             try {
                 if (isTimer) {
@@ -412,10 +414,13 @@ public final class SandboxMain {
             }
             watchdog.exit();
             Thread.interrupted(); // an interrupt left by the program would close the channel on the next read
-            long cpu = watchdog.cpuNow() - cpu0;
+            long now = watchdog.cpuNow();
             seqFile.set(SeqFile.NONE);
             session.end();
-            results.add(seq, cpu, error, session);
+            if (results.add(seq, now - clock, error, session)) {
+                now = watchdog.cpuNow(); // a RESULTS frame was written: not the next entry's CPU
+            }
+            return now;
         }
 
         /** The program's error as the result says it; still inside the watchdog's window (toString is its code). */

@@ -305,7 +305,8 @@ public final class SessionContext {
 
     /** Appends the complete ops of the current datagram, encoded, to {@code out}. */
     void copyOps(ByteBuffer out) {
-        out.put(ops.array(), 0, committed);
+        out.put(out.position(), ops, 0, committed);
+        out.position(out.position() + committed);
     }
 
     /** @return the sandbox's copy of the state (tests) */

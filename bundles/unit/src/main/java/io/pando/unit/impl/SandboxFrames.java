@@ -35,6 +35,13 @@ final class SandboxFrames {
     /** Bytes of a BATCH entry before its data: u64 seq · u8 flags · u32 flow · u32 length. */
     static final int ENTRY_HEADER = 17;
 
+    /**
+     * Free bytes left in front of each result or control datagram copied out of a RESULTS frame: room for the
+     * 12-byte flow prefix of an ARTP flow datagram (docs/artp.md, 9.3), which the aggregation then writes in place
+     * instead of copying the datagram.
+     */
+    static final int RESULT_HEADROOM = 12;
+
     private SandboxFrames() {
     }
 

@@ -674,8 +674,8 @@ final class SandboxRunner {
                         + s.flowList());
                 }
                 int len = SandboxFrames.readLength(f, UnitCore.MAX_RESULT, "op data");
-                ByteBuf copy = core.allocator().directBuffer(len);
-                copy.writeBytes(f, len);
+                ByteBuf copy = core.allocator().directBuffer(SandboxFrames.RESULT_HEADROOM + len);
+                copy.setIndex(SandboxFrames.RESULT_HEADROOM, SandboxFrames.RESULT_HEADROOM).writeBytes(f, len);
                 if (kind == SandboxFrames.OP_EMIT) {
                     core.emit(s, seq, id, copy);
                 } else {
