@@ -2,45 +2,82 @@ package io.pando.ee.sandbox;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.function.LongSupplier;
 
 /**
  * Builds RESULTS frames in one reused direct buffer (written to the socket as it is, without the JDK's copy into a
  * temporary direct buffer): one result per datagram, sent at the end of each batch and as soon as the frame passes
  * {@link Protocol#RESULTS_FLUSH_BYTES}.
+ *
+ * <p>CPU time: the worker's CPU clock is read once per frame (when its first result is due and when it is sent), not
+ * per datagram: a read of a thread's CPU clock is a system call, about a microsecond on a VM. The frame's CPU time
+ * is shared among its results in proportion to each datagram's wall time (one {@code System.nanoTime} per datagram),
+ * so the CPU times a sandbox reports add up to what its worker spent, each datagram's an estimate that is exact
+ * when the worker was not descheduled.
  */
 final class ResultsWriter {
 
     private static final int HEADER = 4 + 1 + 4;
+    /** Offset of the u64 cpu field in a result: after u64 seq · u8 status. */
+    private static final int CPU_FIELD = 8 + 1;
 
     private final FrameChannel channel;
+    private final LongSupplier cpuClock;
     private ByteBuffer out = ByteBuffer.allocateDirect(Protocol.RESULTS_FLUSH_BYTES + (64 << 10));
     private int count;
+    /** Per result of the frame being built: where its cpu field is, and its datagram's wall time. */
+    private int[] cpuAt = new int[1024];
+    private long[] wall = new long[1024];
+    private long frameWall;
+    /** The worker's CPU clock when the frame being built began. */
+    private long frameCpu;
 
-    ResultsWriter(FrameChannel channel) {
+    /**
+     * @param channel where frames go
+     * @param cpuClock the worker's CPU clock (ns); read on the worker's thread
+     */
+    ResultsWriter(FrameChannel channel, LongSupplier cpuClock) {
         this.channel = channel;
+        this.cpuClock = cpuClock;
+    }
+
+    /** A batch begins: its datagrams' CPU time counts from now. */
+    void batchStarted() {
+        frameCpu = cpuClock.getAsLong();
     }
 
     /**
      * Appends one datagram's result, with the ops recorded in {@code ops}; sends the frame if it passed the flush
-     * size.
+     * size (the next frame's CPU time then counts from after the write).
      *
+     * @param wallNanos the datagram's wall time, by which it gets its share of the frame's CPU time
      * @param error the error (status 1), UTF-8, or null (status 0)
      * @return whether a frame was sent
      */
-    boolean add(long seq, long cpuNanos, byte[] error, SessionContext ops) throws IOException {
+    boolean add(long seq, long wallNanos, byte[] error, SessionContext ops) throws IOException {
         int need = 8 + 1 + 8 + (error == null ? 0 : 2 + error.length) + 2 + ops.opsLength();
         if (count == 0) {
             out.clear();
             out.position(HEADER);
+            frameWall = 0;
         }
         if (out.remaining() < need) {
             ByteBuffer bigger = ByteBuffer.allocateDirect(out.position() + need + (64 << 10));
             bigger.put(out.flip());
             out = bigger;
         }
+        if (count == cpuAt.length) {
+            cpuAt = Arrays.copyOf(cpuAt, count * 2);
+            wall = Arrays.copyOf(wall, count * 2);
+        }
+        long w = Math.max(0, wallNanos);
+        cpuAt[count] = out.position() + CPU_FIELD;
+        wall[count] = w;
+        frameWall += w;
         out.putLong(seq);
         out.put((byte) (error == null ? Protocol.STATUS_OK : Protocol.STATUS_THREW));
-        out.putLong(Math.max(0, cpuNanos));
+        out.putLong(0); // filled in when the frame is sent
         if (error != null) {
             Fields.str(out, error);
         }
@@ -49,6 +86,7 @@ final class ResultsWriter {
         count++;
         if (out.position() > Protocol.RESULTS_FLUSH_BYTES) {
             flush();
+            frameCpu = cpuClock.getAsLong();
             return true;
         }
         return false;
@@ -58,6 +96,12 @@ final class ResultsWriter {
     void flush() throws IOException {
         if (count == 0) {
             return;
+        }
+        long cpu = Math.max(0, cpuClock.getAsLong() - frameCpu);
+        double perWallNano = frameWall > 0 ? (double) cpu / frameWall : 0;
+        long even = frameWall > 0 ? 0 : cpu / count;
+        for (int i = 0; i < count; i++) {
+            out.putLong(cpuAt[i], frameWall > 0 ? (long) (wall[i] * perWallNano) : even);
         }
         int end = out.position();
         out.putInt(0, end - 4);

@@ -289,7 +289,7 @@ public final class SandboxMain {
             this.session = session;
             this.watchdog = watchdog;
             this.seqFile = seqFile;
-            this.results = new ResultsWriter(channel);
+            this.results = new ResultsWriter(channel, watchdog::cpuNow);
         }
 
         /** Returns after SHUTDOWN. */
@@ -320,8 +320,8 @@ public final class SandboxMain {
             int p = 4;
             watchdog.batchStarted();
             try {
-                // one read of the thread's CPU clock per entry: the end of one entry is the start of the next
-                long clock = watchdog.cpuNow();
+                results.batchStarted();
+                long clock = System.nanoTime(); // the end of one entry is the start of the next
                 for (int i = 0; i < n; i++) {
                     long seq = in.getLong(p);
                     int flags = in.get(p + 8);
@@ -392,16 +392,15 @@ public final class SandboxMain {
         /**
          * Calls the program for one entry and appends its result.
          *
-         * @param clock the worker's CPU clock when the previous entry's result was appended (or the batch began):
-         *        the CPU time of this entry counts from there, so the bookkeeping between two calls (seq file,
-         *        result) is charged to the next entry and each entry costs one read of the clock
-         * @return the CPU clock at the end of this entry, the start of the next
+         * @param clock the wall clock when the previous entry's result was appended (or the batch began): the entry's
+         *        share of the frame's CPU time is by its wall time from there (see {@link ResultsWriter})
+         * @return the wall clock at the end of this entry, the start of the next
          */
         private long call(long seq, long flow, boolean control, boolean isTimer, long timer, long clock)
             throws IOException {
             session.begin(self);
             seqFile.set(seq);
-            watchdog.enter(seq, clock);
+            watchdog.enter(seq);
             byte[] error = null;
             try {
                 if (isTimer) {
@@ -414,11 +413,11 @@ public final class SandboxMain {
             }
             watchdog.exit();
             Thread.interrupted(); // an interrupt left by the program would close the channel on the next read
-            long now = watchdog.cpuNow();
             seqFile.set(SeqFile.NONE);
             session.end();
+            long now = System.nanoTime();
             if (results.add(seq, now - clock, error, session)) {
-                now = watchdog.cpuNow(); // a RESULTS frame was written: not the next entry's CPU
+                now = System.nanoTime(); // a RESULTS frame was written: not the next entry's time
             }
             return now;
         }

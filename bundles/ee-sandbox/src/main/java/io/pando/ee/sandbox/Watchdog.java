@@ -1,6 +1,8 @@
 package io.pando.ee.sandbox;
 
 import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.nio.ByteBuffer;
@@ -8,17 +10,22 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * Watches the worker thread while it is inside the program. A daemon thread that sleeps while no batch is being
- * processed and otherwise samples, every half millisecond, the CPU time the worker spent on the datagram in process:
+ * processed and otherwise samples, every half millisecond, the CPU time of the worker and which entry it is in:
  * <ul>
  * <li>beyond the CPU budget: sends OVER_BUDGET (seq, CPU ns) and halts the JVM;</li>
  * <li>in process for longer than the blocked limit while using less than 1/20 of a CPU: sends BLOCKED (seq, wall
  * ns) and halts. The limit is max(1 s, 100 × budget), 5 s without a budget.</li>
  * </ul>
- * The report is written under the connection's write lock, after checking that the same datagram is still in
+ * An entry's CPU and wall time count from the first sample that finds it in process: the worker reads no clock
+ * for the watchdog (a read of the thread's CPU clock is a system call, close to a microsecond on a VM, more than
+ * an echo program costs). So an overrun is reported within two sample periods (≤ 1 ms) of CPU beyond the budget,
+ * and never early.
+ * The report is written under the connection's write lock, after checking that the same entry is still in
  * process, so it never interleaves with a RESULTS frame.
  *
- * <p>The worker publishes the datagram in process through volatile fields and a generation counter, odd while in
- * process (a seqlock: the watchdog discards a sample if the generation moved while it read).
+ * <p>The worker publishes the entry in process through a generation counter, odd while in process, written with
+ * release stores (no fence on the worker's path); the seq is a plain field published by that store (a seqlock:
+ * the watchdog discards a sample if the generation moved while it read).
  */
 final class Watchdog implements Runnable {
 
@@ -35,6 +42,16 @@ final class Watchdog implements Runnable {
     static final int WARMUP_DATAGRAMS = 32;
     static final long WARMUP_BUDGET_NANOS = 2_000_000_000L;
 
+    private static final VarHandle GENERATION;
+
+    static {
+        try {
+            GENERATION = MethodHandles.lookup().findVarHandle(Watchdog.class, "generation", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     private final ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     private final Thread worker;
     private final long budgetNanos;
@@ -42,12 +59,17 @@ final class Watchdog implements Runnable {
     private final FrameChannel channel;
     private final Thread thread;
 
-    private volatile int generation;
-    private volatile long seq;
-    private volatile long startCpu;
-    private volatile long startWall;
+    /** Entries entered × 2, +1 while in process; written by the worker with release stores (see above). */
+    @SuppressWarnings("unused") // through GENERATION
+    private long generation;
+    /** The seq of the entry in process: written by the worker before the release store that makes it odd. */
+    private long seq;
     private volatile boolean busy;
-    private volatile long entered;
+
+    // the watchdog thread's own: the entry it watches, and its CPU and wall clocks when first seen
+    private long watched;
+    private long watchedCpu;
+    private long watchedWall;
 
     /**
      * @param worker the thread that calls the program
@@ -77,7 +99,7 @@ final class Watchdog implements Runnable {
         return blockedNanos;
     }
 
-    /** @return the worker's CPU time so far (ns); called by the worker */
+    /** @return the worker's CPU time so far (ns); called by the worker, once per RESULTS frame */
     long cpuNow() {
         return threads.getCurrentThreadCpuTime();
     }
@@ -93,18 +115,16 @@ final class Watchdog implements Runnable {
         busy = false;
     }
 
-    /** The worker enters the program for datagram {@code s}; {@code cpu} is its CPU time now. */
-    void enter(long s, long cpu) {
+    /** The worker enters the program for entry {@code s}. */
+    void enter(long s) {
         seq = s;
-        startCpu = cpu;
-        startWall = System.nanoTime();
-        entered++; // written by the worker only
-        generation++; // odd: in process
+        GENERATION.setRelease(this, generation + 1); // odd: in process; publishes seq
     }
 
     /** The worker left the program. */
     void exit() {
-        generation++; // even: between datagrams
+        GENERATION.setRelease(this, generation + 1); // even: between entries
+        VarHandle.storeStoreFence(); // the next entry's seq is not seen before this
     }
 
     @Override
@@ -116,19 +136,26 @@ final class Watchdog implements Runnable {
                 continue;
             }
             LockSupport.parkNanos(SAMPLE_NANOS);
-            int g = generation;
+            long g = (long) GENERATION.getAcquire(this);
             if ((g & 1) == 0) {
                 continue;
             }
             long s = seq;
-            long c0 = startCpu;
-            long w0 = startWall;
             long now = threads.getThreadCpuTime(id);
-            long wall = System.nanoTime() - w0;
-            if (generation != g || now < 0) {
+            long wallNow = System.nanoTime();
+            VarHandle.loadLoadFence(); // seq was read before the generation is checked again
+            if ((long) GENERATION.getAcquire(this) != g || now < 0) {
                 continue; // moved on, or the worker is gone
             }
-            long cpu = now - c0;
+            if (g != watched) { // first seen: its CPU and wall time count from here
+                watched = g;
+                watchedCpu = now;
+                watchedWall = wallNow;
+                continue;
+            }
+            long cpu = now - watchedCpu;
+            long wall = wallNow - watchedWall;
+            long entered = (g + 1) >>> 1;
             long budget = entered <= WARMUP_DATAGRAMS ? Math.max(budgetNanos, WARMUP_BUDGET_NANOS) : budgetNanos;
             if (budgetNanos > 0 && cpu > budget) {
                 report(g, Protocol.OVER_BUDGET, s, cpu, EXIT_OVER_BUDGET,
@@ -141,9 +168,9 @@ final class Watchdog implements Runnable {
         }
     }
 
-    private void report(int g, int type, long s, long nanos, int status, String why) {
+    private void report(long g, int type, long s, long nanos, int status, String why) {
         synchronized (channel.writeLock()) {
-            if (generation != g) {
+            if ((long) GENERATION.getVolatile(this) != g) {
                 return; // the datagram finished meanwhile
             }
             ByteBuffer f = ByteBuffer.allocate(4 + 1 + 16);
