@@ -11,6 +11,7 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -248,6 +249,22 @@ final class KarafNode implements AutoCloseable {
         // with C2 compiling in the background (measured on 2 cores)
         opts.addAll(List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
         return SystemProcess.start(label, dir, cmd, Map.of("PANDO_JAVA_OPTS", String.join(" ", opts)));
+    }
+
+    /**
+     * Kills the node's JVM with SIGKILL ({@code kill -9}), as a crash would: no shutdown, its sockets closed by the
+     * kernel. Returns once the process is gone; {@link #close()} then has nothing left to stop.
+     *
+     * @return the moment the signal was sent
+     */
+    Instant kill() throws Exception {
+        ProcessHandle jvm = pid().flatMap(ProcessHandle::of).filter(ProcessHandle::isAlive)
+            .orElseThrow(() -> new AssertionError(name + ": no running Karaf to kill (karaf.pid)"));
+        Instant at = Instant.now();
+        jvm.destroyForcibly();
+        jvm.onExit().get(30, TimeUnit.SECONDS);
+        started = false;
+        return at;
     }
 
     /** @return the node's karaf.log so far */

@@ -1,0 +1,542 @@
+package io.pando.system;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.ZoneId;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * Acceptance 6 of the cluster issue, on four Karaf processes made from the assembly: {@code feature:install
+ * pando-cluster} on three nodes makes one cluster with the oldest member as leader;
+ * {@code pando:cluster-feature-install} of the vendor policy feature ({@code pando-vendor-consistent-hash}) reaches
+ * every node, and a fourth node that joins later installs it too. Then the membership figures: {@code kill -9} of a
+ * member that is not the leader, of the leader (the next oldest takes over), and of all but one node, which has no
+ * quorum and refuses {@code pando:cluster-feature-install} with the reason.
+ *
+ * <p>Each node is a whole Pando router (pando-all) that runs a cluster member: cluster {@code pando-it}, members
+ * c1-c4 on 127.0.0.1:5951-5954 (every node lists all four), heartbeat every second, a silent member removed after
+ * {@value #FAILURE_TIMEOUT_SECONDS} s (a killed process is noticed sooner: its connections close), quorum
+ * {@value #QUORUM} members, so that two survivors still have a leader with quorum and one alone has none.
+ *
+ * <p>Ports: SSH 8951-8954, ingress 17951-17954, cluster members 5951-5954. Work files under
+ * {@code target/system-tests/cluster-cN}. The times are printed with {@code [cluster]}: those of the cluster's own
+ * events come from the nodes' karaf.log (millisecond timestamps), those seen through the console from polling
+ * {@code bin/pando console}, which takes a second or two per call.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ClusterIT {
+
+    private static final String CLUSTER = "pando-it";
+    private static final String POLICY_FEATURE = "pando-vendor-consistent-hash";
+    private static final String POLICY = "consistent-hash";
+    private static final int HEARTBEAT_SECONDS = 1;
+    private static final int FAILURE_TIMEOUT_SECONDS = 6;
+    private static final int QUORUM = 2;
+    private static final int JOIN_TIMEOUT_SECONDS = 5;
+    /** How long a change may take to show on every node before the test gives up. */
+    private static final long AWAIT_SECONDS = 90;
+    /** The warning Hazelcast logs when the JVM lacks the options bin/setenv adds. */
+    private static final String MISSING_JVM_OPTIONS = "without proper access to required Java packages";
+
+    private static final List<KarafNode> NODES = new ArrayList<>();
+    private static final ExecutorService POOL = Executors.newFixedThreadPool(4);
+    private static long classStarted;
+
+    /** The member names oldest first, as the cluster of c1-c3 (and later c4) agreed on them. */
+    private static List<String> order = List.of();
+
+    @BeforeAll
+    static void startFourNodes() throws Exception {
+        classStarted = System.nanoTime();
+        for (int i = 1; i <= 4; i++) {
+            KarafNode node = KarafNode.create("cluster-c" + i, 8950 + i, 17950 + i);
+            NODES.add(node);
+            Files.writeString(node.home.resolve("etc/io.pando.cluster.cfg"), clusterConfig("c" + i, 5950 + i));
+        }
+        // all four Karafs boot now; c4's cluster member starts only in the late-joiner test
+        long t0 = System.nanoTime();
+        onEach(NODES, n -> {
+            n.start();
+            return null;
+        });
+        System.out.printf(Locale.ROOT, "[cluster] four nodes booted in parallel in %.1f s%n", since(t0));
+    }
+
+    private static String clusterConfig(String member, int port) {
+        return "# written by ClusterIT\n"
+            + "cluster.name = " + CLUSTER + "\n"
+            + "member.name = " + member + "\n"
+            + "bind.address = 127.0.0.1\n"
+            + "port = " + port + "\n"
+            + "members = 127.0.0.1:5951, 127.0.0.1:5952, 127.0.0.1:5953, 127.0.0.1:5954\n"
+            + "quorum.min.members = " + QUORUM + "\n"
+            + "heartbeat.interval.seconds = " + HEARTBEAT_SECONDS + "\n"
+            + "failure.timeout.seconds = " + FAILURE_TIMEOUT_SECONDS + "\n"
+            + "join.timeout.seconds = " + JOIN_TIMEOUT_SECONDS + "\n"
+            + "merge.interval.seconds = 5\n"
+            + "features.retry.seconds = 15\n";
+    }
+
+    @AfterAll
+    static void stopNodes() throws Exception {
+        try {
+            onEach(NODES, n -> {
+                n.close();
+                return null;
+            });
+        } finally {
+            POOL.shutdownNow();
+        }
+        for (KarafNode n : NODES) {
+            String log = n.log();
+            List<String> lines = log.lines().toList();
+            int errors = 0;
+            int refusals = 0;
+            for (int i = 0; i < lines.size(); i++) {
+                if (lines.get(i).contains("| ERROR |")) {
+                    errors++;
+                    // Karaf's shell logs the exception of a command that fails: the refusal without quorum
+                    if (i + 1 < lines.size() && lines.get(i + 1).startsWith("io.pando.cluster.NoQuorumException")) {
+                        refusals++;
+                    }
+                }
+            }
+            System.out.println("[cluster] " + n.name + " karaf.log: " + errors + " ERROR lines, " + refusals
+                + " of them the refused pando:cluster-feature-install (" + n.home.resolve("data/log/karaf.log") + ")");
+            assertFalse(log.contains("LEAK:"), n.name + " leaked buffers: see " + n.home.resolve("data/log/karaf.log"));
+            assertFalse(log.contains(MISSING_JVM_OPTIONS), n.name + ": Hazelcast asks for JVM options that bin/setenv "
+                + "should have given: see " + n.home.resolve("data/log/karaf.log"));
+        }
+        System.out.printf(Locale.ROOT, "[cluster] ClusterIT took %.1f s%n", since(classStarted));
+    }
+
+    // ---- the tests
+
+    @Test
+    @Order(1)
+    void threeNodesFormOneClusterWhoseLeaderIsTheOldestMember() throws Exception {
+        KarafNode c1 = node(1);
+        int logBefore = c1.log().length();
+        long t0 = System.nanoTime();
+        c1.consoleOk("feature:install pando-cluster");
+        double installed = since(t0);
+        Map<String, Double> alone = awaitOnEach(List.of(c1), t0, "a cluster of one", n -> members(cluster(n), 1));
+        System.out.printf(Locale.ROOT, "[cluster] c1: feature:install pando-cluster returned after %.1f s, member up "
+            + "(alone, waited %d s for the listed members) at %.1f s%n", installed, JOIN_TIMEOUT_SECONDS,
+            alone.get(c1.name));
+        String installLog = c1.log().substring(logBefore);
+        assertFalse(installLog.contains("Refreshing bundles"), "installing pando-cluster refreshed bundles (the "
+            + "router restarts): see " + c1.home.resolve("data/log/karaf.log"));
+
+        List<KarafNode> three = NODES.subList(0, 3);
+        Instant asked = Instant.now();
+        long t1 = System.nanoTime();
+        onEach(NODES.subList(1, 3), n -> n.consoleOk("feature:install pando-cluster"));
+        double installs = since(t1);
+        Map<String, Double> seen = awaitOnEach(three, t1, "3 members", n -> members(cluster(n), 3));
+        Map<String, Double> joined = new LinkedHashMap<>();
+        for (KarafNode n : NODES.subList(1, 3)) {
+            joined.put(n.name, secondsAfter(asked, logTime(n, asked, "cluster member " + memberName(n) + " (",
+                "joined cluster " + CLUSTER + ":")));
+        }
+        System.out.printf(Locale.ROOT, "[cluster] c2, c3: feature:install pando-cluster in parallel returned after "
+            + "%.1f s; joined (karaf.log) at %s s; all three show 3 members in pando:cluster at %s s%n", installs,
+            figures(joined), figures(seen));
+
+        List<Map<String, Object>> views = onEach(three, ClusterIT::cluster);
+        order = names(views.get(0));
+        for (int i = 0; i < 3; i++) {
+            Map<String, Object> v = views.get(i);
+            String node = three.get(i).name;
+            assertEquals(order, names(v), node + " lists the members in the same order (oldest first): " + v);
+            assertEquals(ids(views.get(0)), ids(v), node + " sees the same member ids: " + v);
+            assertEquals("c1", v.get("leader"), node + ": the leader is c1, the oldest member " + v);
+            assertEquals("leader", JsonValue.str(members(v).get(0), "role"), node + " " + v);
+            assertEquals(true, JsonValue.obj(v, "quorum").get("has"), node + " has quorum " + v);
+            assertEquals(QUORUM, JsonValue.num(v, "quorum", "size"), node + " quorum size " + v);
+            assertEquals("ok", v.get("health"), node + " health " + v);
+            assertEquals(memberName(three.get(i)), v.get("local"), node + " " + v);
+        }
+        // joined_at is when a member started; c1 started seconds before the others (two members that start together
+        // may be admitted in either order: the member list is the order in which they were admitted)
+        List<String> started = members(views.get(0)).stream().map(m -> (String) m.get("joined_at")).toList();
+        assertEquals(started.stream().sorted().findFirst().orElseThrow(), started.get(0),
+            "the leader c1 started first: " + views.get(0));
+        System.out.println("[cluster] one cluster of 3, members oldest first " + order + ", leader c1 with quorum "
+            + QUORUM + " on every node");
+    }
+
+    @Test
+    @Order(2)
+    void aVendorPolicyFeatureInstalledClusterWideReachesEveryNode() throws Exception {
+        List<KarafNode> three = NODES.subList(0, 3);
+        for (KarafNode n : three) {
+            assertFalse(policyListed(n), n.name + " has no " + POLICY + " policy before");
+        }
+        Instant asked = Instant.now();
+        long t0 = System.nanoTime();
+        // asked on a member that is not the leader: any member with quorum may
+        Map<String, Object> r = node(2).consoleJson("pando:cluster-feature-install --json " + POLICY_FEATURE);
+        assertEquals(true, r.get("added"), r.toString());
+        assertEquals(List.of(POLICY_FEATURE), r.get("desired_features"), r.toString());
+
+        awaitOnEach(three, t0, POLICY_FEATURE + " installed", n -> installed(n, memberName(n)));
+        Map<String, Double> installedAt = new LinkedHashMap<>();
+        for (KarafNode n : three) {
+            installedAt.put(n.name, secondsAfter(asked, reportTime(cluster(n), memberName(n), POLICY_FEATURE)));
+        }
+        Map<String, Double> listed = awaitOnEach(three, t0, POLICY + " listed by pando:policy-list",
+            n -> policyListed(n) ? Optional.empty() : Optional.of("not listed"));
+        for (KarafNode n : three) {
+            String features = n.consoleOk("feature:list -i").out();
+            assertTrue(features.lines().anyMatch(l -> l.startsWith(POLICY_FEATURE + " ")),
+                n.name + ": feature:list -i shows " + POLICY_FEATURE + "\n" + features);
+        }
+        System.out.printf(Locale.ROOT, "[cluster] %s asked on c2: installed (node reports) at %s s, policy %s listed "
+            + "by pando:policy-list at %s s; slowest node %.1f s after the request%n", POLICY_FEATURE,
+            figures(installedAt), POLICY, figures(listed), max(installedAt));
+    }
+
+    @Test
+    @Order(3)
+    void aNodeThatJoinsLaterGetsTheFeature() throws Exception {
+        KarafNode c4 = node(4);
+        assertFalse(policyListed(c4), "c4 has no " + POLICY + " policy before it joins");
+        Instant asked = Instant.now();
+        long t0 = System.nanoTime();
+        c4.consoleOk("feature:install pando-cluster");
+        double installed = since(t0);
+        Map<String, Double> four = awaitOnEach(NODES, t0, "4 members", n -> members(cluster(n), 4));
+        double joined = secondsAfter(asked, logTime(c4, asked, "cluster member c4 (", "joined cluster " + CLUSTER
+            + ":"));
+        awaitOnEach(List.of(c4), t0, POLICY_FEATURE + " installed", n -> installed(n, "c4"));
+        double reported = secondsAfter(asked, reportTime(cluster(c4), "c4", POLICY_FEATURE));
+        Map<String, Double> listed = awaitOnEach(List.of(c4), t0, POLICY + " listed on c4",
+            n -> policyListed(n) ? Optional.empty() : Optional.of("not listed"));
+
+        List<Map<String, Object>> views = onEach(NODES, ClusterIT::cluster);
+        order = names(views.get(0));
+        assertEquals("c4", order.get(3), "c4 is the youngest member: " + views.get(0));
+        for (int i = 0; i < 4; i++) {
+            Map<String, Object> v = views.get(i);
+            assertEquals(order, names(v), NODES.get(i).name + " " + v);
+            assertEquals("c1", v.get("leader"), NODES.get(i).name + " " + v);
+            assertEquals("ok", v.get("health"), NODES.get(i).name + " " + v);
+        }
+        System.out.printf(Locale.ROOT, "[cluster] late joiner c4: feature:install pando-cluster returned after %.1f s, "
+            + "joined (karaf.log) at %.1f s, 4 members in pando:cluster on all nodes at %s s; it installed %s at "
+            + "%.1f s (its report) and listed %s at %.1f s%n", installed, joined, figures(four), POLICY_FEATURE,
+            reported, POLICY, listed.get(c4.name));
+    }
+
+    @Test
+    @Order(4)
+    void killNineOfAMemberThatIsNotTheLeaderIsDetectedByTheOthers() throws Exception {
+        // not the leader, nor the next oldest (which is to take over from the leader below)
+        String victim = order.get(2);
+        List<KarafNode> survivors = without(NODES, victim);
+        Instant killed = byMember(victim).kill();
+        long t0 = System.nanoTime();
+        Map<String, Double> seen = awaitOnEach(survivors, t0, "3 members", n -> members(cluster(n), 3));
+        Map<String, Double> detected = new LinkedHashMap<>();
+        for (KarafNode n : survivors) {
+            detected.put(n.name, secondsAfter(killed, logTime(n, killed, ": member " + victim + " (", "left, 3 "
+                + "members")));
+        }
+        System.out.printf(Locale.ROOT, "[cluster] kill -9 of %s (not the leader): detected (karaf.log) after %s s, "
+            + "3 members in pando:cluster after %s s (heartbeat %d s, failure timeout %d s)%n", victim,
+            figures(detected), figures(seen), HEARTBEAT_SECONDS, FAILURE_TIMEOUT_SECONDS);
+        assertTrue(max(detected) <= FAILURE_TIMEOUT_SECONDS + 2, "the members noticed the killed one within the "
+            + "failure detection time: " + detected);
+        for (KarafNode n : survivors) {
+            Map<String, Object> v = cluster(n);
+            assertEquals("c1", v.get("leader"), n.name + " " + v);
+            assertEquals(true, JsonValue.obj(v, "quorum").get("has"), n.name + " " + v);
+        }
+        order = names(cluster(survivors.get(0)));
+    }
+
+    @Test
+    @Order(5)
+    void killNineOfTheLeaderMakesTheNextOldestTheLeader() throws Exception {
+        String leader = order.get(0);
+        String next = order.get(1);
+        assertEquals("c1", leader);
+        List<KarafNode> survivors = without(live(), leader);
+        Instant killed = byMember(leader).kill();
+        long t0 = System.nanoTime();
+        Map<String, Double> seen = awaitOnEach(survivors, t0, "leader " + next + " with quorum", n -> {
+            Map<String, Object> v = cluster(n);
+            Optional<String> wrong = members(v, 2);
+            if (wrong.isPresent()) {
+                return wrong;
+            }
+            return next.equals(v.get("leader")) && Boolean.TRUE.equals(JsonValue.obj(v, "quorum").get("has"))
+                ? Optional.empty() : Optional.of("leader " + v.get("leader") + ", quorum " + v.get("quorum"));
+        });
+        Map<String, Double> leftAt = new LinkedHashMap<>();
+        Map<String, Double> takeover = new LinkedHashMap<>();
+        for (KarafNode n : survivors) {
+            leftAt.put(n.name, secondsAfter(killed, logTime(n, killed, ": member " + leader + " (", "left, 2 members")));
+            takeover.put(n.name, secondsAfter(killed, logTime(n, killed, ": the leader is now " + next, "")));
+        }
+        System.out.printf(Locale.ROOT, "[cluster] kill -9 of the leader %s: detected (karaf.log) after %s s, new "
+            + "leader %s (the next oldest) after %s s, shown with quorum by pando:cluster after %s s%n", leader,
+            figures(leftAt), next, figures(takeover), figures(seen));
+        assertTrue(max(takeover) <= FAILURE_TIMEOUT_SECONDS + 2, "the next oldest took over within the failure "
+            + "detection time: " + takeover);
+        order = names(cluster(survivors.get(0)));
+    }
+
+    @Test
+    @Order(6)
+    void aNodeLeftAloneHasNoQuorumAndRefusesClusterFeatureInstall() throws Exception {
+        String last = order.get(0);
+        String victim = order.get(1);
+        KarafNode remaining = byMember(last);
+        byMember(victim).kill();
+        long t0 = System.nanoTime();
+        Map<String, Double> alone = awaitOnEach(List.of(remaining), t0, "alone without quorum", n -> {
+            Map<String, Object> v = cluster(n);
+            Optional<String> wrong = members(v, 1);
+            return wrong.isPresent() ? wrong : "no-quorum".equals(v.get("health")) ? Optional.empty()
+                : Optional.of("health " + v.get("health"));
+        });
+        Map<String, Object> v = cluster(remaining);
+        assertEquals(false, JsonValue.obj(v, "quorum").get("has"), v.toString());
+
+        // pando-remote exists on every node: the refusal is about quorum, not about the feature
+        KarafNode.Console refused = remaining.console("pando:cluster-feature-install pando-remote");
+        String said = (refused.out() + refused.err()).strip();
+        assertEquals(1, refused.exit(), "refused" + refused.describe());
+        assertTrue(said.contains("no quorum") && said.contains("sees 1 of the " + QUORUM + " members needed"),
+            "the refusal says why" + refused.describe());
+        assertEquals(List.of(POLICY_FEATURE), cluster(remaining).get("desired_features"),
+            "the desired features did not change");
+        String reason = said.lines().filter(l -> l.contains("no quorum")).findFirst().orElse(said);
+        System.out.printf(Locale.ROOT, "[cluster] %s alone (no quorum after %.1f s): pando:cluster-feature-install "
+            + "refused, exit status 1: %s%n", last, alone.get(remaining.name), reason.strip());
+    }
+
+    // ---- reading the cluster
+
+    private static Map<String, Object> cluster(KarafNode n) throws Exception {
+        return n.consoleJson("pando:cluster --json");
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<Map<String, Object>> members(Map<String, Object> view) {
+        return JsonValue.list(view, "members").stream().map(m -> (Map<String, Object>) m).toList();
+    }
+
+    /** @return empty if the view has this many members, else what it has */
+    private static Optional<String> members(Map<String, Object> view, int count) {
+        List<String> names = names(view);
+        return names.size() == count ? Optional.empty() : Optional.of("members " + names);
+    }
+
+    private static List<String> names(Map<String, Object> view) {
+        return members(view).stream().map(m -> (String) m.get("name")).toList();
+    }
+
+    private static List<String> ids(Map<String, Object> view) {
+        return members(view).stream().map(m -> (String) m.get("id")).toList();
+    }
+
+    /** @return the state (pending, installed, failed, removed) a node reports for a desired feature */
+    @SuppressWarnings("unchecked")
+    private static Optional<String> featureState(Map<String, Object> view, String node, String feature) {
+        Object nodes = view.get("nodes");
+        if (!(nodes instanceof Map<?, ?> m) || !(m.get(node) instanceof Map<?, ?> report)
+            || !(report.get("features") instanceof Map<?, ?> features)
+            || !(features.get(feature) instanceof Map<?, ?> state)) {
+            return Optional.empty();
+        }
+        return Optional.ofNullable((String) ((Map<String, Object>) state).get("state"));
+    }
+
+    /** @return empty if the node reports the policy feature installed, else the state it reports */
+    private static Optional<String> installed(KarafNode n, String member) throws Exception {
+        Optional<String> state = featureState(cluster(n), member, POLICY_FEATURE);
+        return state.filter("installed"::equals).isPresent() ? Optional.empty()
+            : Optional.of(member + " reports " + POLICY_FEATURE + " " + state.orElse("not yet"));
+    }
+
+    private static Instant reportTime(Map<String, Object> view, String node, String feature) {
+        return Instant.parse(JsonValue.str(view, "nodes", node, "features", feature, "at"));
+    }
+
+    private static boolean policyListed(KarafNode n) throws Exception {
+        return n.consoleOk("pando:policy-list --json").jsonArray().stream()
+            .anyMatch(p -> POLICY.equals(p.get("name")) && "load-balancing".equals(p.get("role")));
+    }
+
+    // ---- nodes
+
+    private static KarafNode node(int i) {
+        return NODES.get(i - 1);
+    }
+
+    private static String memberName(KarafNode n) {
+        return n.name.substring(n.name.lastIndexOf('-') + 1);
+    }
+
+    private static KarafNode byMember(String member) {
+        return NODES.stream().filter(n -> memberName(n).equals(member)).findFirst().orElseThrow();
+    }
+
+    private static List<KarafNode> without(List<KarafNode> nodes, String member) {
+        return nodes.stream().filter(n -> !memberName(n).equals(member)).toList();
+    }
+
+    /** @return the nodes that are still members, in the cluster's order */
+    private static List<KarafNode> live() {
+        return order.stream().map(ClusterIT::byMember).toList();
+    }
+
+    /** A task on one node. */
+    private interface NodeTask<T> {
+        T run(KarafNode n) throws Exception;
+    }
+
+    /** Runs a task on each node at once; @return the results in the nodes' order; fails with the first failure */
+    private static <T> List<T> onEach(List<KarafNode> nodes, NodeTask<T> task) throws Exception {
+        List<Future<T>> futures = new ArrayList<>();
+        for (KarafNode n : nodes) {
+            Callable<T> c = () -> task.run(n);
+            futures.add(POOL.submit(c));
+        }
+        List<T> results = new ArrayList<>();
+        Throwable failed = null;
+        for (Future<T> f : futures) {
+            try {
+                results.add(f.get());
+            } catch (ExecutionException e) {
+                if (failed == null) {
+                    failed = e.getCause();
+                } else {
+                    failed.addSuppressed(e.getCause());
+                }
+            }
+        }
+        if (failed instanceof Exception e) {
+            throw e;
+        } else if (failed instanceof Error e) {
+            throw e;
+        }
+        return results;
+    }
+
+    /**
+     * Polls each node (all at once) until the check holds there.
+     *
+     * @param check empty when it holds on the node, else what the node shows instead
+     * @return per node, the seconds from {@code t0} (a {@link System#nanoTime()}) to the first poll that held
+     */
+    private static Map<String, Double> awaitOnEach(List<KarafNode> nodes, long t0, String what,
+        NodeTask<Optional<String>> check) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(AWAIT_SECONDS);
+        List<Double> times = onEach(nodes, n -> {
+            String last = "";
+            while (System.nanoTime() < deadline) {
+                Optional<String> wrong;
+                try {
+                    wrong = check.run(n);
+                } catch (AssertionError | IllegalArgumentException e) {
+                    wrong = Optional.of(String.valueOf(e.getMessage()));
+                }
+                if (wrong.isEmpty()) {
+                    return since(t0);
+                }
+                last = wrong.get();
+                Thread.sleep(200);
+            }
+            throw new AssertionError(n.name + ": not " + what + " within " + AWAIT_SECONDS + " s; last seen: " + last
+                + "\nkaraf.log: " + n.home.resolve("data/log/karaf.log"));
+        });
+        Map<String, Double> out = new LinkedHashMap<>();
+        for (int i = 0; i < nodes.size(); i++) {
+            out.put(nodes.get(i).name, times.get(i));
+        }
+        return out;
+    }
+
+    /**
+     * @return the time of the first karaf.log line at or after {@code after} that contains both texts
+     *     ({@code second} may be empty)
+     */
+    private static Instant logTime(KarafNode n, Instant after, String first, String second) {
+        Instant notBefore = after.minusMillis(1); // the log has millisecond timestamps
+        for (String line : n.log().lines().toList()) {
+            if (!line.contains(first) || !line.contains(second)) {
+                continue;
+            }
+            Optional<Instant> t = lineTime(line);
+            if (t.isPresent() && !t.get().isBefore(notBefore)) {
+                return t.get();
+            }
+        }
+        throw new AssertionError(n.name + ": no karaf.log line with '" + first + "' and '" + second + "' after "
+            + after + ": see " + n.home.resolve("data/log/karaf.log"));
+    }
+
+    /** @return the time of a karaf.log line ({@code 2026-11-26T02:21:19,400 | ...}, the JVM's time zone) */
+    private static Optional<Instant> lineTime(String line) {
+        int bar = line.indexOf(" |");
+        if (bar < 0) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(LocalDateTime.parse(line.substring(0, bar).strip().replace(',', '.'))
+                .atZone(ZoneId.systemDefault()).toInstant());
+        } catch (DateTimeParseException e) {
+            return Optional.empty();
+        }
+    }
+
+    // ---- figures
+
+    private static double since(long t0) {
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    private static double secondsAfter(Instant t0, Instant t) {
+        return Duration.between(t0, t).toNanos() / 1e9;
+    }
+
+    private static double max(Map<String, Double> times) {
+        return times.values().stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
+    }
+
+    /** @return {@code c1 1.2, c2 1.4} */
+    private static String figures(Map<String, Double> times) {
+        return times.entrySet().stream()
+            .map(e -> e.getKey().replace("cluster-", "") + " " + String.format(Locale.ROOT, "%.2f", e.getValue()))
+            .collect(Collectors.joining(", "));
+    }
+}
