@@ -12,6 +12,14 @@
  * <li>{@link io.pando.system.MultiNodeIT} (acceptance 1, three nodes): distribution and aggregation on node A,
  * one unit on each of nodes B and C, peers set by configuration ({@code bundles/remote/README.md}). SSH 8401-8403,
  * every other port in 17500-17529.</li>
+ * <li>{@link io.pando.system.HostileProgramsIT} and {@link io.pando.system.ProgramUploadIT}: uploaded programs,
+ * the hostile corpus in sandboxes, uploads under load and bad uploads (docs/ee.md). SSH 8601 and 8701, ingress
+ * 17700 and 17800.</li>
+ * <li>{@link io.pando.system.MultiFlowIT}: multi-flow sessions with the uploaded packet-duplicator and rtp-sync
+ * programs. SSH 8801, ingress 17900, receivers 17901-17919.</li>
+ * <li>{@link io.pando.system.ClusterIT}: four nodes form a cluster (docs/cluster.md), a desired feature reaches
+ * every node and a late joiner, members killed with SIGKILL are detected, the leader moves, a lone node has no
+ * quorum. SSH 8951-8954, ingress 17951-17954, cluster 5951-5954.</li>
  * </ul>
  *
  * <p>Run them alone with {@code ./mvnw -o -pl test/system verify -Dit.test='RouterIT,HotSwapIT,MultiNodeIT'} after
