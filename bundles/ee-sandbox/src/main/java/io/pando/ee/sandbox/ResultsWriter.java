@@ -7,7 +7,8 @@ import java.util.function.LongSupplier;
 
 /**
  * Builds RESULTS frames in one reused direct buffer (written to the socket as it is, without the JDK's copy into a
- * temporary direct buffer): one result per datagram, sent at the end of each batch and as soon as the frame passes
+ * temporary direct buffer; the program's ops are written straight into it by the {@link SessionContext}): one
+ * result per datagram, sent at the end of each batch and as soon as the frame passes
  * {@link Protocol#RESULTS_FLUSH_BYTES}.
  *
  * <p>CPU time: the worker's CPU clock is read once per frame (when its first result is due and when it is sent), not
@@ -21,6 +22,8 @@ final class ResultsWriter {
     private static final int HEADER = 4 + 1 + 4;
     /** Offset of the u64 cpu field in a result: after u64 seq · u8 status. */
     private static final int CPU_FIELD = 8 + 1;
+    /** Bytes of a result before its ops without an error: u64 seq · u8 status · u64 cpu · u16 nOps. */
+    private static final int FIXED = 8 + 1 + 8 + 2;
 
     private final FrameChannel channel;
     private final LongSupplier cpuClock;
@@ -30,6 +33,8 @@ final class ResultsWriter {
     private int[] cpuAt = new int[1024];
     private long[] wall = new long[1024];
     private long frameWall;
+    /** Where the result in process begins. */
+    private int resultAt;
     /** The worker's CPU clock when the frame being built began. */
     private long frameCpu;
 
@@ -48,41 +53,62 @@ final class ResultsWriter {
     }
 
     /**
-     * Appends one datagram's result, with the ops recorded in {@code ops}; sends the frame if it passed the flush
-     * size (the next frame's CPU time then counts from after the write).
-     *
-     * @param wallNanos the datagram's wall time, by which it gets its share of the frame's CPU time
-     * @param error the error (status 1), UTF-8, or null (status 0)
-     * @return whether a frame was sent
+     * A datagram is about to be processed: its result begins here, and {@code session} is started with its ops
+     * written straight into the frame, after room for the result's fixed fields.
      */
-    boolean add(long seq, long wallNanos, byte[] error, SessionContext ops) throws IOException {
-        int need = 8 + 1 + 8 + (error == null ? 0 : 2 + error.length) + 2 + ops.opsLength();
+    void begin(SessionContext session, Thread worker) {
         if (count == 0) {
             out.clear();
             out.position(HEADER);
             frameWall = 0;
         }
-        if (out.remaining() < need) {
-            ByteBuffer bigger = ByteBuffer.allocateDirect(out.position() + need + (64 << 10));
-            bigger.put(out.flip());
-            out = bigger;
+        resultAt = out.position();
+        if (out.capacity() - resultAt < FIXED + 1024) {
+            grow(resultAt + FIXED + (64 << 10));
+        }
+        session.begin(worker, out, resultAt + FIXED);
+    }
+
+    /**
+     * Completes the result begun by {@link #begin}, with the ops {@code session} recorded; sends the frame if it
+     * passed the flush size (the next frame's CPU time then counts from after the write).
+     *
+     * @param wallNanos the datagram's wall time, by which it gets its share of the frame's CPU time
+     * @param error the error (status 1), UTF-8, or null (status 0)
+     * @return whether a frame was sent
+     */
+    boolean end(long seq, long wallNanos, byte[] error, SessionContext session) throws IOException {
+        out = session.buffer(); // a larger copy if the ops filled it
+        int opsLen = session.opsLength();
+        int opsAt = resultAt + FIXED;
+        int nOpsAt = resultAt + 8 + 1 + 8;
+        if (error != null) { // rare: the error goes before the ops, which move up
+            int shift = 2 + error.length;
+            out.limit(out.capacity()).position(opsAt + opsLen); // what grow keeps: an op cut short is not
+            if (out.capacity() < opsAt + shift + opsLen) {
+                grow(opsAt + shift + opsLen);
+            }
+            if (opsLen > 0) {
+                byte[] moved = new byte[opsLen];
+                out.get(opsAt, moved);
+                out.put(opsAt + shift, moved);
+            }
+            out.putShort(nOpsAt, (short) error.length);
+            out.put(nOpsAt + 2, error);
+            nOpsAt += shift;
         }
         if (count == cpuAt.length) {
             cpuAt = Arrays.copyOf(cpuAt, count * 2);
             wall = Arrays.copyOf(wall, count * 2);
         }
         long w = Math.max(0, wallNanos);
-        cpuAt[count] = out.position() + CPU_FIELD;
+        cpuAt[count] = resultAt + CPU_FIELD;
         wall[count] = w;
         frameWall += w;
-        out.putLong(seq);
-        out.put((byte) (error == null ? Protocol.STATUS_OK : Protocol.STATUS_THREW));
-        out.putLong(0); // filled in when the frame is sent
-        if (error != null) {
-            Fields.str(out, error);
-        }
-        out.putShort((short) ops.opCount());
-        ops.copyOps(out);
+        out.putLong(resultAt, seq);
+        out.put(resultAt + 8, (byte) (error == null ? Protocol.STATUS_OK : Protocol.STATUS_THREW));
+        out.putShort(nOpsAt, (short) session.opCount());
+        out.limit(out.capacity()).position(nOpsAt + 2 + opsLen);
         count++;
         if (out.position() > Protocol.RESULTS_FLUSH_BYTES) {
             flush();
@@ -90,6 +116,13 @@ final class ResultsWriter {
             return true;
         }
         return false;
+    }
+
+    /** Replaces the frame buffer by a larger copy (what is in it up to its position kept). */
+    private void grow(int capacity) {
+        ByteBuffer bigger = ByteBuffer.allocateDirect(Math.max(capacity, out.capacity()));
+        bigger.put(0, out, 0, out.position()).position(out.position());
+        out = bigger;
     }
 
     /** Sends the results added since the last frame, if any. */

@@ -398,7 +398,7 @@ public final class SandboxMain {
          */
         private long call(long seq, long flow, boolean control, boolean isTimer, long timer, long clock)
             throws IOException {
-            session.begin(self);
+            results.begin(session, self);
             seqFile.set(seq);
             watchdog.enter(seq);
             byte[] error = null;
@@ -416,7 +416,7 @@ public final class SandboxMain {
             seqFile.set(SeqFile.NONE);
             session.end();
             long now = System.nanoTime();
-            if (results.add(seq, now - clock, error, session)) {
+            if (results.end(seq, now - clock, error, session)) {
                 now = System.nanoTime(); // a RESULTS frame was written: not the next entry's time
             }
             return now;

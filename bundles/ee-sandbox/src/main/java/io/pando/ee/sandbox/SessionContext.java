@@ -17,7 +17,9 @@ import java.util.Map;
  * timers as the unit, which owns them.
  *
  * <p>Valid only on the worker thread while a datagram is in process: any other call throws
- * {@link IllegalStateException}. The ops buffer is reused from datagram to datagram.
+ * {@link IllegalStateException}. The ops are written where the worker says, normally straight into the RESULTS frame
+ * being built (see {@link #begin(Thread, ByteBuffer, int)}); else into a buffer of the context's, reused from
+ * datagram to datagram.
  *
  * <p>Ops recorded before the program throws stay in its result, as in the in-process environment, where they take
  * effect when called.
@@ -33,7 +35,11 @@ public final class SessionContext {
     private Thread worker;
     private boolean active;
 
-    private ByteBuffer ops = ByteBuffer.allocate(64 << 10);
+    private ByteBuffer own;
+    /** Where the ops go: {@link #own} or the worker's buffer (replaced by a larger copy when full). */
+    private ByteBuffer ops;
+    /** Where the current datagram's ops begin in {@link #ops}. */
+    private int base;
     private int opCount;
     /** End of the last complete op: an op cut short (stack overflow inside a call) is not kept. */
     private int committed;
@@ -256,18 +262,20 @@ public final class SessionContext {
                 + " results, state writes and control messages");
         }
         ops.position(committed);
-        long need = (long) committed + n;
+        long need = (long) committed - base + n;
         if (need > Protocol.MAX_OPS_BYTES) {
             throw new IllegalStateException("one datagram may produce at most " + Protocol.MAX_OPS_BYTES
                 + " bytes of results, state writes and control messages");
         }
-        if (need > ops.capacity()) {
-            long cap = ops.capacity();
-            while (cap < need) {
+        long end = (long) committed + n;
+        if (end > ops.capacity()) {
+            long cap = Math.max(ops.capacity(), 1024);
+            while (cap < end) {
                 cap <<= 1;
             }
-            ByteBuffer bigger = ByteBuffer.allocate((int) Math.min(cap, Protocol.MAX_OPS_BYTES));
-            bigger.put(ops.flip());
+            cap = Math.min(cap, (long) base + Protocol.MAX_OPS_BYTES);
+            ByteBuffer bigger = ops.isDirect() ? ByteBuffer.allocateDirect((int) cap) : ByteBuffer.allocate((int) cap);
+            bigger.put(0, ops, 0, committed).position(committed);
             ops = bigger;
         }
     }
@@ -279,13 +287,36 @@ public final class SessionContext {
 
     // ---- called by the worker
 
-    /** Starts a datagram: no ops yet, calls accepted from {@code thread}. */
+    /** Starts a datagram: no ops yet, calls accepted from {@code thread}; ops go into a buffer of the context's. */
     void begin(Thread thread) {
+        if (own == null) {
+            own = ByteBuffer.allocate(64 << 10);
+        }
+        begin(thread, own, 0);
+    }
+
+    /**
+     * Starts a datagram whose ops are written into {@code target} from index {@code at} (bytes before it are kept
+     * when the buffer has to grow; {@link #buffer()} is then a larger copy).
+     */
+    void begin(Thread thread, ByteBuffer target, int at) {
         worker = thread;
-        ops.clear();
-        committed = 0;
+        ops = target;
+        ops.limit(ops.capacity()).position(at);
+        base = at;
+        committed = at;
         opCount = 0;
         active = true;
+    }
+
+    /** @return the buffer the current datagram's ops are in, from {@link #opsStart()} (a larger copy if it grew) */
+    ByteBuffer buffer() {
+        return ops;
+    }
+
+    /** @return where the current datagram's ops begin in {@link #buffer()} */
+    int opsStart() {
+        return base;
     }
 
     /** Ends a datagram: calls refused from now on. */
@@ -300,13 +331,13 @@ public final class SessionContext {
 
     /** @return the length of the complete ops of the current datagram, encoded */
     int opsLength() {
-        return committed;
+        return committed - base;
     }
 
     /** Appends the complete ops of the current datagram, encoded, to {@code out}. */
     void copyOps(ByteBuffer out) {
-        out.put(out.position(), ops, 0, committed);
-        out.position(out.position() + committed);
+        out.put(out.position(), ops, base, committed - base);
+        out.position(out.position() + committed - base);
     }
 
     /** @return the sandbox's copy of the state (tests) */
