@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
 @Command(name = "pando", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
     description = "Pando distributed active router: command-line tools.",
     subcommands = {ArtpCommand.class, ConsoleCommand.class, io.pando.client.cli.DemoCommand.class,
-        CommandLine.HelpCommand.class})
+        io.pando.client.cli.SessionCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @picocli.CommandLine.Spec

@@ -1,0 +1,135 @@
+package io.pando.client.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pando.control.impl.ControlFixture;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code pando session open|list|close} against a real control unit (its ARTP endpoint on loopback, ports 18150-18199,
+ * JAAS login from a properties file) in front of a fake router with units u1, u2 and program passthrough.
+ */
+class SessionCommandTest {
+
+    @TempDir
+    Path dir;
+
+    private ControlFixture control;
+    private String at;
+    private Path alice;
+    private Path bob;
+
+    @BeforeEach
+    void start() throws Exception {
+        control = new ControlFixture(Map.of("alice", "wonder", "bob", "builder"), dir,
+            Map.of("quota_sessions", 2), 18150, 18199);
+        at = "127.0.0.1:" + control.address().getPort();
+        alice = Files.writeString(dir.resolve("alice.pw"), "wonder\n");
+        bob = Files.writeString(dir.resolve("bob.pw"), "builder\n");
+    }
+
+    @AfterEach
+    void stop() {
+        control.close();
+    }
+
+    private Cli as(String user, Path password, String... args) {
+        List<String> all = new java.util.ArrayList<>(List.of(args[0], args[1], "--control", at, "--user", user,
+            "--password-file", password.toString()));
+        all.addAll(List.of(args).subList(2, args.length));
+        return Cli.run(all.toArray(new String[0]));
+    }
+
+    @Test
+    void openListClose() {
+        Cli open = as("alice", alice, "session", "open", "--program", "passthrough", "--to", "127.0.0.1:9000",
+            "--flow", "1:audio:127.0.0.1:9001", "--param", "key=00ff", "--units", "2", "--cpus", "0.25", "--json");
+        assertEquals(0, open.exitCode(30), open.err.toString());
+        Map<String, Object> opened = open.json();
+        String id = (String) opened.get("session");
+        assertEquals(List.of(id), control.sessions());
+        assertEquals("127.0.0.1:7400", opened.get("ingress"));
+        assertEquals(false, opened.get("keyed"));
+        assertEquals(0.25, control.cpus().get(id));
+        assertEquals(Map.of("key", "00ff"), control.parameters().get(id));
+
+        Cli text = as("alice", alice, "session", "open", "--program", "passthrough", "--to", "127.0.0.1:9000");
+        assertEquals(0, text.exitCode(30), text.err.toString());
+        assertTrue(text.out.toString().contains("open: send to 127.0.0.1:7400 with session"), text.out.toString());
+
+        Cli list = as("alice", alice, "session", "list", "--json");
+        assertEquals(0, list.exitCode(30), list.err.toString());
+        assertEquals(2L, list.json().get("count"));
+        assertTrue(list.out.toString().contains("\"session\":\"" + id + "\""), list.out.toString());
+        assertTrue(list.out.toString().contains("\"units\":[\"u1\",\"u2\"]"), list.out.toString());
+
+        // bob sees none of it and cannot close it
+        Cli bobList = as("bob", bob, "session", "list", "--json");
+        assertEquals(0, bobList.exitCode(30));
+        assertEquals(0L, bobList.json().get("count"));
+        Cli bobClose = as("bob", bob, "session", "close", "--session", id);
+        assertEquals(1, bobClose.exitCode(30));
+        assertTrue(bobClose.err.toString().contains("refused (NOT_YOURS): not your session"), bobClose.err.toString());
+        assertEquals(2, control.sessions().size());
+
+        // over alice's quota of 2 sessions
+        Cli third = as("alice", alice, "session", "open", "--program", "passthrough", "--to", "127.0.0.1:9000");
+        assertEquals(1, third.exitCode(30));
+        assertTrue(third.err.toString().contains("refused (QUOTA): quota: alice has 2 open session(s)"),
+            third.err.toString());
+
+        Cli close = as("alice", alice, "session", "close", "--session", id, "--json");
+        assertEquals(0, close.exitCode(30), close.err.toString());
+        assertEquals(id, close.json().get("session"));
+        assertEquals(5L, ((Map<?, ?>) close.json().get("counters")).get("datagrams_in"));
+        assertEquals(1, control.sessions().size());
+    }
+
+    @Test
+    void refusalsAndUsageErrors() throws Exception {
+        Cli wrong = as("alice", bob, "session", "list");
+        assertEquals(4, wrong.exitCode(30));
+        assertTrue(wrong.err.toString().contains("refused (AUTH_FAILED): wrong user or password"), wrong.err.toString());
+
+        Cli unknown = as("alice", alice, "session", "open", "--program", "nope", "--to", "127.0.0.1:9000");
+        assertEquals(1, unknown.exitCode(30));
+        assertTrue(unknown.err.toString().contains("refused (INVALID): no active program 'nope'"),
+            unknown.err.toString());
+
+        Cli capacity = as("alice", alice, "session", "open", "--program", "passthrough", "--to", "127.0.0.1:9000",
+            "--cpus", "2");
+        assertEquals(1, capacity.exitCode(30));
+        assertTrue(capacity.err.toString().contains("refused (CAPACITY): capacity: CPU share 2.000 per unit"),
+            capacity.err.toString());
+
+        Cli badCpus = as("alice", alice, "session", "open", "--program", "passthrough", "--to", "127.0.0.1:9000",
+            "--cpus", "100");
+        assertEquals(2, badCpus.exitCode(30));
+        assertTrue(badCpus.err.toString().contains("--cpus is in [0.01, 64]"), badCpus.err.toString());
+        Cli badUnits = as("alice", alice, "session", "open", "--program", "passthrough", "--to", "127.0.0.1:9000",
+            "--units", "0");
+        assertEquals(2, badUnits.exitCode(30));
+        Cli badFlow = as("alice", alice, "session", "open", "--program", "passthrough", "--to", "127.0.0.1:9000",
+            "--flow", "0:x:127.0.0.1:9");
+        assertEquals(2, badFlow.exitCode(30));
+        assertTrue(badFlow.err.toString().contains("FLOW id is in [1"), badFlow.err.toString());
+        Cli badSession = as("alice", alice, "session", "close", "--session", "abc");
+        assertEquals(2, badSession.exitCode(30));
+        Cli noFile = as("alice", dir.resolve("missing.pw"), "session", "list");
+        assertEquals(2, noFile.exitCode(30));
+        assertTrue(noFile.err.toString().contains("cannot read"), noFile.err.toString());
+
+        Cli silent = Cli.run("session", "list", "--control", "127.0.0.1:18149", "--user", "alice", "--password-file",
+            alice.toString(), "--timeout", "1");
+        assertEquals(3, silent.exitCode(30));
+        assertTrue(control.sessions().isEmpty());
+    }
+}

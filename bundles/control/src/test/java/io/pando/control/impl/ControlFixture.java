@@ -1,0 +1,91 @@
+package io.pando.control.impl;
+
+import io.pando.artp.ArtpException;
+import io.pando.artp.testing.Configs;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import javax.security.auth.login.AppConfigurationEntry;
+import javax.security.auth.login.Configuration;
+
+/**
+ * A real control unit (endpoint, JAAS login through {@link PropertiesLoginModule}, admission) in front of a fake router
+ * with units u1 and u2 and program {@code passthrough}, for other modules' tests (the {@code pando session} commands).
+ * Binds the first free port of {@code [firstPort, lastPort]}.
+ */
+public final class ControlFixture implements AutoCloseable {
+
+    private final FakeRouter router = new FakeRouter("u1", "u2");
+    private final ControlServer.Running running;
+
+    /**
+     * @param users user = password lines
+     * @param dir a directory for the users file
+     * @param config configuration values (method names of {@link ControlServer.Config})
+     * @param firstPort first port to try
+     * @param lastPort last port to try
+     */
+    public ControlFixture(Map<String, String> users, Path dir, Map<String, Object> config, int firstPort, int lastPort)
+        throws IOException {
+        Path file = dir.resolve("control-users.properties");
+        StringBuilder b = new StringBuilder();
+        users.forEach((u, p) -> b.append(u).append(" = ").append(p).append('\n'));
+        Files.writeString(file, b);
+        Configuration jaas = new Configuration() {
+            @Override
+            public AppConfigurationEntry[] getAppConfigurationEntry(String name) {
+                return new AppConfigurationEntry[] {new AppConfigurationEntry(PropertiesLoginModule.class.getName(),
+                    AppConfigurationEntry.LoginModuleControlFlag.REQUIRED, Map.of("file", file.toString()))};
+            }
+        };
+        ControlServer.Running started = null;
+        for (int port = firstPort; port <= lastPort && started == null; port++) {
+            Map<String, Object> c = new HashMap<>(config);
+            c.put("port", port);
+            try {
+                started = ControlServer.start(Configs.of(ControlServer.Config.class, c), jaas, () -> router, null,
+                    null, Clock.systemUTC());
+            } catch (ArtpException e) {
+                // in use: next port
+            }
+        }
+        if (started == null) {
+            throw new IllegalStateException("no free port in " + firstPort + "-" + lastPort);
+        }
+        this.running = started;
+    }
+
+    /** @return the control endpoint */
+    public InetSocketAddress address() {
+        return running.address();
+    }
+
+    /** @return the ids of the sessions open on the fake router (unsigned decimal) */
+    public List<String> sessions() {
+        return router.sessions().stream().map(s -> s.id().toString()).toList();
+    }
+
+    /** @return the CPU share the router was asked for, per session id */
+    public Map<String, Double> cpus() {
+        Map<String, Double> out = new HashMap<>();
+        router.requests.forEach((id, r) -> out.put(id.toString(), r.execution().cpus()));
+        return out;
+    }
+
+    /** @return the parameters the router was given, per session id */
+    public Map<String, Map<String, String>> parameters() {
+        Map<String, Map<String, String>> out = new HashMap<>();
+        router.requests.forEach((id, r) -> out.put(id.toString(), r.parameters()));
+        return out;
+    }
+
+    @Override
+    public void close() {
+        running.close();
+    }
+}
