@@ -49,6 +49,11 @@ final class SandboxRunner {
     static final int WINDOW_DATAGRAMS = 4096;
     /** Most bytes at a sandbox not yet answered. */
     static final long WINDOW_BYTES = 4L << 20;
+    /**
+     * Size of a BATCH frame's buffer: a frame is sent when the next datagram does not fit (a larger datagram gets
+     * a frame of its own), so the buffer never grows, which would copy what it holds.
+     */
+    static final int BATCH_BYTES = 256 << 10;
     static final long START_TIMEOUT_MS = 30_000;
     /** How long a lost connection waits for the process's exit status. */
     static final long EXIT_WAIT_MS = 300;
@@ -549,8 +554,11 @@ final class SandboxRunner {
         w.tag = nextTag++;
         ByteBuf d = w.data;
         int len = d.readableBytes();
+        if (batch != null && batchAt >= 0 && batch.writableBytes() < SandboxFrames.ENTRY_HEADER + len) {
+            flush(); // a full BATCH goes now: growing the buffer would copy everything in it
+        }
         if (batch == null) {
-            batch = child.alloc().directBuffer(Math.max(64 << 10, len + 64));
+            batch = child.alloc().directBuffer(Math.max(BATCH_BYTES, len + 64));
         }
         if (batchAt < 0) {
             batchAt = SandboxFrames.beginFrame(batch, SandboxFrames.BATCH);
@@ -568,7 +576,7 @@ final class SandboxRunner {
         }
         inflight.add(w);
         inflightBytes += len;
-        if (batchCount >= SandboxFrames.MAX_BATCH || batch.readableBytes() >= 1 << 20) {
+        if (batchCount >= SandboxFrames.MAX_BATCH || batch.readableBytes() >= BATCH_BYTES) {
             flush();
         } else if (!flushScheduled) {
             flushScheduled = true;
