@@ -286,6 +286,36 @@ class ControlServerTest {
     }
 
     @Test
+    void concurrentOpensNeverReserveTheSameShare() throws Exception {
+        start(Map.of("unit_cpu_capacity", 1.0, "workers", 8));
+        ControlClient c = client();
+        byte[] a = token(c, "alice", "wonder");
+        // 12 OPENs at once, each 0.3 core on both units: exactly 3 fit (0.9 of 1.0 per unit)
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(12);
+        try {
+            List<java.util.concurrent.Future<ControlMessage.Reply>> replies = new java.util.ArrayList<>();
+            for (int i = 0; i < 12; i++) {
+                replies.add(pool.submit(() -> open(c, a, 300, 2)));
+            }
+            int opened = 0;
+            int capacity = 0;
+            for (var f : replies) {
+                ControlMessage.Reply r = f.get(30, TimeUnit.SECONDS);
+                if (r instanceof ControlMessage.Opened) {
+                    opened++;
+                } else if (refused(r, RefusalCode.CAPACITY) != null) {
+                    capacity++;
+                }
+            }
+            assertEquals(3, opened);
+            assertEquals(9, capacity);
+            assertEquals(3, router.sessions.size());
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
     void staleAndOverloadedUnitsTakeNoSession() throws Exception {
         start(Map.of("unit_report_max_age_seconds", 5L, "unit_overload", 0.9));
         ControlClient c = client();
