@@ -109,8 +109,43 @@ final class KarafNode implements AutoCloseable {
         }
     }
 
-    /** Starts the node and waits (up to 120 s) until {@code pando:units} lists u1 and u2. */
+    /**
+     * Starts the node and waits (up to 120 s) until {@code pando:units} lists u1 and u2. A boot that stalls before the
+     * console answers (the JVM gone, or its karaf.log unchanged for {@value #STALL_SECONDS} s) is reported with a
+     * thread dump in the work directory, killed, and started once more from a clean {@code data/}.
+     */
     void start() throws Exception {
+        for (int attempt = 1; ; attempt++) {
+            String stalled = startOnce();
+            if (stalled == null) {
+                return;
+            }
+            if (attempt == 2) {
+                throw new AssertionError(name + ": the boot stalled twice: " + stalled);
+            }
+            Path dump = work.resolve("boot-stall-" + attempt + ".txt");
+            Optional<ProcessHandle> jvm = pid().flatMap(ProcessHandle::of).filter(ProcessHandle::isAlive);
+            if (jvm.isPresent()) {
+                run(List.of("sh", "-c", "jcmd " + jvm.get().pid() + " Thread.print > '" + dump + "' 2>&1"), 60);
+                jvm.get().destroyForcibly();
+                jvm.get().onExit().get(30, TimeUnit.SECONDS);
+            }
+            Files.copy(home.resolve("data/log/karaf.log"), work.resolve("boot-stall-" + attempt + ".log"),
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            System.out.println("[system] " + name + ": the boot stalled (" + stalled + "); thread dump " + dump
+                + ", log kept; starting again from a clean data/");
+            started = false;
+            run(List.of("rm", "-rf", home.resolve("data").toString(), home.resolve("karaf.pid").toString(),
+                home.resolve("lock").toString()), 60);
+            Files.createDirectories(home.resolve("data/tmp"));
+        }
+    }
+
+    /** Seconds without a new karaf.log line, before the console answers, after which a boot counts as stalled. */
+    private static final int STALL_SECONDS = 45;
+
+    /** @return null once the node is up, or why its boot stalled */
+    private String startOnce() throws Exception {
         assertPortFree();
         Map<String, String> env = new HashMap<>();
         env.put("JAVA_HOME", System.getProperty("java.home"));
@@ -123,15 +158,34 @@ final class KarafNode implements AutoCloseable {
         long t0 = System.nanoTime();
         long deadline = t0 + TimeUnit.SECONDS.toNanos(120);
         String last = "";
+        Path log = home.resolve("data/log/karaf.log");
+        long logSize = -1;
+        long logChanged = t0;
+        boolean answered = false;
         while (System.nanoTime() < deadline) {
-            Console units = console("--wait", "60", "pando:units --json");
+            Console units = console("--wait", "10", "pando:units --json");
             last = units.describe();
             if (units.exit() == 0) {
+                answered = true;
                 List<Object> ids = units.jsonArray().stream().map(u -> u.get("id")).toList();
                 if (ids.containsAll(List.of("u1", "u2"))) {
                     System.out.printf(Locale.ROOT, "[system] %s: node up in %.1f s (ssh %d, ingress %d), units %s%n",
                         name, (System.nanoTime() - t0) / 1e9, sshPort, ingressPort, ids);
-                    return;
+                    return null;
+                }
+            } else if (!answered) {
+                long size = Files.exists(log) ? Files.size(log) : 0;
+                long now = System.nanoTime();
+                if (size != logSize) {
+                    logSize = size;
+                    logChanged = now;
+                }
+                boolean alive = pid().flatMap(ProcessHandle::of).map(ProcessHandle::isAlive).orElse(false);
+                if (!alive && now - t0 > TimeUnit.SECONDS.toNanos(10)) {
+                    return "the Karaf JVM is gone before its console answered";
+                }
+                if (now - logChanged > TimeUnit.SECONDS.toNanos(STALL_SECONDS)) {
+                    return "no console and no new karaf.log line for " + STALL_SECONDS + " s";
                 }
             }
             Thread.sleep(500);
