@@ -231,9 +231,25 @@ class ArtpLoopbackTest {
             ArtpConnection c = client.connect(server.localAddress(), 1, null).toCompletableFuture()
                 .get(10, TimeUnit.SECONDS);
             c.reset(ErrorCode.APPLICATION_ABORT, "test over");
+            // refused from the moment reset returns, not only once the event loop has run it
+            assertThrows(IllegalStateException.class, () -> c.send(datagram(1, 100)));
             assertTrue(sink.closed.await(5, TimeUnit.SECONDS));
             assertEquals(ErrorCode.APPLICATION_ABORT, sink.closeCode);
             assertThrows(IllegalStateException.class, () -> c.send(datagram(1, 100)));
+        }
+    }
+
+    @Test
+    void sendsAfterCloseAreRefusedAtOnce() throws Exception {
+        try (ArtpEndpoint server = ArtpEndpoint.builder().handler(new Sink()).acceptor(SessionAcceptor.ANY).start();
+             ArtpEndpoint client = ArtpEndpoint.builder().handler(new Sink()).start()) {
+            ArtpConnection c = client.connect(server.localAddress(), 1, null).toCompletableFuture()
+                .get(10, TimeUnit.SECONDS);
+            c.close();
+            ByteBuf late = datagram(1, 100);
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> c.send(late));
+            assertEquals(0, late.refCnt());
+            assertTrue(e.getMessage().contains("takes no datagrams"), e.getMessage());
         }
     }
 

@@ -50,6 +50,8 @@ final class Connection implements ArtpConnection {
     private Tagger rx;
     private Tagger handshakeTagger;
     private volatile ConnectionState state;
+    /** Set by close() and reset() on the caller's thread: from then on sends are refused, before the loop runs. */
+    private volatile boolean sendsStopped;
     final long[] counters = new long[ArtpCounter.values().length];
     private volatile Object attachment;
 
@@ -195,9 +197,11 @@ final class Connection implements ArtpConnection {
     }
 
     private void submit(ByteBuf datagram, boolean control) {
-        if (!state.acceptsSends()) {
+        ConnectionState st = state;
+        if (sendsStopped || !st.acceptsSends()) {
             datagram.release();
-            throw new IllegalStateException("connection " + this + " is " + state + " and takes no datagrams");
+            throw new IllegalStateException("connection " + this + " is " + (sendsStopped && st.acceptsSends() ? "closing" : st)
+                + " and takes no datagrams");
         }
         int limit = peerMaxDatagram > 0 ? peerMaxDatagram : cfg.maxDatagramSize;
         int length = datagram.readableBytes();
@@ -270,6 +274,7 @@ final class Connection implements ArtpConnection {
 
     @Override
     public CompletionStage<Void> close() {
+        sendsStopped = true;
         run(() -> {
             if (state == ConnectionState.ESTABLISHED) {
                 state = ConnectionState.CLOSING;
@@ -283,6 +288,7 @@ final class Connection implements ArtpConnection {
 
     @Override
     public void reset(ErrorCode code, String reason) {
+        sendsStopped = true;
         run(() -> {
             if (state != ConnectionState.CLOSED) {
                 if (remoteId != 0) {
