@@ -9,13 +9,15 @@
  * placement and reservations), with an atomic put-if-absent so that no session is ever placed twice.</li>
  * <li>{@link io.pando.cluster.ClusterFeatureAdminService}: the Karaf features every node of the cluster should run,
  * and how far each node has got in installing them.</li>
+ * <li>{@link io.pando.cluster.UnitDirectory}: the parallel AR units of every node with their live load, as each
+ * node reports its own (since 1.1).</li>
  * </ul>
  *
  * <p>Everything a minority partition must not do (write the directory, change the desired features, act as
  * leader) fails with {@link io.pando.cluster.NoQuorumException}, so that a caller can refuse with the reason.
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package io.pando.cluster;
 
 import org.osgi.annotation.bundle.Export;

@@ -23,6 +23,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -189,6 +190,17 @@ class ClusterIT {
             "the leader c1 started first: " + views.get(0));
         System.out.println("[cluster] one cluster of 3, members oldest first " + order + ", leader c1 with quorum "
             + QUORUM + " on every node");
+        // every node reports its own units (u1, u2 of the assembly's default node) and each member sees all six
+        long t2 = System.nanoTime();
+        Map<String, Double> units = awaitOnEach(three, t2, "the units of all three nodes", n -> {
+            List<String> seen = n.consoleOk("pando:cluster-units --json").jsonArray().stream()
+                .map(u -> u.get("member") + "/" + u.get("unit")).sorted().toList();
+            List<String> want = three.stream().flatMap(m -> Stream.of(memberName(m) + "/u1", memberName(m) + "/u2"))
+                .sorted().toList();
+            return seen.equals(want) ? Optional.empty() : Optional.of("pando:cluster-units shows " + seen);
+        });
+        System.out.printf(Locale.ROOT, "[cluster] pando:cluster-units on each node lists the 6 units of the 3 nodes "
+            + "(at %s s)%n", figures(units));
     }
 
     @Test

@@ -2,6 +2,7 @@ package io.pando.cluster.cli;
 
 import io.pando.cluster.ClusterFeatureAdminService;
 import io.pando.cluster.ClusterService;
+import io.pando.cluster.UnitDirectory;
 import java.io.PrintStream;
 import org.apache.karaf.shell.api.action.Action;
 import org.apache.karaf.shell.api.action.Option;
@@ -26,6 +27,17 @@ abstract class ClusterAction implements Action {
 
     @Reference(optional = true)
     ClusterFeatureAdminService features;
+
+    @Reference(optional = true)
+    UnitDirectory unitDirectory;
+
+    UnitDirectory unitDirectory() {
+        UnitDirectory u = unitDirectory;
+        if (u == null) {
+            throw new IllegalStateException(NOT_RUNNING);
+        }
+        return u;
+    }
 
     ClusterService cluster() {
         ClusterService c = cluster;

@@ -24,6 +24,8 @@ final class Json {
             b.append("null");
         } else if (v instanceof Boolean || v instanceof Integer || v instanceof Long) {
             b.append(v);
+        } else if (v instanceof Double d) {
+            b.append(Double.isFinite(d) ? d.toString() : "null");
         } else if (v instanceof Map<?, ?> m) {
             b.append('{');
             Iterator<? extends Map.Entry<?, ?>> it = m.entrySet().iterator();

@@ -28,11 +28,15 @@ import java.util.regex.Pattern;
  * @param engineLogLevel the level of the cluster engine's own log ({@code com.hazelcast})
  * @param publicAddress the {@code host:port} other members reach this one at when it differs from the bind address
  *     and port (NAT, port forwarding); empty if it does not
+ * @param unitReportMillis how often this node reports its units to the cluster
  */
 public record ClusterSettings(String clusterName, String memberName, Set<String> nodeRoles, String bindAddress,
     int port, List<String> members, int heartbeatSeconds, int failureTimeoutSeconds, int joinTimeoutSeconds,
     int quorumSize, int directoryBackups, int mergeIntervalSeconds, int featureRetrySeconds, Level engineLogLevel,
-    String publicAddress) {
+    String publicAddress, int unitReportMillis) {
+
+    /** Default of {@code unit.report.interval.ms}. */
+    public static final int DEFAULT_UNIT_REPORT_MILLIS = 1000;
 
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
     private static final Pattern HOST = Pattern.compile("[A-Za-z0-9][A-Za-z0-9.-]{0,252}|\\[?[0-9A-Fa-f:]+]?");
@@ -58,6 +62,7 @@ public record ClusterSettings(String clusterName, String memberName, Set<String>
         range("directory.backups", directoryBackups, 0, 6);
         range("merge.interval.seconds", mergeIntervalSeconds, 1, 3600);
         range("features.retry.seconds", featureRetrySeconds, 1, 86400);
+        range("unit.report.interval.ms", unitReportMillis, 100, 60_000);
         if (engineLogLevel == null) {
             throw new IllegalArgumentException("logging.level must be set");
         }
@@ -65,6 +70,23 @@ public record ClusterSettings(String clusterName, String memberName, Set<String>
         if (!publicAddress.isEmpty() && members(new String[] {publicAddress}, port).size() != 1) {
             throw new IllegalArgumentException("public.address must be one HOST:PORT, got '" + publicAddress + "'");
         }
+    }
+
+    /** Settings with the default unit report interval; the other parameters as the record's. */
+    public ClusterSettings(String clusterName, String memberName, Set<String> nodeRoles, String bindAddress,
+        int port, List<String> members, int heartbeatSeconds, int failureTimeoutSeconds, int joinTimeoutSeconds,
+        int quorumSize, int directoryBackups, int mergeIntervalSeconds, int featureRetrySeconds, Level engineLogLevel,
+        String publicAddress) {
+        this(clusterName, memberName, nodeRoles, bindAddress, port, members, heartbeatSeconds, failureTimeoutSeconds,
+            joinTimeoutSeconds, quorumSize, directoryBackups, mergeIntervalSeconds, featureRetrySeconds,
+            engineLogLevel, publicAddress, DEFAULT_UNIT_REPORT_MILLIS);
+    }
+
+    /** @return a copy with another unit report interval */
+    public ClusterSettings withUnitReportMillis(int millis) {
+        return new ClusterSettings(clusterName, memberName, nodeRoles, bindAddress, port, members, heartbeatSeconds,
+            failureTimeoutSeconds, joinTimeoutSeconds, quorumSize, directoryBackups, mergeIntervalSeconds,
+            featureRetrySeconds, engineLogLevel, publicAddress, millis);
     }
 
     /** @return the address other members reach this one at: the public address, or else the local address */
@@ -115,7 +137,7 @@ public record ClusterSettings(String clusterName, String memberName, Set<String>
         return new ClusterSettings(trim(c.cluster_name()), memberName, roles, bind, port, members,
             c.heartbeat_interval_seconds(), c.failure_timeout_seconds(), c.join_timeout_seconds(), quorum,
             c.directory_backups(), c.merge_interval_seconds(), c.features_retry_seconds(),
-            level(c.logging_level()), publicAddress(c.public_address(), port));
+            level(c.logging_level()), publicAddress(c.public_address(), port), c.unit_report_interval_ms());
     }
 
     /** @return the smallest majority of {@code n} members; 1 for a member list of zero or one */

@@ -19,6 +19,7 @@ import com.hazelcast.map.listener.EntryAddedListener;
 import com.hazelcast.map.listener.EntryRemovedListener;
 import com.hazelcast.splitbrainprotection.SplitBrainProtectionException;
 import com.hazelcast.splitbrainprotection.SplitBrainProtectionOn;
+import io.pando.api.unit.UnitId;
 import io.pando.cluster.ClusterEvent;
 import io.pando.cluster.ClusterFeatureAdminService;
 import io.pando.cluster.ClusterListener;
@@ -30,9 +31,13 @@ import io.pando.cluster.NodeFeatureReport;
 import io.pando.cluster.NotLeaderException;
 import io.pando.cluster.SessionDirectory;
 import io.pando.cluster.SessionRecord;
+import io.pando.cluster.UnitDirectory;
+import io.pando.cluster.UnitReport;
+import io.pando.link.UnitPort;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -48,9 +53,11 @@ import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
@@ -83,17 +90,24 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * <li>Desired features are a map of feature name to the time it was asked for; each node's
  * {@link FeatureReconciler} installs them through Karaf's {@code FeaturesService} (when one is registered) and
  * publishes its report into a third map, by node name.</li>
+ * <li>Unit reports: every {@link ClusterSettings#unitReportMillis()} this node writes the load of each of its own
+ * units ({@code UnitPort} services whose location is {@code local}) into a fourth map, keyed by member id and unit,
+ * each entry with a time to live of three intervals (at least 3 s); no split-brain protection (a report is an observation).</li>
  * </ul>
  */
 @Component(name = HazelcastCluster.PID, configurationPolicy = ConfigurationPolicy.REQUIRE,
-    service = {ClusterService.class, SessionDirectory.class, ClusterFeatureAdminService.class})
+    service = {ClusterService.class, SessionDirectory.class, ClusterFeatureAdminService.class, UnitDirectory.class})
 @Designate(ocd = HazelcastCluster.Config.class)
-public class HazelcastCluster implements ClusterService, SessionDirectory, ClusterFeatureAdminService {
+public class HazelcastCluster implements ClusterService, SessionDirectory, ClusterFeatureAdminService,
+    UnitDirectory {
 
     static final String PID = "io.pando.cluster";
     static final String SESSIONS = "pando.sessions";
     static final String DESIRED_FEATURES = "pando.desired-features";
     static final String FEATURE_REPORTS = "pando.feature-reports";
+    static final String UNITS = "pando.units";
+    /** The location of a unit that runs on this node ({@code UnitPort#location()}). */
+    static final String LOCAL = "local";
     static final String QUORUM = "pando-quorum";
     static final String ATTR_NAME = "pando.name";
     static final String ATTR_ROLES = "pando.roles";
@@ -179,6 +193,11 @@ public class HazelcastCluster implements ClusterService, SessionDirectory, Clust
             + "cluster-wide desired features anyway, retrying failed installs.")
         int features_retry_seconds() default 60;
 
+        /** @return the unit report interval */
+        @AttributeDefinition(name = "Unit report interval (ms)", description = "How often this node reports its "
+            + "own units and their load to the cluster (100-60000); a report lives three intervals, at least 3 s.")
+        int unit_report_interval_ms() default ClusterSettings.DEFAULT_UNIT_REPORT_MILLIS;
+
         /** @return the engine's log level */
         @AttributeDefinition(name = "Engine log level", description = "Level of the cluster engine's own log "
             + "(com.hazelcast): OFF, ERROR, WARN, INFO, DEBUG.")
@@ -199,6 +218,12 @@ public class HazelcastCluster implements ClusterService, SessionDirectory, Clust
     private final IMap<String, byte[]> sessions;
     private final IMap<String, Long> desiredFeatures;
     private final IMap<String, byte[]> featureReports;
+    private final IMap<String, byte[]> unitReports;
+    private final Set<UnitPort> localUnits = ConcurrentHashMap.newKeySet();
+    /** Units whose last report failed (logged once until it succeeds again). */
+    private final Set<UnitId> failingUnits = ConcurrentHashMap.newKeySet();
+    private final ScheduledExecutorService reporter;
+    private final String localId;
     private final Object installerLock = new Object();
     private volatile FeatureInstaller installer;
     private FeatureReconciler reconciler;
@@ -250,7 +275,15 @@ public class HazelcastCluster implements ClusterService, SessionDirectory, Clust
         sessions = hz.getMap(SESSIONS);
         desiredFeatures = hz.getMap(DESIRED_FEATURES);
         featureReports = hz.getMap(FEATURE_REPORTS);
+        unitReports = hz.getMap(UNITS);
+        localId = hz.getCluster().getLocalMember().getUuid().toString();
         desiredFeatures.addEntryListener(new DesiredFeatureChanges(), false);
+        reporter = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "pando-cluster-units-" + settings.memberName());
+            t.setDaemon(true);
+            return t;
+        });
+        reporter.scheduleWithFixedDelay(this::reportUnits, 0, settings.unitReportMillis(), TimeUnit.MILLISECONDS);
         running = true;
         refreshView(null, false);
         LOG.log(Level.INFO, "cluster member {0} ({1}) joined cluster {2}: {3} members, leader {4}, quorum {5}",
@@ -303,6 +336,7 @@ public class HazelcastCluster implements ClusterService, SessionDirectory, Clust
         c.addMapConfig(new MapConfig(DESIRED_FEATURES).setBackupCount(Math.max(1, s.directoryBackups()))
             .setSplitBrainProtectionName(protection));
         c.addMapConfig(new MapConfig(FEATURE_REPORTS).setBackupCount(1));
+        c.addMapConfig(new MapConfig(UNITS).setBackupCount(1));
         c.addListenerConfig(new ListenerConfig(listener));
         return c;
     }
@@ -315,6 +349,7 @@ public class HazelcastCluster implements ClusterService, SessionDirectory, Clust
     /** Leaves the cluster gracefully (the directory's records are handed over first). */
     void close() {
         stopReconciler();
+        stopReporter(true);
         try {
             hz.shutdown();
         } catch (RuntimeException e) {
@@ -327,6 +362,7 @@ public class HazelcastCluster implements ClusterService, SessionDirectory, Clust
     /** Stops the member at once, as a crash would: for tests of failure detection. */
     void terminate() {
         stopReconciler();
+        stopReporter(false);
         hz.getLifecycleService().terminate();
         events.shutdown();
     }
@@ -400,6 +436,122 @@ public class HazelcastCluster implements ClusterService, SessionDirectory, Clust
                 reconciler.requestReconcile();
             }
         }
+    }
+
+    // ---- unit reports -------------------------------------------------------------------------------------------
+
+    /** @param unit a unit of this node (reported) or a remote unit this node uses (ignored: its node reports it) */
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    void addUnit(UnitPort unit) {
+        localUnits.add(unit);
+        if (reporter != null) {
+            try {
+                reporter.execute(this::reportUnits);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // shutting down
+            }
+        }
+    }
+
+    void removeUnit(UnitPort unit) {
+        if (localUnits.remove(unit) && LOCAL.equals(location(unit))) {
+            String key = key(unit.id());
+            try {
+                unitReports.removeAsync(key);
+            } catch (RuntimeException e) {
+                // the member is going down: the report expires on its own
+            }
+        }
+    }
+
+    private static String location(UnitPort unit) {
+        try {
+            return unit.location();
+        } catch (RuntimeException e) {
+            return "?";
+        }
+    }
+
+    private String key(UnitId unit) {
+        return localId + "/" + unit.value();
+    }
+
+    /** Writes the load of each local unit, on the reporter thread. */
+    private void reportUnits() {
+        long ttl = reportLifetime().toMillis();
+        for (UnitPort u : localUnits) {
+            if (!LOCAL.equals(location(u))) {
+                continue;
+            }
+            UnitId id = null;
+            try {
+                id = u.id();
+                UnitReport r = UnitReport.of(localId, settings.memberName(), u.load(), u.scheduler(), u.programs());
+                unitReports.set(key(id), Records.encode(r), ttl, TimeUnit.MILLISECONDS);
+                if (failingUnits.remove(id)) {
+                    LOG.log(Level.INFO, "{0}: unit {1} reports again", settings.memberName(), id);
+                }
+            } catch (HazelcastInstanceNotActiveException e) {
+                return;
+            } catch (RuntimeException e) {
+                if (id == null || failingUnits.add(id)) {
+                    LOG.log(Level.WARNING, settings.memberName() + ": cannot report unit " + id + " to the cluster: "
+                        + e.getMessage(), e);
+                }
+            }
+        }
+    }
+
+    private void stopReporter(boolean withdraw) {
+        reporter.shutdownNow();
+        try {
+            reporter.awaitTermination(2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (withdraw) {
+            for (UnitPort u : localUnits) {
+                if (LOCAL.equals(location(u))) {
+                    try {
+                        unitReports.delete(key(u.id()));
+                    } catch (RuntimeException e) {
+                        break; // the report expires on its own
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public List<UnitReport> units() {
+        Set<String> current = new java.util.HashSet<>();
+        for (ClusterMember m : view.members) {
+            current.add(m.id());
+        }
+        List<UnitReport> out = new ArrayList<>();
+        for (Map.Entry<String, byte[]> e : engine("read unit reports", unitReports::entrySet)) {
+            try {
+                UnitReport r = Records.decodeUnit(e.getValue());
+                if (current.contains(r.memberId())) {
+                    out.add(r);
+                }
+            } catch (IllegalArgumentException x) {
+                LOG.log(Level.WARNING, "unit report " + e.getKey() + " unreadable: " + x.getMessage());
+            }
+        }
+        out.sort(Comparator.comparing(UnitReport::member).thenComparing(r -> r.load().unit().value()));
+        return out;
+    }
+
+    @Override
+    public Duration reportInterval() {
+        return Duration.ofMillis(settings.unitReportMillis());
+    }
+
+    /** @return how long a unit report lives unless refreshed: three intervals, at least 3 s (a busy node's
+     *     report may come late; a node that left is dropped from the view at once anyway) */
+    Duration reportLifetime() {
+        return Duration.ofMillis(Math.max(3L * settings.unitReportMillis(), 3_000));
     }
 
     // ---- ClusterService -----------------------------------------------------------------------------------------

@@ -1,8 +1,11 @@
 package io.pando.cluster.impl;
 
+import io.pando.api.unit.UnitId;
+import io.pando.api.unit.UnitLoad;
 import io.pando.cluster.NodeFeatureReport;
 import io.pando.cluster.NodeFeatureReport.FeatureState;
 import io.pando.cluster.SessionRecord;
+import io.pando.cluster.UnitReport;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
@@ -15,9 +18,11 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeSet;
 
 /**
- * The binary form of the records the cluster stores: a session of the directory and a node's feature report. The
+ * The binary form of the records the cluster stores: a session of the directory, a node's feature report and a
+ * unit's report. The
  * cluster engine stores them as plain byte arrays, so no class of this bundle is ever serialized or loaded by it,
  * and two equal records always have equal bytes (compare-and-set relies on that).
  *
@@ -26,6 +31,9 @@ import java.util.Map;
  *          u16 m, m * (utf name, i64 value) sorted by name, utf placedBy, i64 placedAt seconds, i32 nanos
  * report:  u8 type=2, u8 version=1, utf node, i64 seconds, i32 nanos,
  *          u16 n, n * (utf feature, u8 status ordinal, utf message, i64 seconds, i32 nanos) sorted by feature
+ * unit:    u8 type=3, u8 version=1, utf memberId, utf member, utf unit, i64 seconds, i32 nanos, f64 cpu,
+ *          i64 bufferUsed, i64 bufferCapacity, i32 sessions, i64 queuedDatagrams, utf scheduler,
+ *          u16 n, n * utf program sorted
  * </pre>
  *
  * (utf is {@link DataOutputStream#writeUTF}.) Decoding fails with {@link IllegalArgumentException} on anything
@@ -35,6 +43,7 @@ final class Records {
 
     static final int SESSION = 1;
     static final int REPORT = 2;
+    static final int UNIT = 3;
     static final int VERSION = 1;
     /** Longest failure message kept in a report, in characters. */
     static final int MAX_MESSAGE = 1000;
@@ -121,6 +130,50 @@ final class Records {
                 features.put(f, new FeatureState(statuses[s], in.readUTF(), instant(in)));
             }
             return new NodeFeatureReport(node, at, features);
+        });
+    }
+
+    static byte[] encode(UnitReport r) {
+        return write(out -> {
+            out.writeByte(UNIT);
+            out.writeByte(VERSION);
+            out.writeUTF(r.memberId());
+            out.writeUTF(r.member());
+            UnitLoad l = r.load();
+            out.writeUTF(l.unit().value());
+            instant(out, l.at());
+            out.writeDouble(l.cpu());
+            out.writeLong(l.bufferUsed());
+            out.writeLong(l.bufferCapacity());
+            out.writeInt(l.sessions());
+            out.writeLong(l.queuedDatagrams());
+            out.writeUTF(r.scheduler());
+            out.writeShort(r.programs().size());
+            for (String p : r.programs()) {
+                out.writeUTF(p);
+            }
+        });
+    }
+
+    static UnitReport decodeUnit(byte[] bytes) {
+        return read(bytes, UNIT, in -> {
+            String memberId = in.readUTF();
+            String member = in.readUTF();
+            UnitId unit = UnitId.of(in.readUTF());
+            UnitLoad load = new UnitLoad(unit, instant(in), in.readDouble(), in.readLong(), in.readLong(),
+                in.readInt(), in.readLong());
+            String scheduler = in.readUTF();
+            int n = in.readUnsignedShort();
+            if (n > UnitReport.MAX_PROGRAMS) {
+                throw new IllegalArgumentException(n + " programs, at most " + UnitReport.MAX_PROGRAMS);
+            }
+            TreeSet<String> programs = new TreeSet<>();
+            for (int i = 0; i < n; i++) {
+                if (!programs.add(in.readUTF())) {
+                    throw new IllegalArgumentException("a program appears twice");
+                }
+            }
+            return new UnitReport(memberId, member, load, scheduler, programs);
         });
     }
 

@@ -6,13 +6,19 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pando.api.unit.UnitId;
+import io.pando.api.unit.UnitLoad;
 import io.pando.cluster.NoQuorumException;
 import io.pando.cluster.NodeFeatureReport;
 import io.pando.cluster.NodeFeatureReport.FeatureState;
 import io.pando.cluster.NodeFeatureReport.FeatureState.Status;
+import io.pando.cluster.UnitDirectory;
+import io.pando.cluster.UnitReport;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /** The cluster commands over an in-memory cluster. */
@@ -134,6 +140,41 @@ class ClusterCommandsTest {
         var nq = assertThrows(NoQuorumException.class, () -> Console.run(wire(install("vendor-lb"), false)));
         assertEquals("refused to add desired feature vendor-lb: no quorum", nq.getMessage());
         ClusterCommand none = new ClusterCommand();
+        var e = assertThrows(IllegalStateException.class, () -> Console.run(none));
+        assertEquals(ClusterAction.NOT_RUNNING, e.getMessage());
+    }
+
+    @Test
+    void clusterUnitsTableAndJson() throws Exception {
+        List<UnitReport> reports = List.of(
+            UnitReport.of("id-node-a", "node-a", new UnitLoad(UnitId.of("u1"), T, 0.125, 2048, 4096, 2, 5), "drr",
+                Set.of("passthrough", "aes-gcm-encrypt")),
+            UnitReport.of("id-node-b", "node-b", new UnitLoad(UnitId.of("b1"), T, 0, 0, 4096, 0, 0), "fifo",
+                Set.of()));
+        UnitDirectory directory = new UnitDirectory() {
+            @Override public List<UnitReport> units() { return reports; }
+            @Override public Duration reportInterval() { return Duration.ofSeconds(1); }
+        };
+        ClusterUnitsCommand table = wire(new ClusterUnitsCommand(), false);
+        table.unitDirectory = directory;
+        String out = Console.run(table);
+        assertTrue(out.contains("Member") && out.contains("Programs"), out);
+        assertTrue(out.lines().anyMatch(l -> l.contains("node-a") && l.contains("u1") && l.contains("12.5%")
+            && l.contains("2048/4096") && l.contains("aes-gcm-encrypt,passthrough")), out);
+
+        ClusterUnitsCommand json = wire(new ClusterUnitsCommand(), true);
+        json.unitDirectory = directory;
+        List<Object> rows = array(Console.json(json));
+        assertEquals(2, rows.size());
+        Map<String, Object> a = object(rows.get(0));
+        assertEquals("node-a", a.get("member"));
+        assertEquals("u1", a.get("unit"));
+        assertEquals(0.125, ((Number) a.get("cpu")).doubleValue());
+        assertEquals(2, ((Number) a.get("sessions")).intValue());
+        assertEquals(List.of("aes-gcm-encrypt", "passthrough"), a.get("programs"));
+        assertEquals(T.toString(), a.get("at"));
+
+        ClusterUnitsCommand none = new ClusterUnitsCommand();
         var e = assertThrows(IllegalStateException.class, () -> Console.run(none));
         assertEquals(ClusterAction.NOT_RUNNING, e.getMessage());
     }

@@ -30,6 +30,7 @@ class ClusterSettingsTest {
         int retry = 60;
         String level = "WARN";
         String publicAddress = "";
+        int unitReport = ClusterSettings.DEFAULT_UNIT_REPORT_MILLIS;
 
         @Override public Class<? extends Annotation> annotationType() { return HazelcastCluster.Config.class; }
         @Override public String cluster_name() { return clusterName; }
@@ -47,6 +48,7 @@ class ClusterSettingsTest {
         @Override public int features_retry_seconds() { return retry; }
         @Override public String logging_level() { return level; }
         @Override public String public_address() { return publicAddress; }
+        @Override public int unit_report_interval_ms() { return unitReport; }
     }
 
     @Test
@@ -58,6 +60,7 @@ class ClusterSettingsTest {
         assertEquals(1, s.quorumSize());
         assertEquals(Level.WARNING, s.engineLogLevel());
         assertEquals("127.0.0.1:5701", s.localAddress());
+        assertEquals(1000, s.unitReportMillis());
         assertEquals("127.0.0.1:5701", s.advertisedAddress());
         Cfg nat = new Cfg();
         nat.publicAddress = "203.0.113.7";
@@ -110,6 +113,7 @@ class ClusterSettingsTest {
         assertError("public.address must be one HOST or HOST:PORT, got 'a,b'", c -> c.publicAddress = "a,b");
         assertError("not the wildcard 0.0.0.0", c -> c.bind = "0.0.0.0");
         assertError("not the wildcard ::", c -> c.bind = "::");
+        assertError("unit.report.interval.ms must be in [100, 60000], got 99", c -> c.unitReport = 99);
     }
 
     private static void assertError(String part, java.util.function.Consumer<Cfg> change) {

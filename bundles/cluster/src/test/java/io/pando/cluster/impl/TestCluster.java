@@ -48,7 +48,12 @@ final class TestCluster implements AutoCloseable {
 
     /** Starts the i-th member; returns once it has joined. */
     HazelcastCluster start(int i) {
-        HazelcastCluster c = new HazelcastCluster(settings(i), Clock.systemUTC());
+        return start(settings(i));
+    }
+
+    /** Starts a member with these settings (of one of this cluster's members); returns once it has joined. */
+    HazelcastCluster start(ClusterSettings settings) {
+        HazelcastCluster c = new HazelcastCluster(settings, Clock.systemUTC());
         synchronized (started) {
             started.add(c);
         }
