@@ -110,13 +110,61 @@ final class KarafNode implements AutoCloseable {
     }
 
     /**
+     * Makes the node boot {@code features} instead of {@code pando-all} (a node of one role: {@code pando-unit-node},
+     * {@code pando-router-node}, possibly with more features after a comma) and drops the configurations of the local
+     * units u1 and u2 that pando-all brings. Call before {@link #start}.
+     */
+    void bootFeatures(String features) throws IOException {
+        Path cfg = home.resolve("etc/org.apache.karaf.features.cfg");
+        String f = Files.readString(cfg);
+        String boot = f.replaceFirst("pando-all(/[^,\\s]*)?", java.util.regex.Matcher.quoteReplacement(features));
+        assertTrue(!boot.equals(f), "featuresBoot names pando-all: " + cfg);
+        Files.writeString(cfg, boot);
+        Files.deleteIfExists(home.resolve("etc/io.pando.unit-u1.cfg"));
+        Files.deleteIfExists(home.resolve("etc/io.pando.unit-u2.cfg"));
+    }
+
+    /**
+     * Sets the node's JMX RMI ports (Karaf's defaults, 1099 and 44444, are taken by the first node of a test that
+     * starts several). Call before {@link #start}.
+     */
+    void managementPorts(int rmiRegistry, int rmiServer) throws IOException {
+        Files.writeString(home.resolve("etc/org.apache.karaf.management.cfg"), "# written by the system test " + name
+            + "\nrmiRegistryHost = 127.0.0.1\nrmiRegistryPort = " + rmiRegistry + "\nrmiServerHost = 127.0.0.1"
+            + "\nrmiServerPort = " + rmiServer + "\nserviceUrl = service:jmx:rmi://127.0.0.1:" + rmiServer
+            + "/jndi/rmi://127.0.0.1:" + rmiRegistry + "/karaf-${karaf.name}\n");
+    }
+
+    /**
+     * When a node counts as up: {@code command} (a console command) answers and {@code ready} holds for its result.
+     *
+     * @param what the condition, for messages
+     * @param seconds how long the boot may take
+     * @param stallSeconds how long a boot may go without a new karaf.log line before the console answers
+     */
+    record Readiness(String command, java.util.function.Predicate<Console> ready, String what, long seconds,
+        long stallSeconds) {
+
+        /** A node of pando-all: {@code pando:units} lists its local units u1 and u2 within 120 s. */
+        static final Readiness LOCAL_UNITS = new Readiness("pando:units --json", c -> c.exit() == 0
+            && c.jsonArray().stream().map(u -> u.get("id")).toList().containsAll(List.of("u1", "u2")),
+            "pando:units lists u1 and u2", 120, STALL_SECONDS);
+    }
+
+    /**
      * Starts the node and waits (up to 120 s) until {@code pando:units} lists u1 and u2. A boot that stalls before the
      * console answers (the JVM gone, or its karaf.log unchanged for {@value #STALL_SECONDS} s) is reported with a
-     * thread dump in the work directory, killed, and started once more from a clean {@code data/}.
+     * thread dump in the work directory, killed, and started once more from a clean {@code data/}. Nodes of other
+     * roles, or several nodes booting at once, use {@link #start(Readiness)}.
      */
     void start() throws Exception {
+        start(Readiness.LOCAL_UNITS);
+    }
+
+    /** {@link #start()}, waiting for {@code readiness} (and its times) instead of the local units. */
+    void start(Readiness readiness) throws Exception {
         for (int attempt = 1; ; attempt++) {
-            String stalled = startOnce();
+            String stalled = startOnce(readiness);
             if (stalled == null) {
                 return;
             }
@@ -145,7 +193,7 @@ final class KarafNode implements AutoCloseable {
     private static final int STALL_SECONDS = 45;
 
     /** @return null once the node is up, or why its boot stalled */
-    private String startOnce() throws Exception {
+    private String startOnce(Readiness readiness) throws Exception {
         assertPortFree();
         Map<String, String> env = new HashMap<>();
         env.put("JAVA_HOME", System.getProperty("java.home"));
@@ -156,21 +204,20 @@ final class KarafNode implements AutoCloseable {
             assertEquals(0, start.waitFor(60), "bin/start" + start.describe());
         }
         long t0 = System.nanoTime();
-        long deadline = t0 + TimeUnit.SECONDS.toNanos(120);
+        long deadline = t0 + TimeUnit.SECONDS.toNanos(readiness.seconds());
         String last = "";
         Path log = home.resolve("data/log/karaf.log");
         long logSize = -1;
         long logChanged = t0;
         boolean answered = false;
         while (System.nanoTime() < deadline) {
-            Console units = console("--wait", "10", "pando:units --json");
-            last = units.describe();
-            if (units.exit() == 0) {
+            Console check = console("--wait", "10", readiness.command());
+            last = check.describe();
+            if (check.exit() == 0) {
                 answered = true;
-                List<Object> ids = units.jsonArray().stream().map(u -> u.get("id")).toList();
-                if (ids.containsAll(List.of("u1", "u2"))) {
-                    System.out.printf(Locale.ROOT, "[system] %s: node up in %.1f s (ssh %d, ingress %d), units %s%n",
-                        name, (System.nanoTime() - t0) / 1e9, sshPort, ingressPort, ids);
+                if (readiness.ready().test(check)) {
+                    System.out.printf(Locale.ROOT, "[system] %s: node up in %.1f s (ssh %d, ingress %d): %s%n",
+                        name, (System.nanoTime() - t0) / 1e9, sshPort, ingressPort, readiness.what());
                     return null;
                 }
             } else if (!answered) {
@@ -184,13 +231,14 @@ final class KarafNode implements AutoCloseable {
                 if (!alive && now - t0 > TimeUnit.SECONDS.toNanos(10)) {
                     return "the Karaf JVM is gone before its console answered";
                 }
-                if (now - logChanged > TimeUnit.SECONDS.toNanos(STALL_SECONDS)) {
-                    return "no console and no new karaf.log line for " + STALL_SECONDS + " s";
+                if (now - logChanged > TimeUnit.SECONDS.toNanos(readiness.stallSeconds())) {
+                    return "no console and no new karaf.log line for " + readiness.stallSeconds() + " s";
                 }
             }
             Thread.sleep(500);
         }
-        throw new AssertionError(name + ": pando:units did not list u1 and u2 within 120 s" + last);
+        throw new AssertionError(name + ": not up within " + readiness.seconds() + " s (" + readiness.what() + ")"
+            + last);
     }
 
     private void assertPortFree() throws IOException {

@@ -20,6 +20,10 @@
  * <li>{@link io.pando.system.ClusterIT}: four nodes form a cluster (docs/cluster.md), a desired feature reaches
  * every node and a late joiner, members killed with SIGKILL are detected, the leader moves, a lone node has no
  * quorum. SSH 8951-8954, ingress 17951-17954, cluster 5951-5954.</li>
+ * <li>{@link io.pando.system.ControlIT} (control unit, acceptance 1 and 7): the three nodes of MultiNodeIT plus
+ * {@code feature:install pando-control} on node A; users open, list and close sessions with {@code pando session}
+ * (docs/control.md): a stream through a user's session, other users, wrong passwords and quotas refused with their
+ * reasons. SSH 9001-9003, every other port in 18000-18099.</li>
  * </ul>
  *
  * <p>Run them alone with {@code ./mvnw -o -pl test/system verify -Dit.test='RouterIT,HotSwapIT,MultiNodeIT'} after
