@@ -60,6 +60,11 @@ import java.util.stream.Collectors;
  * and handed whole to one unit chosen by the session's {@link LoadBalancingPolicy}; control datagrams go to
  * every unit of the session. All of it runs on the ingress endpoint's event loop without locks.
  *
+ * <p><b>Keyed sessions.</b> A session created with a key ({@link SessionRequest#key()}) admits only senders whose
+ * handshake is authenticated under it: its grant is {@link SessionGrant#keyed} with the key, made once at creation.
+ * ARTP drops and counts every other handshake packet ({@code auth_failed}, {@code ingress_auth_failed} in
+ * {@link #stats()}), so no connection exists for such a sender and nothing of it reaches a unit.
+ *
  * <p><b>Flows</b> (docs/artp.md, 9.3). A DATA datagram belongs to flow 0. A CONTROL datagram that is a flow
  * datagram (its block is exactly FLOW(f) and END) is a data datagram of flow f: its 12-byte prefix is skipped in
  * place and it is numbered, balanced and delivered like any data datagram, tagged with f. Any other CONTROL
