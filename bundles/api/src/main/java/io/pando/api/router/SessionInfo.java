@@ -28,13 +28,15 @@ import org.osgi.annotation.versioning.ProviderType;
  * @param unitCounters per unit: the resource accounting of the session on that unit
  * @param reorder the aggregation strategy's reordering measurements for the session (empty if it keeps none)
  * @param flows the session's flows sorted by id (flow 0 to {@code destination} among them); empty means flow 0 only
- * @since 1.2 (flows)
+ * @param keyed whether the session has a key (a sender must know it to connect); the key itself is never part of
+ *     a session's report
+ * @since 1.2 (flows), 1.3 (keyed)
  */
 @ProviderType
 public record SessionInfo(SessionId id, String name, String program, SessionState state, InetSocketAddress ingress,
     InetSocketAddress destination, List<UnitId> units, String loadBalancing, Instant created,
     Map<String, Long> counters, Map<UnitId, Map<String, Long>> unitCounters, Map<String, Long> reorder,
-    List<Flow> flows) {
+    List<Flow> flows, boolean keyed) {
 
     /** Copies every collection. */
     public SessionInfo {
@@ -51,6 +53,31 @@ public record SessionInfo(SessionId id, String name, String program, SessionStat
         unitCounters = Map.copyOf(unitCounters);
         reorder = Map.copyOf(reorder);
         flows = flows.isEmpty() ? List.of(new Flow(FlowId.of(0), "default", destination)) : List.copyOf(flows);
+    }
+
+    /**
+     * An unkeyed session.
+     *
+     * @param id see the record
+     * @param name see the record
+     * @param program see the record
+     * @param state see the record
+     * @param ingress see the record
+     * @param destination see the record
+     * @param units see the record
+     * @param loadBalancing see the record
+     * @param created see the record
+     * @param counters see the record
+     * @param unitCounters see the record
+     * @param reorder see the record
+     * @param flows see the record
+     */
+    public SessionInfo(SessionId id, String name, String program, SessionState state, InetSocketAddress ingress,
+        InetSocketAddress destination, List<UnitId> units, String loadBalancing, Instant created,
+        Map<String, Long> counters, Map<UnitId, Map<String, Long>> unitCounters, Map<String, Long> reorder,
+        List<Flow> flows) {
+        this(id, name, program, state, ingress, destination, units, loadBalancing, created, counters, unitCounters,
+            reorder, flows, false);
     }
 
     /**
@@ -73,6 +100,6 @@ public record SessionInfo(SessionId id, String name, String program, SessionStat
         InetSocketAddress destination, List<UnitId> units, String loadBalancing, Instant created,
         Map<String, Long> counters, Map<UnitId, Map<String, Long>> unitCounters, Map<String, Long> reorder) {
         this(id, name, program, state, ingress, destination, units, loadBalancing, created, counters, unitCounters,
-            reorder, List.of());
+            reorder, List.of(), false);
     }
 }

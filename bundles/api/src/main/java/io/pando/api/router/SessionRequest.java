@@ -32,12 +32,15 @@ import org.osgi.annotation.versioning.ProviderType;
  *     their datagrams with and the program may emit on, each with the destination of its results. Flow 0 is the
  *     session's default flow: its destination is {@code destination}; it is added (named {@code default}) when
  *     the list has no flow 0. The record holds them sorted by id.
- * @since 1.2 (flows)
+ * @param key the session's key: when present, a sender must know it to connect and every ARTP packet of its
+ *     connection is authenticated under it (docs/artp.md, 16); empty means an unkeyed session, which anyone who
+ *     knows its id may send into. The record's {@code toString()} never shows the key.
+ * @since 1.2 (flows), 1.3 (key)
  */
 @ProviderType
 public record SessionRequest(String name, String program, InetSocketAddress destination, int units,
     Optional<String> loadBalancing, Optional<Long> reorderWindowMillis, Map<String, String> parameters, Execution execution,
-    List<Flow> flows) {
+    List<Flow> flows, Optional<SessionKey> key) {
 
     /** Most program parameters. */
     public static final int MAX_PARAMETERS = 64;
@@ -60,6 +63,7 @@ public record SessionRequest(String name, String program, InetSocketAddress dest
         Objects.requireNonNull(parameters, "parameters");
         Objects.requireNonNull(execution, "execution");
         Objects.requireNonNull(flows, "flows");
+        Objects.requireNonNull(key, "key");
         if (!NAME.matcher(name).matches()) {
             throw new IllegalArgumentException("a session name has 1 to 64 characters [A-Za-z0-9._-], got '"
                 + name + "'");
@@ -148,6 +152,51 @@ public record SessionRequest(String name, String program, InetSocketAddress dest
     }
 
     /**
+     * An unkeyed request.
+     *
+     * @param name see the record
+     * @param program see the record
+     * @param destination see the record
+     * @param units see the record
+     * @param loadBalancing see the record
+     * @param reorderWindowMillis see the record
+     * @param parameters see the record
+     * @param execution see the record
+     * @param flows see the record
+     */
+    public SessionRequest(String name, String program, InetSocketAddress destination, int units,
+        Optional<String> loadBalancing, Optional<Long> reorderWindowMillis, Map<String, String> parameters,
+        Execution execution, List<Flow> flows) {
+        this(name, program, destination, units, loadBalancing, reorderWindowMillis, parameters, execution, flows,
+            Optional.empty());
+    }
+
+    /**
+     * @param key the session key, exactly {@link SessionKey#LENGTH} bytes (copied)
+     * @return this request with that key
+     * @throws IllegalArgumentException when {@code key} is not 32 bytes long
+     * @since 1.3
+     */
+    public SessionRequest withKey(byte[] key) {
+        return withKey(SessionKey.of(key));
+    }
+
+    /**
+     * @param key the session key
+     * @return this request with that key
+     * @since 1.3
+     */
+    public SessionRequest withKey(SessionKey key) {
+        return new SessionRequest(name, program, destination, units, loadBalancing, reorderWindowMillis, parameters,
+            execution, flows, Optional.of(Objects.requireNonNull(key, "key")));
+    }
+
+    /** @return whether senders must know the session's key */
+    public boolean keyed() {
+        return key.isPresent();
+    }
+
+    /**
      * A request whose session has one flow, flow 0, to {@code destination}.
      *
      * @param name see the record
@@ -162,7 +211,8 @@ public record SessionRequest(String name, String program, InetSocketAddress dest
     public SessionRequest(String name, String program, InetSocketAddress destination, int units,
         Optional<String> loadBalancing, Optional<Long> reorderWindowMillis, Map<String, String> parameters,
         Execution execution) {
-        this(name, program, destination, units, loadBalancing, reorderWindowMillis, parameters, execution, List.of());
+        this(name, program, destination, units, loadBalancing, reorderWindowMillis, parameters, execution, List.of(),
+            Optional.empty());
     }
 
     /**
@@ -179,6 +229,6 @@ public record SessionRequest(String name, String program, InetSocketAddress dest
     public SessionRequest(String name, String program, InetSocketAddress destination, int units,
         Optional<String> loadBalancing, Optional<Long> reorderWindowMillis, Map<String, String> parameters) {
         this(name, program, destination, units, loadBalancing, reorderWindowMillis, parameters, Execution.DEFAULT,
-            List.of());
+            List.of(), Optional.empty());
     }
 }

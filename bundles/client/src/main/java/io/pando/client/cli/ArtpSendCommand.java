@@ -14,6 +14,7 @@ import io.pando.artp.ErrorCode;
 import java.io.PrintWriter;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletionException;
@@ -72,6 +73,16 @@ public final class ArtpSendCommand implements Callable<Integer> {
         description = "Active session to bind the connection to (default ${DEFAULT-VALUE}).")
     long session;
 
+    @Option(names = "--key", paramLabel = "HEX",
+        description = "The session's key, 64 hexadecimal digits (pando session open prints it): connect keyed, every "
+            + "packet authenticated (docs/artp.md 16). A keyed session answers only senders with its key.")
+    String keyHex;
+
+    @Option(names = "--key-file", paramLabel = "FILE",
+        description = "Read the session's key from FILE (32 raw bytes or 64 hexadecimal digits, as pando session "
+            + "open --key-out writes it); keeps the key off the command line.")
+    Path keyFile;
+
     @Option(names = "--mtu", paramLabel = "BYTES",
         description = "Largest ARTP packet (UDP payload), [" + ArtpConfig.MIN_PACKET_SIZE + ", "
             + ArtpConfig.MAX_PACKET_SIZE + "]; default ARTP's 1452.")
@@ -94,6 +105,8 @@ public final class ArtpSendCommand implements Callable<Integer> {
 
     /** The flows to send on, parsed from {@code --flows}: {0} without it. */
     private long[] flowIds = {0};
+    /** The session key from {@code --key} or {@code --key-file}; null: unkeyed. */
+    private byte[] key;
 
     void validate() {
         CommandLine cl = spec.commandLine();
@@ -116,6 +129,15 @@ public final class ArtpSendCommand implements Callable<Integer> {
         }
         if (!(timeout > 0 && Double.isFinite(timeout))) {
             throw new CommandLine.ParameterException(cl, "--timeout must be > 0, got " + timeout);
+        }
+        if (keyHex != null && keyFile != null) {
+            throw new CommandLine.ParameterException(cl, "give --key or --key-file, not both");
+        }
+        try {
+            key = keyHex != null ? SessionKeys.parseHex("--key", keyHex)
+                : keyFile != null ? SessionKeys.read("--key-file", keyFile) : null;
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(cl, e.getMessage());
         }
         if (flows != null) {
             try {
@@ -178,11 +200,14 @@ public final class ArtpSendCommand implements Callable<Integer> {
     private Result run(ArtpEndpoint endpoint, Sender sender, long deadline) {
         ArtpConnection conn;
         try {
-            conn = endpoint.connect(to, session, null).toCompletableFuture().get(remaining(deadline), TimeUnit.NANOSECONDS);
+            conn = endpoint.connect(to, session, key).toCompletableFuture().get(remaining(deadline), TimeUnit.NANOSECONDS);
         } catch (ExecutionException e) {
-            return Result.failed(endpoint.transport(), "connect to " + address(to) + " failed: " + describe(e.getCause()));
+            String why = describe(e.getCause());
+            return Result.failed(endpoint.transport(), "connect to " + address(to) + " failed: " + why
+                + (why.startsWith("no answer to INIT") ? unanswered() : ""));
         } catch (TimeoutException e) {
-            return Result.failed(endpoint.transport(), "connect to " + address(to) + " timed out after " + timeout + " s");
+            return Result.failed(endpoint.transport(), "connect to " + address(to) + " timed out after " + timeout + " s"
+                + unanswered());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return Result.failed(endpoint.transport(), "interrupted while connecting");
@@ -247,6 +272,7 @@ public final class ArtpSendCommand implements Callable<Integer> {
                 if (r.warning != null) {
                     j.writeStringField("warning", r.warning);
                 }
+                j.writeBooleanField("keyed", key != null);
                 j.writeNumberField("sent", r.sent);
                 j.writeNumberField("size", size);
                 j.writeNumberField("bytes", bytes);
@@ -275,6 +301,15 @@ public final class ArtpSendCommand implements Callable<Integer> {
 
     private static long remaining(long deadline) {
         return Math.max(0, deadline - System.nanoTime());
+    }
+
+    /** Why a router may not answer a handshake: it drops one not authenticated under the session's key. */
+    private String unanswered() {
+        return key == null
+            ? " (no answer: if session " + Long.toUnsignedString(session) + " is keyed, give its key with --key or "
+                + "--key-file; else check --to and that something listens there)"
+            : " (no answer: a keyed session answers only senders with its key; check --key/--key-file and --session "
+                + Long.toUnsignedString(session) + ", and that the session is keyed and open)";
     }
 
     static String address(InetSocketAddress a) {

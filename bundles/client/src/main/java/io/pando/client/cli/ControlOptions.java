@@ -101,6 +101,10 @@ final class ControlOptions {
             return UNREACHABLE;
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(cl, e.getMessage());
+        } catch (IOException e) {
+            err.println("session: " + e.getMessage());
+            err.flush();
+            return REFUSED;
         } catch (Exception e) {
             err.println("session: " + e);
             err.flush();

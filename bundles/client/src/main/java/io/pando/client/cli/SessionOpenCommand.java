@@ -4,7 +4,9 @@ import io.pando.control.protocol.ControlMessage;
 import io.pando.control.protocol.Distribution;
 import io.pando.control.protocol.FlowSpec;
 import io.pando.control.protocol.Resources;
+import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -16,10 +18,14 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code pando session open}: asks the control unit for a new active session and prints its id and ingress. */
+/**
+ * {@code pando session open}: asks the control unit for a new active session and prints its id, its ingress and its
+ * key (only its owner, the caller, ever gets it), and with {@code --key-out} stores the key in an owner-only file.
+ */
 @Command(name = "open", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Open an active session: the control unit admits it (quotas, capacity) and places it on units.",
-        "Prints the session id and the ingress a sender connects to (pando artp send --to INGRESS --session ID)."},
+        "Prints the session id, the ingress a sender connects to and the session's key (hex): only senders with the "
+            + "key get in (pando artp send --to INGRESS --session ID --key HEX, or --key-file FILE with --key-out)."},
     exitCodeListHeading = "%nExit status:%n",
     exitCodeList = {"0:the session is open", "1:refused (the reason is on stderr)", "2:invalid options",
         "3:the control unit cannot be reached or did not answer", "4:authentication failed"})
@@ -67,6 +73,15 @@ public final class SessionOpenCommand implements Callable<Integer> {
     @Option(names = "--reorder", paramLabel = "MS", description = "Reorder bound, 0 to 10000 ms.")
     Integer reorder;
 
+    @Option(names = "--key-out", paramLabel = "FILE",
+        description = "Also write the session's key to FILE (replaced; readable by you only, mode 0600).")
+    Path keyOut;
+
+    @Option(names = "--key-format", paramLabel = "hex|raw", defaultValue = "hex",
+        description = "How --key-out writes the key: 64 hexadecimal digits and a newline, or the 32 raw bytes "
+            + "(default ${DEFAULT-VALUE}); pando artp send --key-file reads either.")
+    String keyFormat;
+
     @Override
     public Integer call() {
         CommandLine cl = spec.commandLine();
@@ -96,6 +111,19 @@ public final class SessionOpenCommand implements Callable<Integer> {
         }
         if (to.getPort() == 0) {
             throw new CommandLine.ParameterException(cl, "--to needs a port in [1, 65535], got 0");
+        }
+        SessionKeys.Format format;
+        try {
+            format = SessionKeys.Format.valueOf(keyFormat.toUpperCase(java.util.Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(cl, "--key-format is hex or raw, got '" + keyFormat + "'");
+        }
+        if (keyOut != null) {
+            try {
+                SessionKeys.checkWritable("--key-out", keyOut); // before the router opens anything
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(cl, e.getMessage());
+            }
         }
         Resources resources;
         Distribution distribution;
@@ -139,7 +167,21 @@ public final class SessionOpenCommand implements Callable<Integer> {
                 } else {
                     out.println("session " + id + " (" + opened.name() + ") open: send to " + ingress + " with session "
                         + id + "; units " + String.join(", ", opened.units())
-                        + (opened.sessionKey().isPresent() ? "; keyed" : ""));
+                        + opened.sessionKey().map(k -> "; key " + java.util.HexFormat.of().formatHex(k))
+                            .orElse("; unkeyed (no key needed)"));
+                }
+                if (keyOut != null) {
+                    out.flush();
+                    if (opened.sessionKey().isEmpty()) {
+                        throw new IOException("--key-out " + keyOut + ": the router did not key session " + id
+                            + ": no key written (send without --key)");
+                    }
+                    try {
+                        SessionKeys.write(keyOut, opened.sessionKey().get(), format);
+                    } catch (IOException e) {
+                        throw new IOException("--key-out " + keyOut + ": cannot write the key of session " + id
+                            + " (it is open; the key is printed above): " + e, e);
+                    }
                 }
             });
     }

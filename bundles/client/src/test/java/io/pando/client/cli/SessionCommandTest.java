@@ -57,19 +57,24 @@ class SessionCommandTest {
         String id = (String) opened.get("session");
         assertEquals(List.of(id), control.sessions());
         assertEquals("127.0.0.1:7400", opened.get("ingress"));
-        assertEquals(false, opened.get("keyed"));
+        assertEquals(true, opened.get("keyed"));
+        assertEquals(control.keys().get(id), opened.get("key"), "the key the router was given, to its owner");
+        assertEquals(64, ((String) opened.get("key")).length());
         assertEquals(0.25, control.cpus().get(id));
         assertEquals(Map.of("key", "00ff"), control.parameters().get(id));
 
         Cli text = as("alice", alice, "session", "open", "--program", "passthrough", "--to", "127.0.0.1:9000");
         assertEquals(0, text.exitCode(30), text.err.toString());
         assertTrue(text.out.toString().contains("open: send to 127.0.0.1:7400 with session"), text.out.toString());
+        String textId = text.out.toString().split(" ")[1];
+        assertTrue(text.out.toString().strip().endsWith("; key " + control.keys().get(textId)), text.out.toString());
 
         Cli list = as("alice", alice, "session", "list", "--json");
         assertEquals(0, list.exitCode(30), list.err.toString());
         assertEquals(2L, list.json().get("count"));
         assertTrue(list.out.toString().contains("\"session\":\"" + id + "\""), list.out.toString());
         assertTrue(list.out.toString().contains("\"units\":[\"u1\",\"u2\"]"), list.out.toString());
+        assertTrue(!list.out.toString().contains(control.keys().get(id)), "a list never shows keys");
 
         // bob sees none of it and cannot close it
         Cli bobList = as("bob", bob, "session", "list", "--json");
@@ -91,6 +96,48 @@ class SessionCommandTest {
         assertEquals(id, close.json().get("session"));
         assertEquals(5L, ((Map<?, ?>) close.json().get("counters")).get("datagrams_in"));
         assertEquals(1, control.sessions().size());
+    }
+
+    @Test
+    void theKeyGoesToAnOwnerOnlyFile() throws Exception {
+        Path hexFile = dir.resolve("s1.key");
+        Files.writeString(hexFile, "an older key\n"); // replaced
+        Cli open = as("alice", alice, "session", "open", "--program", "passthrough", "--to", "127.0.0.1:9000",
+            "--key-out", hexFile.toString(), "--json");
+        assertEquals(0, open.exitCode(30), open.err.toString());
+        String id = (String) open.json().get("session");
+        assertEquals(control.keys().get(id) + "\n", Files.readString(hexFile));
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+            Files.getPosixFilePermissions(hexFile)));
+        assertTrue(SessionKeys.read("--key-file", hexFile).length == 32);
+
+        Path rawFile = dir.resolve("s2.key");
+        Cli raw = as("alice", alice, "session", "open", "--program", "passthrough", "--to", "127.0.0.1:9000",
+            "--key-out", rawFile.toString(), "--key-format", "raw");
+        assertEquals(0, raw.exitCode(30), raw.err.toString());
+        String rawId = raw.out.toString().split(" ")[1];
+        assertEquals(control.keys().get(rawId), java.util.HexFormat.of().formatHex(Files.readAllBytes(rawFile)));
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+            Files.getPosixFilePermissions(rawFile)));
+        try (var left = Files.list(dir)) {
+            assertTrue(left.noneMatch(p -> p.getFileName().toString().startsWith(".pando-key-")), "no temporary file");
+        }
+
+        // bad --key-out / --key-format: refused before anything is opened
+        int before = control.sessions().size();
+        Cli noDir = as("alice", alice, "session", "open", "--program", "passthrough", "--to", "127.0.0.1:9000",
+            "--key-out", dir.resolve("nope/s.key").toString());
+        assertEquals(2, noDir.exitCode(30));
+        assertTrue(noDir.err.toString().contains("does not exist"), noDir.err.toString());
+        Cli isDir = as("alice", alice, "session", "open", "--program", "passthrough", "--to", "127.0.0.1:9000",
+            "--key-out", dir.toString());
+        assertEquals(2, isDir.exitCode(30));
+        assertTrue(isDir.err.toString().contains("is a directory"), isDir.err.toString());
+        Cli format = as("alice", alice, "session", "open", "--program", "passthrough", "--to", "127.0.0.1:9000",
+            "--key-format", "base64");
+        assertEquals(2, format.exitCode(30));
+        assertTrue(format.err.toString().contains("--key-format is hex or raw, got 'base64'"), format.err.toString());
+        assertEquals(before, control.sessions().size());
     }
 
     @Test

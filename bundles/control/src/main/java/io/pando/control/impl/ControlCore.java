@@ -4,6 +4,7 @@ import io.pando.api.router.Execution;
 import io.pando.api.router.RouterException;
 import io.pando.api.router.RouterService;
 import io.pando.api.router.SessionInfo;
+import io.pando.api.router.SessionKey;
 import io.pando.api.router.SessionRequest;
 import io.pando.api.router.UnitInfo;
 import io.pando.api.session.Flow;
@@ -153,7 +154,7 @@ final class ControlCore {
             }
             request = new SessionRequest(name, o.program(), o.destination(), k, Optional.empty(),
                 res.reorderMillis() < 0 ? Optional.empty() : Optional.of((long) res.reorderMillis()), o.parameters(),
-                execution, flows);
+                execution, flows, Optional.of(newKey()));
         } catch (IllegalArgumentException e) {
             throw new Refusal(RefusalCode.INVALID, e.getMessage());
         }
@@ -201,10 +202,25 @@ final class ControlCore {
                     new Object[] {info.id(), p.units(), info.units()});
             }
         }
-        LOG.log(Level.INFO, "session {0} ({1}) opened for {2} on {3}",
-            new Object[] {info.id(), info.name(), user, info.units()});
+        if (!info.keyed()) { // a router that ignored the key: the sender must connect unkeyed
+            LOG.log(Level.WARNING, "session {0} ({1}): the router did not key it; anyone who knows its id can send "
+                + "into it", new Object[] {info.id(), info.name()});
+        }
+        LOG.log(Level.INFO, "session {0} ({1}) opened for {2} on {3}, {4}",
+            new Object[] {info.id(), info.name(), user, info.units(), info.keyed() ? "keyed" : "unkeyed"});
+        // the key goes to the owner in this reply and nowhere else (not in LIST, not in a log)
         return new ControlMessage.Opened(o.requestId(), info.id().value(), info.name(), info.ingress(),
-            info.units().stream().map(UnitId::value).toList(), Optional.empty());
+            info.units().stream().map(UnitId::value).toList(),
+            info.keyed() ? Optional.of(request.key().orElseThrow().bytes()) : Optional.empty());
+    }
+
+    /** @return a fresh random session key: only its owner learns it (in OPENED) */
+    private SessionKey newKey() {
+        byte[] k = new byte[SessionKey.LENGTH];
+        random.nextBytes(k);
+        SessionKey key = SessionKey.of(k);
+        java.util.Arrays.fill(k, (byte) 0);
+        return key;
     }
 
     private String sessionName(String user) {

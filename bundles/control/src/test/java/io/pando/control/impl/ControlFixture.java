@@ -1,5 +1,7 @@
 package io.pando.control.impl;
 
+import io.pando.api.router.RouterService;
+import io.pando.api.router.SessionKey;
 import io.pando.artp.ArtpException;
 import io.pando.artp.testing.Configs;
 import java.io.IOException;
@@ -15,12 +17,13 @@ import javax.security.auth.login.Configuration;
 
 /**
  * A real control unit (endpoint, JAAS login through {@link PropertiesLoginModule}, admission) in front of a fake router
- * with units u1 and u2 and program {@code passthrough}, for other modules' tests (the {@code pando session} commands).
+ * with units u1 and u2 and program {@code passthrough}, or in front of a given router, for other modules' tests (the
+ * {@code pando session} commands, the keyed data path through a real distribution unit).
  * Binds the first free port of {@code [firstPort, lastPort]}.
  */
 public final class ControlFixture implements AutoCloseable {
 
-    private final FakeRouter router = new FakeRouter("u1", "u2");
+    private final FakeRouter router;
     private final ControlServer.Running running;
 
     /**
@@ -32,6 +35,24 @@ public final class ControlFixture implements AutoCloseable {
      */
     public ControlFixture(Map<String, String> users, Path dir, Map<String, Object> config, int firstPort, int lastPort)
         throws IOException {
+        this(users, dir, config, firstPort, lastPort, null);
+    }
+
+    /**
+     * A real control unit in front of {@code router} (e.g. a real distribution unit, for tests of the data path).
+     *
+     * @param users user = password lines
+     * @param dir a directory for the users file
+     * @param config configuration values (method names of {@link ControlServer.Config})
+     * @param firstPort first port to try
+     * @param lastPort last port to try
+     * @param router the router; null for the fake router with units u1 and u2
+     */
+    public ControlFixture(Map<String, String> users, Path dir, Map<String, Object> config, int firstPort, int lastPort,
+        RouterService router) throws IOException {
+        FakeRouter fake = router == null ? new FakeRouter("u1", "u2") : null;
+        this.router = fake;
+        RouterService serving = router == null ? fake : router;
         Path file = dir.resolve("control-users.properties");
         StringBuilder b = new StringBuilder();
         users.forEach((u, p) -> b.append(u).append(" = ").append(p).append('\n'));
@@ -48,7 +69,7 @@ public final class ControlFixture implements AutoCloseable {
             Map<String, Object> c = new HashMap<>(config);
             c.put("port", port);
             try {
-                started = ControlServer.start(Configs.of(ControlServer.Config.class, c), jaas, () -> router, null,
+                started = ControlServer.start(Configs.of(ControlServer.Config.class, c), jaas, () -> serving, null,
                     null, Clock.systemUTC());
             } catch (ArtpException e) {
                 // in use: next port
@@ -67,20 +88,34 @@ public final class ControlFixture implements AutoCloseable {
 
     /** @return the ids of the sessions open on the fake router (unsigned decimal) */
     public List<String> sessions() {
-        return router.sessions().stream().map(s -> s.id().toString()).toList();
+        return fake().sessions().stream().map(s -> s.id().toString()).toList();
+    }
+
+    /** @return the session key the fake router was given, per session id (hex) */
+    public Map<String, String> keys() {
+        Map<String, String> out = new HashMap<>();
+        fake().requests.forEach((id, r) -> out.put(id.toString(), r.key().map(SessionKey::toHex).orElse("")));
+        return out;
+    }
+
+    private FakeRouter fake() {
+        if (router == null) {
+            throw new IllegalStateException("this fixture serves a real router: ask it");
+        }
+        return router;
     }
 
     /** @return the CPU share the router was asked for, per session id */
     public Map<String, Double> cpus() {
         Map<String, Double> out = new HashMap<>();
-        router.requests.forEach((id, r) -> out.put(id.toString(), r.execution().cpus()));
+        fake().requests.forEach((id, r) -> out.put(id.toString(), r.execution().cpus()));
         return out;
     }
 
     /** @return the parameters the router was given, per session id */
     public Map<String, Map<String, String>> parameters() {
         Map<String, Map<String, String>> out = new HashMap<>();
-        router.requests.forEach((id, r) -> out.put(id.toString(), r.parameters()));
+        fake().requests.forEach((id, r) -> out.put(id.toString(), r.parameters()));
         return out;
     }
 

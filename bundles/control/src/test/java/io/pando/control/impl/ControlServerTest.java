@@ -166,8 +166,10 @@ class ControlServerTest {
         assertEquals(FakeRouter.INGRESS, opened.ingress());
         assertEquals("conf", opened.name());
         assertEquals(List.of("u1", "u2"), opened.units());
-        assertTrue(opened.sessionKey().isEmpty(), "the router offers no per-session key");
         var request = router.requests.get(new SessionId(opened.sessionId()));
+        assertEquals(32, opened.sessionKey().orElseThrow().length, "the owner gets the session's key");
+        assertTrue(java.util.Arrays.equals(request.key().orElseThrow().bytes(), opened.sessionKey().get()),
+            "the key the router was given");
         assertEquals(0.25, request.execution().cpus());
         assertEquals(256, request.execution().memoryMb());
         assertEquals(5000, request.execution().cpuBudgetMicros());
@@ -369,13 +371,71 @@ class ControlServerTest {
         assertTrue(refused(open(c, a, 100, 1), RefusalCode.UNAVAILABLE).reason().contains("pando-distribution"));
     }
 
-    /** Collects replies on a raw ARTP connection. */
+    @Test
+    void everySessionGetsItsOwnKeyAndOnlyItsOwnerSeesIt() throws Exception {
+        start(Map.of());
+        Raw raw = new Raw();
+        ArtpEndpoint e = ArtpEndpoint.builder().handler(raw).start();
+        toClose.add(e);
+        ArtpConnection conn = e.connect(server.address(), 0, null).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        conn.sendControl(Unpooled.wrappedBuffer(ControlCodec.toBytes(new ControlMessage.Auth(1, "alice", "wonder"))));
+        byte[] token = ((ControlMessage.Authed) raw.replies.poll(10, TimeUnit.SECONDS)).token();
+        java.util.Set<String> keys = new java.util.HashSet<>();
+        List<byte[]> opened = new java.util.ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            conn.sendControl(Unpooled.wrappedBuffer(ControlCodec.toBytes(new ControlMessage.Open(10 + i, token,
+                "passthrough", Optional.empty(), Map.of(), DEST, List.of(), new Resources(100, 0, 0, 0, -1),
+                Distribution.over(1)))));
+            ControlMessage.Opened o = assertInstanceOf(ControlMessage.Opened.class, raw.replies.poll(10,
+                TimeUnit.SECONDS));
+            byte[] key = o.sessionKey().orElseThrow();
+            assertEquals(32, key.length);
+            assertTrue(router.sessions.get(new SessionId(o.sessionId())).keyed(), "the router keyed the session");
+            keys.add(java.util.HexFormat.of().formatHex(key));
+            opened.add(key);
+        }
+        assertEquals(3, keys.size(), "a fresh key per session");
+        raw.bytes.clear();
+        conn.sendControl(Unpooled.wrappedBuffer(ControlCodec.toBytes(new ControlMessage.ListSessions(20, token))));
+        ControlMessage.ListResult list = assertInstanceOf(ControlMessage.ListResult.class, raw.replies.poll(10,
+            TimeUnit.SECONDS));
+        assertEquals(3, list.sessions().size());
+        byte[] wire = raw.bytes.poll(10, TimeUnit.SECONDS);
+        for (byte[] key : opened) {
+            assertEquals(-1, indexOf(wire, key), "LIST_RESULT carries no session key");
+        }
+        assertEquals(-1, indexOf(wire, new byte[] {0x40, 0x23, 0x00, 0x20}), "no SESSION_KEY field at all");
+    }
+
+    @Test
+    void aRouterThatDoesNotKeyTheSessionGetsNoKeySentToTheOwner() throws Exception {
+        router.keysSessions = false;
+        start(Map.of());
+        ControlClient c = client();
+        ControlMessage.Opened o = assertInstanceOf(ControlMessage.Opened.class, open(c, token(c, "alice", "wonder"),
+            100, 1));
+        assertTrue(o.sessionKey().isEmpty(), "the sender must connect unkeyed: a key it was given would not work");
+        assertTrue(router.requests.get(new SessionId(o.sessionId())).keyed(), "the control unit asked for a key");
+    }
+
+    private static int indexOf(byte[] haystack, byte[] needle) {
+        for (int i = 0; i + needle.length <= haystack.length; i++) {
+            if (java.util.Arrays.equals(haystack, i, i + needle.length, needle, 0, needle.length)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** Collects replies (decoded, and their bytes) on a raw ARTP connection. */
     static final class Raw implements ArtpHandler {
         final BlockingQueue<ControlMessage> replies = new LinkedBlockingQueue<>();
+        final BlockingQueue<byte[]> bytes = new LinkedBlockingQueue<>();
 
         @Override
         public void datagram(ArtpConnection connection, ByteBuf datagram, boolean control) {
             try {
+                bytes.add(io.netty.buffer.ByteBufUtil.getBytes(datagram));
                 replies.add(ControlCodec.decode(datagram));
             } finally {
                 datagram.release();

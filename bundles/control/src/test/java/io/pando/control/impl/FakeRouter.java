@@ -33,6 +33,8 @@ final class FakeRouter implements RouterService {
     final Map<SessionId, SessionRequest> requests = new LinkedHashMap<>();
     final List<String> programs = new ArrayList<>(List.of("passthrough"));
     volatile Instant reportedAt;
+    /** Whether the router honours a request's key (false: like a router that predates keyed sessions). */
+    volatile boolean keysSessions = true;
     private final AtomicLong ids = new AtomicLong(1000);
 
     FakeRouter(String... unitIds) {
@@ -58,7 +60,7 @@ final class FakeRouter implements RouterService {
         SessionId id = new SessionId(ids.incrementAndGet());
         SessionInfo info = new SessionInfo(id, request.name(), request.program(), SessionState.ACTIVE, INGRESS,
             request.destination(), chosen, "round-robin", Instant.now(), Map.of("datagrams_in", 5L, "bytes_in", 500L),
-            Map.of(), Map.of(), request.flows());
+            Map.of(), Map.of(), request.flows(), request.keyed() && keysSessions);
         sessions.put(id, info);
         requests.put(id, request);
         return info;

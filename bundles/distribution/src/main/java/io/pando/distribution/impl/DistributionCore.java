@@ -60,6 +60,11 @@ import java.util.stream.Collectors;
  * and handed whole to one unit chosen by the session's {@link LoadBalancingPolicy}; control datagrams go to
  * every unit of the session. All of it runs on the ingress endpoint's event loop without locks.
  *
+ * <p><b>Keyed sessions.</b> A session created with a key ({@link SessionRequest#key()}) admits only senders whose
+ * handshake is authenticated under it: its grant is {@link SessionGrant#keyed} with the key, made once at creation.
+ * ARTP drops and counts every other handshake packet ({@code auth_failed}, {@code ingress_auth_failed} in
+ * {@link #stats()}), so no connection exists for such a sender and nothing of it reaches a unit.
+ *
  * <p><b>Flows</b> (docs/artp.md, 9.3). A DATA datagram belongs to flow 0. A CONTROL datagram that is a flow
  * datagram (its block is exactly FLOW(f) and END) is a data datagram of flow f: its 12-byte prefix is skipped in
  * place and it is numbered, balanced and delivered like any data datagram, tagged with f. Any other CONTROL
@@ -182,9 +187,14 @@ final class DistributionCore implements RouterService, ArtpHandler {
 
     // ---- the packet path (ingress loop)
 
+    /**
+     * A keyed session's grant carries its key: ARTP then drops every handshake packet not tagged under it (an
+     * unkeyed INIT, or one tagged with another key) and counts it ({@code auth_failed}, {@code ingress_auth_failed}
+     * in {@link #stats()}); no connection is made and nothing of the sender reaches a unit.
+     */
     private SessionGrant accept(long sessionId, InetSocketAddress peer) {
         IngressSession s = sessionId == 0 ? null : sessions.get(new SessionId(sessionId));
-        return s != null && s.state == SessionState.ACTIVE ? SessionGrant.UNKEYED : null;
+        return s != null && s.state == SessionState.ACTIVE ? s.grant : null;
     }
 
     @Override
@@ -348,7 +358,8 @@ final class DistributionCore implements RouterService, ArtpHandler {
             for (UnitPort u : chosen) {
                 u.validate(plan); // the program is there and accepts the parameters: refuse before opening anything
             }
-            IngressSession s = new IngressSession(this, plan, request.loadBalancing().orElse(null));
+            IngressSession s = new IngressSession(this, plan, request.loadBalancing().orElse(null),
+                request.key().map(k -> SessionGrant.keyed(k.bytes())).orElse(SessionGrant.UNKEYED));
             try {
                 aggregation.open(plan).toCompletableFuture().get(OPEN_TIMEOUT_S, TimeUnit.SECONDS);
             } catch (ExecutionException | TimeoutException e) {
@@ -388,8 +399,9 @@ final class DistributionCore implements RouterService, ArtpHandler {
             sessions.put(id, s);
             s.state = SessionState.ACTIVE;
             sessionsCreated++;
-            LOG.log(Level.INFO, "session {0} ({1}) created: program {2}, units {3}, to {4}", id, request.name(),
-                request.program(), unitIds, plan.flows().size() == 1 ? request.destination() : plan.flows());
+            LOG.log(Level.INFO, "session {0} ({1}) created: program {2}, units {3}, to {4}, {5}", id, request.name(),
+                request.program(), unitIds, plan.flows().size() == 1 ? request.destination() : plan.flows(),
+                s.grant.isKeyed() ? "keyed" : "unkeyed");
             return info(s);
         }
     }
@@ -499,7 +511,7 @@ final class DistributionCore implements RouterService, ArtpHandler {
             counters.putAll(egress);
             SessionInfo last = new SessionInfo(id, s.plan.name(), s.plan.program(), SessionState.CLOSED,
                 ingressAddress(), s.plan.destination(), s.candidates, policyName(s), s.created, counters,
-                unitCounters, reorder, s.plan.flows());
+                unitCounters, reorder, s.plan.flows(), s.grant.isKeyed());
             LOG.log(Level.INFO, "session {0} ({1}) closed: {2}; units {3}; reordering {4}", id, s.plan.name(),
                 counters, unitCounters, reorder);
             return last;
@@ -529,7 +541,7 @@ final class DistributionCore implements RouterService, ArtpHandler {
         Map<UnitId, Map<String, Long>> unitCounters = unitCounters(s);
         return new SessionInfo(s.id, s.plan.name(), s.plan.program(), s.state, ingressAddress(),
             s.plan.destination(), s.candidates, policyName(s), s.created, counters, unitCounters,
-            aggregation.reorder(s.id), s.plan.flows());
+            aggregation.reorder(s.id), s.plan.flows(), s.grant.isKeyed());
     }
 
     /** Each unit's accounting of the session; a unit that cannot answer is reported without counters. */

@@ -10,6 +10,7 @@ import io.pando.api.session.SessionState;
 import io.pando.api.unit.UnitId;
 import io.pando.artp.ArtpConnection;
 import io.pando.artp.ControlBlock;
+import io.pando.artp.SessionGrant;
 import io.pando.link.SessionEvents;
 import io.pando.link.SessionPlan;
 import io.pando.link.UnitChannel;
@@ -33,6 +34,11 @@ final class IngressSession implements SessionEvents {
     final Instant created = Instant.now();
     /** The session's own load-balancing policy, or null for the router's selected one. */
     final String policy;
+    /**
+     * What the ingress's acceptor answers a sender of this session: keyed with the session's key (a sender must
+     * know it) or unkeyed; made once, so the handshake path allocates nothing for it.
+     */
+    final SessionGrant grant;
     final List<UnitId> candidates;
     /** The plan's flow ids in ascending order; a flow's index here is its position. */
     final long[] flowIds;
@@ -64,11 +70,12 @@ final class IngressSession implements SessionEvents {
     int roundRobin;
     volatile boolean forwarding = true;
 
-    IngressSession(DistributionCore core, SessionPlan plan, String policy) {
+    IngressSession(DistributionCore core, SessionPlan plan, String policy, SessionGrant grant) {
         this.core = core;
         this.plan = plan;
         this.id = plan.id();
         this.policy = policy;
+        this.grant = grant;
         this.candidates = plan.units();
         List<Flow> f = plan.flows();
         this.flowIds = new long[f.size()];

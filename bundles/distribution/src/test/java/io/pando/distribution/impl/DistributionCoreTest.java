@@ -37,6 +37,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
@@ -315,6 +316,97 @@ class DistributionCoreTest {
         assertEquals(Optional.empty(), core.session(info.id()));
         assertTrue(core.sessions().isEmpty());
         core.createSession(request("orphan", 1)); // the name is free again
+    }
+
+    // ---- keyed sessions
+
+    private static byte[] key(int seed) {
+        byte[] k = new byte[32];
+        for (int i = 0; i < k.length; i++) {
+            k[i] = (byte) (seed * 31 + i);
+        }
+        return k;
+    }
+
+    /** A sender that gives up after two INITs (at 0 and 0.5 s, failing at 1.5 s) instead of six (31.5 s). */
+    private ArtpEndpoint impatientSender() {
+        return sender(ArtpConfig.builder().handshakeAttempts(2).build());
+    }
+
+    /** Connects with {@code key} (null: unkeyed) and expects ARTP to give up: the ingress never answered. */
+    private static void refused(ArtpEndpoint sender, SessionInfo info, byte[] key) throws Exception {
+        CompletableFuture<ArtpConnection> f = sender.connect(info.ingress(), info.id().value(), key)
+            .toCompletableFuture();
+        ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS));
+        assertTrue(e.getCause() instanceof ArtpException, String.valueOf(e.getCause()));
+        assertTrue(e.getCause().getMessage().contains("no answer to INIT after 2 attempts"), e.getCause().getMessage());
+    }
+
+    @Test
+    void aKeyedSessionTakesOnlySendersThatKnowItsKey() throws Exception {
+        TestUnit u1 = unit("u1");
+        DistributionCore core = core(ArtpConfig.defaults(), u1);
+        SessionInfo info = core.createSession(request("keyed", 1).withKey(key(1)));
+        assertTrue(info.keyed());
+        assertTrue(core.sessions().get(0).keyed());
+        long authFailedBefore = core.stats().get("ingress_auth_failed");
+        assertEquals(0, authFailedBefore);
+
+        ArtpConnection owner = sender().connect(info.ingress(), info.id().value(), key(1)).toCompletableFuture()
+            .get(5, TimeUnit.SECONDS);
+        assertTrue(owner.isKeyed());
+        send(owner, 0, 300, 120);
+        owner.close().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        await(() -> total(info.id(), u1) == 300, "the key holder's datagrams at the unit");
+        checkAllOnce(info.id(), 300, u1);
+        assertEquals(0, core.stats().get("ingress_auth_failed"), "the key holder's packets all authenticate");
+
+        ArtpEndpoint stranger = impatientSender();
+        refused(stranger, info, null); // knows the session id, not the key
+        assertEquals(2, core.stats().get("ingress_auth_failed"), "both unkeyed INITs dropped and counted");
+        refused(stranger, info, key(2)); // another key
+        assertEquals(4, core.stats().get("ingress_auth_failed"), "both INITs under the wrong key dropped and counted");
+
+        Map<String, Long> stats = core.stats();
+        assertEquals(1, stats.get("ingress_connections_opened"), "only the key holder ever got a connection");
+        assertEquals(0, stats.get("ingress_handshake_rejected"), "refused by authentication, not by the acceptor");
+        assertEquals(300, total(info.id(), u1), "nothing of theirs reached the unit");
+        Map<String, Long> counters = core.session(info.id()).orElseThrow().counters();
+        assertEquals(300, counters.get("datagrams_in"));
+        assertEquals(0, counters.get("connections"));
+        assertTrue(core.closeSession(info.id()).keyed(), "the final report says keyed too");
+    }
+
+    @Test
+    void anUnkeyedSessionTakesAnySenderButNoKeyedOne() throws Exception {
+        TestUnit u1 = unit("u1");
+        DistributionCore core = core(ArtpConfig.defaults(), u1);
+        SessionInfo info = core.createSession(request("open", 1));
+        assertFalse(info.keyed());
+        ArtpConnection c = connect(sender(), info);
+        assertFalse(c.isKeyed());
+        send(c, 0, 10, 50);
+        c.close().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        await(() -> total(info.id(), u1) == 10, "the unkeyed sender's datagrams");
+        refused(impatientSender(), info, key(3)); // a keyed handshake for an unkeyed session is a mismatch
+        assertEquals(2, core.stats().get("ingress_auth_failed"));
+        assertEquals(10, total(info.id(), u1));
+    }
+
+    @Test
+    void twoKeyedSessionsDoNotShareKeys() throws Exception {
+        TestUnit u1 = unit("u1");
+        DistributionCore core = core(ArtpConfig.defaults(), u1);
+        SessionInfo a = core.createSession(request("a", 1).withKey(key(5)));
+        SessionInfo b = core.createSession(request("b", 1).withKey(key(6)));
+        refused(impatientSender(), b, key(5)); // a's key does not open b
+        ArtpConnection cb = sender().connect(b.ingress(), b.id().value(), key(6)).toCompletableFuture()
+            .get(5, TimeUnit.SECONDS);
+        send(cb, 0, 5, 40);
+        cb.close().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        await(() -> total(b.id(), u1) == 5, "b's own sender");
+        assertEquals(0, total(a.id(), u1));
+        assertEquals(2, core.stats().get("ingress_auth_failed"));
     }
 
     // ---- back-pressure

@@ -3,12 +3,19 @@ package io.pando.shell.cli;
 import io.pando.api.router.Execution;
 import io.pando.api.router.Isolation;
 import io.pando.api.router.SessionInfo;
+import io.pando.api.router.SessionKey;
 import io.pando.api.router.SessionRequest;
 import io.pando.api.session.Flow;
 import io.pando.api.session.FlowId;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -77,6 +84,15 @@ public class SessionCreateCommand extends RouterAction {
         + "(named default unless given)")
     List<String> flows;
 
+    @Option(name = "--key-file", description = "Make the session keyed: only senders with this key connect, every "
+        + "packet authenticated (docs/artp.md 16). FILE, on this node, holds the 32 raw bytes or 64 hexadecimal "
+        + "digits (e.g. head -c 32 /dev/urandom > FILE); give senders the same key (pando artp send --key-file)")
+    String keyFile;
+
+    @Option(name = "--key", description = "Like --key-file, the key as 64 hexadecimal digits (the console history "
+        + "keeps it: prefer --key-file)")
+    String keyHex;
+
     /** {@code --flow}'s ID: an unsigned 32-bit number without sign or leading spaces. */
     private static final Pattern FLOW_ID = Pattern.compile("[0-9]{1,10}");
 
@@ -92,7 +108,9 @@ public class SessionCreateCommand extends RouterAction {
             return null;
         }
         System.out.println("created session " + s.id() + " (" + s.name() + "): senders connect to "
-            + HostPort.format(s.ingress()) + " with session id " + s.id());
+            + HostPort.format(s.ingress()) + " with session id " + s.id()
+            + (s.keyed() ? " and the session's key (" + (keyFile != null ? "--key-file " + keyFile : "--key") + ")"
+                : " (unkeyed: anyone who knows the id may send)"));
         System.out.println();
         SessionView.printDetail(s, System.out);
         return null;
@@ -105,7 +123,43 @@ public class SessionCreateCommand extends RouterAction {
         required("--to", to);
         InetSocketAddress destination = HostPort.parse("--to", to, resolver);
         return new SessionRequest(name, program, destination, units(), Optional.ofNullable(policy),
-            reorderWindow(), parameters(), execution(), flows());
+            reorderWindow(), parameters(), execution(), flows(), key());
+    }
+
+    /** {@code --key-file} or {@code --key}: 32 raw bytes or 64 hexadecimal digits; neither: unkeyed. */
+    private Optional<SessionKey> key() {
+        if (keyFile != null && keyHex != null) {
+            throw new IllegalArgumentException("give --key-file or --key, not both");
+        }
+        if (keyHex != null) {
+            return Optional.of(option("--key", () -> SessionKey.fromHex(keyHex)));
+        }
+        if (keyFile == null) {
+            return Optional.empty();
+        }
+        Path file = Path.of(keyFile);
+        byte[] content;
+        try {
+            content = Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            throw new IllegalArgumentException("--key-file " + keyFile + ": no such file on this node");
+        } catch (IOException e) {
+            throw new IllegalArgumentException("--key-file " + keyFile + ": cannot read it: " + e.getMessage(), e);
+        }
+        try {
+            if (content.length == SessionKey.LENGTH) {
+                return Optional.of(SessionKey.of(content));
+            }
+            String text = new String(content, StandardCharsets.ISO_8859_1).strip();
+            if (text.length() == 2 * SessionKey.LENGTH) {
+                return Optional.of(option("--key-file " + keyFile, () -> SessionKey.fromHex(text)));
+            }
+            throw new IllegalArgumentException("--key-file " + keyFile + ": a key file holds the " + SessionKey.LENGTH
+                + " raw bytes or " + 2 * SessionKey.LENGTH + " hexadecimal digits, this one holds " + content.length
+                + " bytes");
+        } finally {
+            Arrays.fill(content, (byte) 0);
+        }
     }
 
     /**

@@ -21,7 +21,8 @@ final class SessionView {
 
     /**
      * @return the session as a JSON object: id (unsigned decimal, as a string), name, program, state (lower case),
-     *     ingress, destination ({@code host:port}), units (ids), load_balancing, created (ISO-8601), counters,
+     *     ingress, destination ({@code host:port}), units (ids), load_balancing, keyed (a boolean; never the key),
+     *     created (ISO-8601), counters,
      *     unit_counters (unit id to counters), reorder, and flows (ascending, each {@code {id, name, destination}}:
      *     id a number, destination {@code host:port}); counters sorted by name
      */
@@ -39,6 +40,7 @@ final class SessionView {
         m.put("destination", HostPort.format(s.destination()));
         m.put("units", s.units().stream().map(UnitId::toString).toList());
         m.put("load_balancing", s.loadBalancing());
+        m.put("keyed", s.keyed());
         m.put("created", s.created().toString());
         m.put("counters", new TreeMap<>(s.counters()));
         Map<String, Object> perUnit = new LinkedHashMap<>();
@@ -108,6 +110,7 @@ final class SessionView {
         props.addRow().addContent("Units", s.units().isEmpty() ? "-"
             : String.join(", ", s.units().stream().map(UnitId::toString).toList()));
         props.addRow().addContent("Load balancing", s.loadBalancing());
+        props.addRow().addContent("Keyed", s.keyed() ? "yes (senders need the session's key)" : "no");
         props.addRow().addContent("Created", s.created());
         props.print(out);
 

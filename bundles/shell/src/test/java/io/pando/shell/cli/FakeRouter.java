@@ -94,7 +94,7 @@ final class FakeRouter implements RouterService {
         us.forEach(u -> perUnit.put(u, Map.of("datagrams_in", 0L)));
         SessionInfo s = new SessionInfo(new SessionId(nextId++), request.name(), request.program(),
             SessionState.ACTIVE, new InetSocketAddress("127.0.0.1", 7000), request.destination(), us, lb, CREATED,
-            Map.of("datagrams_in", 0L, "datagrams_out", 0L), perUnit, Map.of(), request.flows());
+            Map.of("datagrams_in", 0L, "datagrams_out", 0L), perUnit, Map.of(), request.flows(), request.keyed());
         sessions.put(s.id(), s);
         return s;
     }
@@ -119,7 +119,8 @@ final class FakeRouter implements RouterService {
             throw new NoSuchElementException("session " + id + " is not open");
         }
         return new SessionInfo(s.id(), s.name(), s.program(), SessionState.CLOSED, s.ingress(), s.destination(),
-            s.units(), s.loadBalancing(), s.created(), s.counters(), s.unitCounters(), s.reorder(), s.flows());
+            s.units(), s.loadBalancing(), s.created(), s.counters(), s.unitCounters(), s.reorder(), s.flows(),
+            s.keyed());
     }
 
     @Override

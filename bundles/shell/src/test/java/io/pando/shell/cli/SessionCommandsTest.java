@@ -41,7 +41,8 @@ class SessionCommandsTest {
         Map<String, Object> first = object(all.get(0));
         assertEquals("18446744073709551615", first.get("id"));
         assertEquals(List.of("id", "name", "program", "state", "ingress", "destination", "units", "load_balancing",
-            "created", "counters", "unit_counters", "reorder", "flows"), List.copyOf(first.keySet()));
+            "keyed", "created", "counters", "unit_counters", "reorder", "flows"), List.copyOf(first.keySet()));
+        assertEquals(false, first.get("keyed"));
         assertEquals("8", object(all.get(1)).get("id"));
     }
 

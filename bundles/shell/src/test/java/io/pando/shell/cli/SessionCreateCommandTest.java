@@ -9,14 +9,19 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pando.api.router.RouterException;
+import io.pando.api.router.SessionKey;
 import io.pando.api.session.Flow;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -313,6 +318,84 @@ class SessionCreateCommandTest {
         RouterException e = assertThrows(RouterException.class,
             () -> Console.run(command("video", "echo", "10.0.0.9:9000")));
         assertEquals("no unit is running", e.getMessage());
+        assertTrue(router.sessions.isEmpty());
+    }
+
+    // ---- keyed sessions
+
+    @TempDir
+    Path dir;
+
+    private static byte[] key() {
+        byte[] k = new byte[32];
+        for (int i = 0; i < k.length; i++) {
+            k[i] = (byte) (200 + i);
+        }
+        return k;
+    }
+
+    @Test
+    void aKeyFileMakesAKeyedSessionAndTheReportSaysSoWithoutTheKey() throws Exception {
+        Path raw = Files.write(dir.resolve("raw.key"), key());
+        SessionCreateCommand c = command("video", "echo", "10.0.0.9:9000");
+        c.keyFile = raw.toString();
+        c.json = true;
+        String json = Console.run(c);
+        assertEquals(SessionKey.of(key()), router.lastRequest.key().orElseThrow());
+        assertEquals(true, object(Console.parse(json)).get("keyed"));
+        assertFalse(json.contains(SessionKey.of(key()).toHex()), json);
+
+        Path hex = Files.writeString(dir.resolve("hex.key"), HexFormat.of().withUpperCase().formatHex(key()) + "\n");
+        SessionCreateCommand t = command("audio", "echo", "10.0.0.9:9000");
+        t.keyFile = hex.toString();
+        String out = Console.run(t);
+        assertEquals(SessionKey.of(key()), router.lastRequest.key().orElseThrow());
+        assertTrue(out.startsWith("created session 2 (audio): senders connect to 127.0.0.1:7000 with session id 2 and "
+            + "the session's key (--key-file " + hex + ")"), out);
+        assertTrue(out.contains("Keyed") && out.contains("yes (senders need the session's key)"), out);
+        assertFalse(out.contains(SessionKey.of(key()).toHex()), out);
+    }
+
+    @Test
+    void aHexKeyWorksTooAndNoKeyMeansUnkeyed() throws Exception {
+        SessionCreateCommand c = command("video", "echo", "10.0.0.9:9000");
+        c.keyHex = HexFormat.of().formatHex(key());
+        Console.run(c);
+        assertEquals(SessionKey.of(key()), router.lastRequest.key().orElseThrow());
+
+        SessionCreateCommand plain = command("audio", "echo", "10.0.0.9:9000");
+        String out = Console.run(plain);
+        assertFalse(router.lastRequest.keyed());
+        assertTrue(out.contains("(unkeyed: anyone who knows the id may send)"), out);
+        plain = command("text", "echo", "10.0.0.9:9000");
+        plain.json = true;
+        assertEquals(false, object(Console.json(plain)).get("keyed"));
+    }
+
+    @Test
+    void badKeysAreRefusedByOptionAndNothingIsCreated() throws Exception {
+        SessionCreateCommand shortHex = command("video", "echo", "10.0.0.9:9000");
+        shortHex.keyHex = "abcd";
+        assertEquals("--key: a session key is 64 hexadecimal digits (32 bytes), got 4 characters",
+            assertThrows(IllegalArgumentException.class, () -> Console.run(shortHex)).getMessage());
+        SessionCreateCommand notHex = command("video", "echo", "10.0.0.9:9000");
+        notHex.keyHex = "g".repeat(64);
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Console.run(notHex)).getMessage()
+            .startsWith("--key: a session key is 64 hexadecimal digits [0-9a-fA-F]"));
+        SessionCreateCommand missing = command("video", "echo", "10.0.0.9:9000");
+        missing.keyFile = dir.resolve("missing.key").toString();
+        assertEquals("--key-file " + missing.keyFile + ": no such file on this node",
+            assertThrows(IllegalArgumentException.class, () -> Console.run(missing)).getMessage());
+        SessionCreateCommand odd = command("video", "echo", "10.0.0.9:9000");
+        odd.keyFile = Files.write(dir.resolve("odd.key"), new byte[33]).toString();
+        assertEquals("--key-file " + odd.keyFile + ": a key file holds the 32 raw bytes or 64 hexadecimal digits, "
+            + "this one holds 33 bytes", assertThrows(IllegalArgumentException.class, () -> Console.run(odd))
+            .getMessage());
+        SessionCreateCommand both = command("video", "echo", "10.0.0.9:9000");
+        both.keyFile = odd.keyFile;
+        both.keyHex = HexFormat.of().formatHex(key());
+        assertEquals("give --key-file or --key, not both",
+            assertThrows(IllegalArgumentException.class, () -> Console.run(both)).getMessage());
         assertTrue(router.sessions.isEmpty());
     }
 
