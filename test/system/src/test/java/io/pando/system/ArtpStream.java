@@ -68,9 +68,17 @@ final class ArtpStream implements AutoCloseable {
      * @param rate datagrams per second, or 0 for as fast as ARTP takes them
      */
     void send(String session, int size, int rate) throws IOException {
+        send(session, size, rate, null);
+    }
+
+    /** {@link #send(String, int, int)} into a keyed session: {@code keyHex} is its 32-byte key in hex. */
+    void send(String session, int size, int rate, String keyHex) throws IOException {
         List<String> args = new ArrayList<>(List.of("artp", "send", "--to", "127.0.0.1:" + node.ingressPort,
             "--session", session, "--count", Integer.toString(count), "--size", Integer.toString(size),
             "--timeout", "150", "--json"));
+        if (keyHex != null) {
+            args.addAll(List.of("--key", keyHex));
+        }
         if (rate > 0) {
             args.addAll(List.of("--rate", Integer.toString(rate)));
         }

@@ -82,6 +82,7 @@ class ControlIT {
 
     /** Alice's session of the first test, closed by the last. */
     private static String aliceSession;
+    private static String aliceKey;
     /** How long alice's {@code pando session open} took, JVM start included. */
     private static double openSeconds;
 
@@ -248,10 +249,12 @@ class ControlIT {
             assertEquals(HOST + ":" + INGRESS, opened.get("ingress"), "the ingress of node A " + opened);
             assertEquals(List.of("b1", "c1"), JsonValue.list(opened, "units").stream().sorted().toList(),
                 "spread over the units of B and C " + opened);
-            // Per-session keys are not granted yet (docs/control.md 11): the sender connects unkeyed
-            assertEquals(false, opened.get("keyed"), opened.toString());
+            // the session is keyed: only a sender with the key OPENED gave alice gets in (docs/control.md)
+            assertEquals(true, opened.get("keyed"), opened.toString());
+            aliceKey = JsonValue.str(opened, "key");
+            assertTrue(aliceKey.matches("[0-9a-f]{64}"), "a 32-byte key in hex: " + opened);
 
-            stream.send(aliceSession, SIZE, 0);
+            stream.send(aliceSession, SIZE, 0, aliceKey);
             int sendExit = stream.awaitSender(160);
             ArtpStream.Result r = stream.finish(60);
             assertEquals(0, sendExit, "send exit status" + r.context());
@@ -328,6 +331,22 @@ class ControlIT {
             assertEquals(List.of(aliceSession, bobSession).stream().sorted().toList(),
                 routerSessions().stream().sorted().toList(), "both sessions are still open on node A");
 
+            // bob cannot send into alice's session: neither unkeyed nor with the key of his own session
+            String bobKey = JsonValue.str(JsonValue.object(bobOpen.lastLine()), "key");
+            long authFailedBefore = authFailed();
+            long aliceInBefore = datagramsIn(aliceSession);
+            int unkeyed = bobSends(aliceSession, null, "unkeyed");
+            int withHisKey = bobSends(aliceSession, bobKey, "bobs-key");
+            assertTrue(unkeyed != 0 && withHisKey != 0, "bob's senders into alice's session fail: unkeyed exit "
+                + unkeyed + ", with his key exit " + withHisKey);
+            long refused = authFailed() - authFailedBefore;
+            assertTrue(refused >= 2, "node A's ingress refused and counted bob's handshakes (ingress_auth_failed "
+                + "+" + refused + ")");
+            assertEquals(aliceInBefore, datagramsIn(aliceSession), "nothing of bob's reached alice's session");
+            System.out.printf(Locale.ROOT, "[control] bob sending into alice's session: unkeyed exit %d, with his own "
+                + "session's key exit %d; node A counted %d refused handshake packets (ingress_auth_failed); alice's "
+                + "session datagrams_in unchanged at %d%n", unkeyed, withHisKey, refused, aliceInBefore);
+
             Cli bobCloses = session("bob", "close", "--session", bobSession, "--json");
             assertEquals(0, bobCloses.exit, "bob closes his own session" + bobCloses.describe());
             assertEquals(List.of(aliceSession), routerSessions(), "only alice's session is left on node A");
@@ -338,12 +357,6 @@ class ControlIT {
                 + "LIST): of her session open's %.2f s, about %.2f s were the OPEN (admission, the session created on "
                 + "A, B and C)%n", aliceList.seconds, openSeconds, openSeconds - aliceList.seconds);
         }
-
-        // TODO(per-session keys): once OPENED carries SESSION_KEY (docs/control.md 11), assert here that bob cannot
-        // send into alice's session: `pando artp send --session <alice's id>` unkeyed, and keyed with the key of a
-        // session of his own, must be refused at the handshake of node A's ingress, and alice's receiver must get
-        // nothing from him. Today the distribution unit accepts every open session unkeyed, so there is nothing
-        // to refuse yet.
     }
 
     @Test
@@ -397,7 +410,7 @@ class ControlIT {
             assertEquals(0, again.exit, "alice opens again" + again.describe());
             String id = JsonValue.str(JsonValue.object(again.lastLine()), "session");
             assertNotEquals(aliceSession, id);
-            stream.send(id, SIZE, 0);
+            stream.send(id, SIZE, 0, JsonValue.str(JsonValue.object(again.lastLine()), "key"));
             stream.awaitSender(60);
             stream.finish(60).assertDeliveredExactlyOnce();
             Cli closeAgain = session("alice", "close", "--session", id, "--json");
@@ -410,6 +423,31 @@ class ControlIT {
     }
 
     // ---- helpers
+
+    /** Bob's {@code pando artp send} of 10 datagrams into a session, with a key or none; @return its exit status. */
+    private static int bobSends(String session, String keyHex, String label) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("artp", "send", "--to", HOST + ":" + INGRESS, "--session", session,
+            "--count", "10", "--size", "100", "--timeout", "5", "--json"));
+        if (keyHex != null) {
+            cmd.addAll(List.of("--key", keyHex));
+        }
+        String name = String.format(Locale.ROOT, "%02d-bob-send-%s", CALLS.incrementAndGet(), label);
+        try (SystemProcess p = a.pando(name, cliDir, cmd)) {
+            int exit = p.waitFor(60);
+            assertFalse(p.err().contains("LEAK:"), name + " leaked buffers" + p.describe());
+            return exit;
+        }
+    }
+
+    /** @return node A's count of ingress handshake packets refused for a missing or wrong key */
+    private static long authFailed() throws Exception {
+        return JsonValue.num(a.consoleJson("pando:stats --json"), "counters", "ingress_auth_failed");
+    }
+
+    /** @return the datagrams a session took in at node A */
+    private static long datagramsIn(String session) throws Exception {
+        return JsonValue.num(a.consoleJson("pando:session-info --json " + session), "counters", "datagrams_in");
+    }
 
     /** What one {@code pando session} call gave. */
     private record Cli(int exit, String out, String err, double seconds, String describe) {
