@@ -193,11 +193,11 @@ class ClusterIT {
         // every node reports its own units (u1, u2 of the assembly's default node) and each member sees all six
         long t2 = System.nanoTime();
         Map<String, Double> units = awaitOnEach(three, t2, "the units of all three nodes", n -> {
-            List<String> seen = n.consoleOk("pando:cluster-units --json").jsonArray().stream()
+            List<String> listed = n.consoleOk("pando:cluster-units --json").jsonArray().stream()
                 .map(u -> u.get("member") + "/" + u.get("unit")).sorted().toList();
             List<String> want = three.stream().flatMap(m -> Stream.of(memberName(m) + "/u1", memberName(m) + "/u2"))
                 .sorted().toList();
-            return seen.equals(want) ? Optional.empty() : Optional.of("pando:cluster-units shows " + seen);
+            return listed.equals(want) ? Optional.empty() : Optional.of("pando:cluster-units shows " + listed);
         });
         System.out.printf(Locale.ROOT, "[cluster] pando:cluster-units on each node lists the 6 units of the 3 nodes "
             + "(at %s s)%n", figures(units));
