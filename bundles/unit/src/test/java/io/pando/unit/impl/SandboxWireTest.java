@@ -40,7 +40,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The unit's side of sandbox protocol version 2 against a scripted sandbox (a thread speaking the protocol on the
+ * The unit's side of sandbox protocol version 3 (frames: the scripted sandbox declines the rings) against a scripted
+ * sandbox (a thread speaking the protocol on the
  * unit's socket, no JVM): what the unit writes (INIT with u32 flows and the set timers, BATCH entries with u32 flows,
  * timer expiries as flagged entries sent on an empty pipeline) and that it trusts nothing it reads back: an op on a
  * flow the session lacks, a TIMER_SET out of range or one timer too many ends the sandbox as a protocol error, and
@@ -172,13 +173,19 @@ class SandboxWireTest {
             for (int i = 0; i < timers.length; i++) {
                 timers[i] = init.getLong();
             }
+            int rings = init.get();
+            if (rings != 1) {
+                throw new IOException("the unit did not offer its rings: " + rings);
+            }
             if (init.hasRemaining()) {
                 throw new IOException(init.remaining() + " bytes after INIT");
             }
             inits.add(new Init(version, flows, timers));
             byte[] bundle = "test.scripted;1.0.0".getBytes(StandardCharsets.UTF_8);
-            write(c, ByteBuffer.allocate(4 + 1 + 8 + 2 + bundle.length).putInt(1 + 8 + 2 + bundle.length)
-                .put((byte) 0x81).putInt(1000 + incarnation).putInt(1).putShort((short) bundle.length).put(bundle)
+            byte[] why = "scripted: frames".getBytes(StandardCharsets.UTF_8);
+            int len = 1 + 8 + 2 + bundle.length + 1 + 2 + why.length;
+            write(c, ByteBuffer.allocate(4 + len).putInt(len).put((byte) 0x81).putInt(1000 + incarnation).putInt(1)
+                .putShort((short) bundle.length).put(bundle).put((byte) 0).putShort((short) why.length).put(why)
                 .flip());
             while (true) {
                 ByteBuffer f = frame(c);
@@ -322,7 +329,7 @@ class SandboxWireTest {
         UnitChannel ch = open(1);
         assertEquals(1, processes.inits.size());
         Init init = processes.inits.get(0);
-        assertEquals(2, init.version());
+        assertEquals(3, init.version());
         assertArrayEquals(new long[] {0, 1, 2}, init.flows());
         assertArrayEquals(new long[0], init.timers());
         ch.deliver(40, 2, datagram(40, 64), false);
@@ -374,7 +381,7 @@ class SandboxWireTest {
         ch.close().toCompletableFuture().get(10, TimeUnit.SECONDS);
         assertEquals(1024L, ch.counters().get("timers_discarded"));
         for (Init i : processes.inits) {
-            assertEquals(2, i.version());
+            assertEquals(3, i.version());
         }
     }
 }
