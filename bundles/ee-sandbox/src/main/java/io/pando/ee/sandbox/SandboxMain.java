@@ -211,7 +211,7 @@ public final class SandboxMain {
             Path file = Path.of(args.socket() + ".ring");
             try {
                 rings = RingFile.open(file);
-            } catch (IOException | RuntimeException e) {
+            } catch (IOException | RuntimeException | InternalError e) { // InternalError: a fault on the mapping
                 noRings = "cannot map " + file + ": " + e;
                 System.err.println("pando-sandbox: " + noRings + "; using frames");
             }

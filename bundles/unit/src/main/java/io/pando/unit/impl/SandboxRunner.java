@@ -239,7 +239,7 @@ final class SandboxRunner {
             toSandbox = rings.toSandbox();
             toUnit = rings.toUnit();
             ringWriter = toSandbox.data().duplicate();
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException | InternalError e) { // InternalError: a fault on the mapping (full)
             ringFallbacks++;
             LOG.log(Level.WARNING, "unit {0}: session {1}: cannot create the sandbox''s rings {2} ({3}); using frames on "
                 + "its socket", core.id(), s.id, file, e.toString());

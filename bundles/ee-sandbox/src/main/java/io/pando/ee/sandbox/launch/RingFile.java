@@ -109,7 +109,7 @@ public final class RingFile implements Closeable {
             RingFile r = new RingFile(ch, m, capacity, capacity);
             LONGS.setVolatile(m, TO_UNIT_SLEEPING, 1L); // the unit reads results when woken
             return r;
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException | InternalError e) { // InternalError: a fault on the mapping
             ch.close();
             throw e;
         }
@@ -152,7 +152,7 @@ public final class RingFile implements Closeable {
                 m.put(p, (byte) 0);
             }
             return new RingFile(ch, m, a, b);
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException | InternalError e) { // InternalError: a fault on the mapping
             ch.close();
             throw e;
         }
