@@ -15,9 +15,10 @@ import java.util.Map;
  * @param parameters the session's parameters, unmodifiable
  * @param state the session state the unit holds, in the unit's order (a mutable copy for the sandbox)
  * @param timers the ids of the timers the program has set (the unit keeps them across sandboxes)
+ * @param rings whether the unit offers the shared-memory rings ({@code PATH.ring})
  */
 record Init(String session, String program, long budgetMicros, long[] flows, Map<String, String> parameters,
-    LinkedHashMap<String, byte[]> state, long[] timers) {
+    LinkedHashMap<String, byte[]> state, long[] timers, boolean rings) {
 
     /** Parses an INIT payload; every field is checked against the frame. */
     static Init parse(ByteBuffer in) throws ProtocolException {
@@ -62,9 +63,14 @@ record Init(String session, String program, long budgetMicros, long[] flows, Map
         for (int i = 0; i < nTimers; i++) {
             timers[i] = Fields.u64(in, "INIT timer");
         }
-        if (in.hasRemaining()) {
-            throw new ProtocolException("INIT: " + in.remaining() + " bytes after the timers");
+        int rings = Fields.u8(in, "INIT rings");
+        if (rings > 1) {
+            throw new ProtocolException("INIT: rings " + rings + ", expected 0 or 1");
         }
-        return new Init(session, program, budget, flows, Collections.unmodifiableMap(params), state, timers);
+        if (in.hasRemaining()) {
+            throw new ProtocolException("INIT: " + in.remaining() + " bytes after the rings field");
+        }
+        return new Init(session, program, budget, flows, Collections.unmodifiableMap(params), state, timers,
+            rings == 1);
     }
 }

@@ -1,13 +1,13 @@
 package io.pando.ee.sandbox;
 
 /**
- * Constants of the sandbox protocol, version 2 (docs/ee.md, "Protocol"), and the program API's limits the sandbox
+ * Constants of the sandbox protocol, version 3 (docs/ee.md, "Protocol"), and the program API's limits the sandbox
  * enforces. Internal to the sandbox; the unit has its own codec.
  */
 public final class Protocol {
 
     /** Protocol version carried by INIT. */
-    public static final int VERSION = 2;
+    public static final int VERSION = 3;
     /** Longest frame (type and payload), both directions. */
     public static final int MAX_FRAME = 16 << 20;
     /** Most datagrams in one BATCH. */
@@ -21,6 +21,8 @@ public final class Protocol {
     public static final int BATCH = 0x02;
     /** Unit → sandbox: answer what was received, then exit 0. */
     public static final int SHUTDOWN = 0x03;
+    /** Unit → sandbox: a record is waiting in the ring (sent only when the sandbox said it sleeps). */
+    public static final int WAKE_SANDBOX = 0x04;
 
     /** Sandbox → unit: the program is ready (answers INIT). */
     public static final int READY = 0x81;
@@ -32,6 +34,8 @@ public final class Protocol {
     public static final int FAILED = 0x84;
     /** Sandbox → unit: a datagram waited too long with little CPU; the sandbox halts. */
     public static final int BLOCKED = 0x85;
+    /** Sandbox → unit: a record is waiting in the ring (sent only when the unit said it sleeps). */
+    public static final int WAKE_UNIT = 0x86;
 
     /** Result op: a datagram emitted on a flow. */
     public static final int OP_EMIT = 1;
@@ -86,6 +90,9 @@ public final class Protocol {
             case INIT -> "INIT";
             case BATCH -> "BATCH";
             case SHUTDOWN -> "SHUTDOWN";
+            case WAKE_SANDBOX -> "WAKE";
+            case WAKE_UNIT -> "WAKE";
+            case io.pando.ee.sandbox.launch.RingFile.SPILL -> "SPILL";
             case READY -> "READY";
             case RESULTS -> "RESULTS";
             case OVER_BUDGET -> "OVER_BUDGET";

@@ -2,7 +2,10 @@ package io.pando.ee.sandbox;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import io.pando.ee.sandbox.launch.RingException;
+import io.pando.ee.sandbox.launch.RingFile;
 import java.util.Arrays;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongSupplier;
 
 /**
@@ -16,6 +19,12 @@ import java.util.function.LongSupplier;
  * is shared among its results in proportion to each datagram's wall time (one {@code System.nanoTime} per datagram),
  * so the CPU times a sandbox reports add up to what its worker spent, each datagram's an estimate that is exact
  * when the worker was not descheduled.
+ *
+ * <p>With the shared-memory rings (protocol version 3), a frame is copied into the ring to the unit as a record
+ * (the same bytes) instead of being written to the socket, and the unit is sent a WAKE frame only when it said it
+ * sleeps. A frame larger than half the ring goes on the socket after a SPILL record that keeps its place in order.
+ * While the ring is full the worker waits (polling, then parking for up to a millisecond at a time) for the unit
+ * to read it.
  */
 final class ResultsWriter {
 
@@ -27,6 +36,8 @@ final class ResultsWriter {
 
     private final FrameChannel channel;
     private final LongSupplier cpuClock;
+    private final RingFile.Ring ring;
+    private final ByteBuffer wake = ByteBuffer.allocateDirect(5).putInt(0, 1).put(4, (byte) Protocol.WAKE_UNIT);
     private ByteBuffer out = ByteBuffer.allocateDirect(Protocol.RESULTS_FLUSH_BYTES + (64 << 10));
     private int count;
     /** Per result of the frame being built: where its cpu field is, and its datagram's wall time. */
@@ -41,10 +52,12 @@ final class ResultsWriter {
     /**
      * @param channel where frames go
      * @param cpuClock the worker's CPU clock (ns); read on the worker's thread
+     * @param rings the shared-memory rings, or null: frames on the socket
      */
-    ResultsWriter(FrameChannel channel, LongSupplier cpuClock) {
+    ResultsWriter(FrameChannel channel, LongSupplier cpuClock, RingFile rings) {
         this.channel = channel;
         this.cpuClock = cpuClock;
+        this.ring = rings == null ? null : rings.toUnit();
     }
 
     /** A batch begins: its datagrams' CPU time counts from now. */
@@ -140,9 +153,51 @@ final class ResultsWriter {
         out.putInt(0, end - 4);
         out.put(4, (byte) Protocol.RESULTS);
         out.putInt(5, count);
+        if (ring != null) {
+            if (end <= ring.maxRecord()) {
+                int at = reserve(end);
+                ring.data().put(at, out, 0, end);
+                publish(end);
+                count = 0;
+                out.clear();
+                return;
+            }
+            int at = reserve(RingFile.RECORD_HEADER);
+            ring.data().putInt(at, 1).put(at + 4, (byte) RingFile.SPILL);
+            publish(RingFile.RECORD_HEADER);
+        }
         out.flip();
         channel.write(out);
         count = 0;
         out.clear();
+    }
+
+    /** @return where a record of {@code size} bytes goes in the ring, once the unit has made room */
+    private int reserve(int size) throws IOException {
+        long spinUntil = System.nanoTime() + 20_000;
+        long park = 10_000;
+        while (true) {
+            int at;
+            try {
+                at = ring.begin(size, size);
+            } catch (RingException e) {
+                throw new ProtocolException(e.getMessage());
+            }
+            if (at >= 0) {
+                return at;
+            }
+            if (System.nanoTime() - spinUntil < 0) {
+                Thread.onSpinWait();
+            } else {
+                LockSupport.parkNanos(park);
+                park = Math.min(1_000_000, park * 2);
+            }
+        }
+    }
+
+    private void publish(int size) throws IOException {
+        if (ring.commit(size)) {
+            channel.write(wake.clear());
+        }
     }
 }

@@ -9,6 +9,8 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import io.pando.ee.sandbox.launch.RingException;
+import io.pando.ee.sandbox.launch.RingFile;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.ServiceObjects;
 
@@ -22,8 +24,9 @@ import org.osgi.framework.ServiceObjects;
  *
  * Connects to the unit's Unix domain socket {@code PATH}, starts the embedded framework with the infrastructure
  * bundles of {@code DIR/bundles} and the program bundle {@code JAR}, finds the program {@code NAME}, reads INIT,
- * has the program validate the session's parameters and answers READY; then processes BATCH frames until
- * SHUTDOWN. A start-up failure is answered with FAILED.
+ * has the program validate the session's parameters and answers READY; then processes batches until SHUTDOWN:
+ * from the shared-memory ring {@code PATH.ring} when the unit offers it and it can be mapped (protocol version 3),
+ * else as BATCH frames on the socket. A start-up failure is answered with FAILED.
  *
  * <p>Exit status: 0 after SHUTDOWN; {@value #EXIT_FAILED} start-up failed (FAILED sent when connected);
  * {@value #EXIT_USAGE} bad arguments; 3 the heap is exhausted ({@code -XX:+ExitOnOutOfMemoryError});
@@ -47,6 +50,8 @@ public final class SandboxMain {
 
     /** How long SCR gets to register the program's service after its bundle started. */
     static final long PROGRAM_WAIT_MS = 5_000;
+    /** How long the worker polls an empty ring before it sleeps on the socket. */
+    static final long SPIN_NANOS = 50_000;
     private static final int MAX_ERROR_CHARS = 2_000;
 
     private SandboxMain() {
@@ -132,6 +137,8 @@ public final class SandboxMain {
         private final Args args;
         private final FrameChannel channel;
         private EmbeddedFramework framework;
+        private RingFile rings;
+        private String noRings = "";
 
         Run(Args args, FrameChannel channel) {
             this.args = args;
@@ -164,6 +171,11 @@ public final class SandboxMain {
                 Object instance = service(so, "the program's instance");
                 calls = bridge.adapter(instance, session);
                 validate(so, bridge, session, calls, init.parameters());
+                if (init.rings()) {
+                    openRings();
+                } else {
+                    noRings = "the unit did not offer them";
+                }
             } catch (StartupException e) {
                 failed(e.getMessage());
                 return;
@@ -181,7 +193,7 @@ public final class SandboxMain {
             try (SeqFile seq = new SeqFile(Path.of(args.socket() + ".seq"))) {
                 watchdog.start();
                 ready(bundleName);
-                new Worker(channel, calls, session, watchdog, seq).loop();
+                new Worker(channel, calls, session, watchdog, seq, rings).loop();
                 // SHUTDOWN: every batch received was answered
                 channel.close();
                 framework.deleteStorage();
@@ -191,6 +203,17 @@ public final class SandboxMain {
                 die(EXIT_PROTOCOL, "malformed frame from the unit: " + e.getMessage());
             } catch (IOException e) {
                 die(EXIT_CONNECTION, "connection to the unit failed: " + e);
+            }
+        }
+
+        /** Maps {@code PATH.ring}; if that fails, the sandbox uses frames and READY says why. */
+        private void openRings() {
+            Path file = Path.of(args.socket() + ".ring");
+            try {
+                rings = RingFile.open(file);
+            } catch (IOException | RuntimeException | InternalError e) { // InternalError: a fault on the mapping
+                noRings = "cannot map " + file + ": " + e;
+                System.err.println("pando-sandbox: " + noRings + "; using frames");
             }
         }
 
@@ -243,10 +266,13 @@ public final class SandboxMain {
         private void ready(String bundleName) throws IOException {
             long startup = System.currentTimeMillis() - ManagementFactory.getRuntimeMXBean().getStartTime();
             byte[] name = Fields.utf8(bundleName, MAX_ERROR_CHARS);
-            ByteBuffer f = ByteBuffer.allocate(4 + 1 + 4 + 4 + 2 + name.length);
+            byte[] why = Fields.utf8(rings != null ? "" : noRings, MAX_ERROR_CHARS);
+            ByteBuffer f = ByteBuffer.allocate(4 + 1 + 4 + 4 + 2 + name.length + 1 + 2 + why.length);
             f.putInt(f.capacity() - 4).put((byte) Protocol.READY);
             f.putInt((int) ProcessHandle.current().pid()).putInt((int) Math.max(0, startup));
             Fields.str(f, name);
+            f.put((byte) (rings != null ? 1 : 0));
+            Fields.str(f, why);
             channel.write(f.flip());
         }
 
@@ -269,8 +295,9 @@ public final class SandboxMain {
     }
 
     /**
-     * The batch loop: reads BATCH frames and answers them, one entry (a datagram or a timer's expiry) at a time,
-     * until SHUTDOWN.
+     * The batch loop: reads batches (ring records, or BATCH frames) and answers them, one entry (a datagram or a
+     * timer's expiry) at a time, until SHUTDOWN. A batch in the ring is processed in place (the program's datagrams
+     * are views of the ring) and released before its last results are published.
      */
     static final class Worker {
         private final FrameChannel channel;
@@ -279,26 +306,33 @@ public final class SandboxMain {
         private final Watchdog watchdog;
         private final SeqFile seqFile;
         private final ResultsWriter results;
+        private final RingFile rings;
         private final Thread self = Thread.currentThread();
         private ByteBuffer frame;
         private ByteBuffer view;
 
-        Worker(FrameChannel channel, ProgramCalls calls, SessionContext session, Watchdog watchdog, SeqFile seqFile) {
+        Worker(FrameChannel channel, ProgramCalls calls, SessionContext session, Watchdog watchdog, SeqFile seqFile,
+            RingFile rings) {
             this.channel = channel;
             this.calls = calls;
             this.session = session;
             this.watchdog = watchdog;
             this.seqFile = seqFile;
-            this.results = new ResultsWriter(channel, watchdog::cpuNow);
+            this.rings = rings;
+            this.results = new ResultsWriter(channel, watchdog::cpuNow, rings);
         }
 
         /** Returns after SHUTDOWN. */
         void loop() throws IOException {
+            if (rings != null) {
+                ringLoop(rings.toSandbox());
+                return;
+            }
             while (true) {
                 int type = channel.read();
                 switch (type) {
                     case -1 -> throw new java.io.EOFException("the unit closed the connection without SHUTDOWN");
-                    case Protocol.BATCH -> batch(channel.payload());
+                    case Protocol.BATCH -> batch(channel.payload(), null);
                     case Protocol.SHUTDOWN -> {
                         if (channel.payload().hasRemaining()) {
                             throw new ProtocolException("SHUTDOWN with a payload");
@@ -311,7 +345,103 @@ public final class SandboxMain {
             }
         }
 
-        private void batch(ByteBuffer in) throws IOException {
+        /** Batches from the ring; returns after SHUTDOWN. */
+        private void ringLoop(RingFile.Ring in) throws IOException {
+            while (true) {
+                int at = next(in);
+                if (at < 0) {
+                    if (await(in)) {
+                        return;
+                    }
+                    continue;
+                }
+                int len = in.recordLength();
+                switch (in.recordType()) {
+                    case Protocol.BATCH -> batch(in.data().slice(at + RingFile.RECORD_HEADER, len - 1), in);
+                    case RingFile.SPILL -> {
+                        if (len != 1) {
+                            throw new ProtocolException("SPILL record with a payload");
+                        }
+                        in.release();
+                        if (spilled()) {
+                            return;
+                        }
+                    }
+                    default -> throw new ProtocolException("unexpected ring record " + Protocol.typeName(
+                        in.recordType()) + " (expected BATCH or SPILL)");
+                }
+            }
+        }
+
+        private static int next(RingFile.Ring in) throws ProtocolException {
+            try {
+                return in.next();
+            } catch (RingException e) {
+                throw new ProtocolException(e.getMessage());
+            }
+        }
+
+        /**
+         * The ring is empty: polls it for {@link #SPIN_NANOS}, then says it sleeps and waits for the unit's WAKE on
+         * the socket. @return whether SHUTDOWN came instead (the unit closing the session in a hurry)
+         */
+        private boolean await(RingFile.Ring in) throws IOException {
+            long until = System.nanoTime() + SPIN_NANOS;
+            do {
+                Thread.onSpinWait();
+                if (in.pending()) {
+                    return false;
+                }
+            } while (System.nanoTime() - until < 0);
+            if (!in.sleep()) {
+                return false;
+            }
+            int type = channel.read();
+            switch (type) {
+                case -1 -> throw new java.io.EOFException("the unit closed the connection without SHUTDOWN");
+                case Protocol.WAKE_SANDBOX -> {
+                    if (channel.payload().hasRemaining()) {
+                        throw new ProtocolException("WAKE with a payload");
+                    }
+                    return false;
+                }
+                case Protocol.SHUTDOWN -> {
+                    return true;
+                }
+                default -> throw new ProtocolException("unexpected frame " + Protocol.typeName(type)
+                    + " while the ring is in use (expected WAKE or SHUTDOWN)");
+            }
+        }
+
+        /** After a SPILL record: the next batch is a BATCH frame on the socket. @return whether SHUTDOWN came */
+        private boolean spilled() throws IOException {
+            while (true) {
+                int type = channel.read();
+                switch (type) {
+                    case -1 -> throw new java.io.EOFException("the unit closed the connection without SHUTDOWN");
+                    case Protocol.WAKE_SANDBOX -> {
+                        // a wake-up that crossed a record: the ring is read after this batch
+                    }
+                    case Protocol.BATCH -> {
+                        batch(channel.payload(), null);
+                        return false;
+                    }
+                    case Protocol.SHUTDOWN -> {
+                        return true;
+                    }
+                    default -> throw new ProtocolException("unexpected frame " + Protocol.typeName(type)
+                        + " after a SPILL record (expected BATCH)");
+                }
+            }
+        }
+
+        /**
+         * Processes one batch.
+         *
+         * @param ring the ring the batch is in (released before its last results are published, so that the unit
+         *        has room again when it reads them), or null for a BATCH frame
+         */
+        private void batch(ByteBuffer in, RingFile.Ring ring) throws IOException {
             int n = check(in, session);
             if (in != frame) {
                 frame = in;
@@ -337,6 +467,9 @@ public final class SandboxMain {
                         view.limit(p).position(start);
                         clock = call(seq, flow, (flags & Protocol.FLAG_CONTROL) != 0, false, 0, clock);
                     }
+                }
+                if (ring != null) {
+                    ring.release();
                 }
                 results.flush();
             } finally {

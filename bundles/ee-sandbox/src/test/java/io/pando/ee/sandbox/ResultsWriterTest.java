@@ -37,7 +37,7 @@ class ResultsWriterTest {
             SocketChannel client = SocketChannel.open(UnixDomainSocketAddress.of(sock));
             try (SocketChannel unit = server.accept(); FrameChannel channel = new FrameChannel(client)) {
                 AtomicLong cpu = new AtomicLong(1_000);
-                ResultsWriter w = new ResultsWriter(channel, cpu::get);
+                ResultsWriter w = new ResultsWriter(channel, cpu::get, null);
                 SessionContext s = new SessionContext(1, new long[] {0, 5}, Map.of(), new LinkedHashMap<>(),
                     new long[0]);
                 Thread me = Thread.currentThread();

@@ -35,7 +35,7 @@ class SandboxMainArgsTest {
     @Test
     void parsesInitAndRefusesATruncatedOne() throws Exception {
         ByteBuffer b = ByteBuffer.allocate(256);
-        b.putShort((short) 2);
+        b.putShort((short) 3);
         str(b, "42");
         str(b, "echo");
         b.putInt(5000).putShort((short) 2).putInt(0).putInt(0xFFFF_FFF0);
@@ -46,6 +46,7 @@ class SandboxMainArgsTest {
         str(b, "s");
         b.putInt(2).put(new byte[] {1, 2});
         b.putShort((short) 2).putLong(7).putLong(-3);
+        b.put((byte) 1);
         b.flip();
         Init init = Init.parse(b.duplicate());
         assertEquals("42", init.session());
@@ -54,15 +55,23 @@ class SandboxMainArgsTest {
         assertEquals("v", init.parameters().get("k"));
         assertEquals(2, init.state().get("s").length);
         assertEquals(-3, init.timers()[1]);
-        ByteBuffer cut = b.duplicate().limit(b.limit() - 1);
+        assertTrue(init.rings(), "the unit offers the rings");
+        ByteBuffer noRing = b.duplicate().limit(b.limit() - 1);
+        assertTrue(assertThrows(ProtocolException.class, () -> Init.parse(noRing)).getMessage()
+            .contains("INIT rings truncated"));
+        ByteBuffer cut = b.duplicate().limit(b.limit() - 2);
         assertTrue(assertThrows(ProtocolException.class, () -> Init.parse(cut)).getMessage()
             .contains("INIT timer truncated"));
+        ByteBuffer badRing = b.duplicate();
+        badRing.put(b.limit() - 1, (byte) 2);
+        assertTrue(assertThrows(ProtocolException.class, () -> Init.parse(badRing)).getMessage()
+            .contains("rings 2, expected 0 or 1"));
         ByteBuffer v1 = b.duplicate();
         v1.putShort(0, (short) 1);
         assertTrue(assertThrows(ProtocolException.class, () -> Init.parse(v1)).getMessage()
-            .contains("protocol version 1, this sandbox speaks 2"));
-        ByteBuffer twice = b.duplicate(); // the same bytes: back to version 2, flow 1 made 0
-        twice.putShort(0, (short) 2).putInt(2 + 4 + 6 + 4 + 2 + 4, 0);
+            .contains("protocol version 1, this sandbox speaks 3"));
+        ByteBuffer twice = b.duplicate(); // the same bytes: back to version 3, flow 1 made 0
+        twice.putShort(0, (short) 3).putInt(2 + 4 + 6 + 4 + 2 + 4, 0);
         assertTrue(assertThrows(ProtocolException.class, () -> Init.parse(twice)).getMessage()
             .contains("flow 0 given twice"));
     }

@@ -8,19 +8,23 @@ import java.util.Map;
 /** Frame types and field codecs of the sandbox protocol (docs/ee.md), unit side. */
 final class SandboxFrames {
 
-    static final int VERSION = 2;
+    static final int VERSION = 3;
     static final int MAX_FRAME = 16 << 20;
     static final int MAX_BATCH = 65_535;
 
     static final byte INIT = 0x01;
     static final byte BATCH = 0x02;
     static final byte SHUTDOWN = 0x03;
+    /** Unit → sandbox: a record waits in the ring (sent only when the sandbox said it sleeps). */
+    static final byte WAKE_SANDBOX = 0x04;
 
     static final byte READY = (byte) 0x81;
     static final byte RESULTS = (byte) 0x82;
     static final byte OVER_BUDGET = (byte) 0x83;
     static final byte FAILED = (byte) 0x84;
     static final byte BLOCKED = (byte) 0x85;
+    /** Sandbox → unit: a record waits in the ring (sent only when the unit said it sleeps). */
+    static final byte WAKE_UNIT = (byte) 0x86;
 
     static final int OP_EMIT = 1;
     static final int OP_STATE_PUT = 2;
@@ -66,8 +70,9 @@ final class SandboxFrames {
         out.writeBytes(b);
     }
 
+    /** @param rings whether the unit offers the shared-memory rings ({@code PATH.ring}) */
     static void init(ByteBuf out, String session, String program, long budgetMicros, long[] flows,
-        Map<String, String> parameters, Map<String, byte[]> state, long[] timers) {
+        Map<String, String> parameters, Map<String, byte[]> state, long[] timers, boolean rings) {
         int at = beginFrame(out, INIT);
         out.writeShort(VERSION);
         string(out, session);
@@ -92,6 +97,7 @@ final class SandboxFrames {
         for (long t : timers) {
             out.writeLong(t);
         }
+        out.writeByte(rings ? 1 : 0);
         endFrame(out, at);
     }
 

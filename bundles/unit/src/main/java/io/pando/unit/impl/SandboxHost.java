@@ -45,13 +45,25 @@ final class SandboxHost {
     static final int MAX_SOCKET_PATH = 100;
 
     /**
-     * A directory for sockets with a short path: /tmp (Karaf points java.io.tmpdir into its data directory, which
-     * may be deep), else java.io.tmpdir.
+     * A directory for sockets (and each sandbox's rings and seq file) with a short path: /dev/shm (memory: the
+     * rings' pages are never written back to a disk), else /tmp (Karaf points java.io.tmpdir into its data
+     * directory, which may be deep), else java.io.tmpdir.
      */
     private static Path shortBase() throws IOException {
-        Path tmp = Path.of("/tmp");
-        Path base = Files.isDirectory(tmp) && Files.isWritable(tmp) ? Files.createTempDirectory(tmp, "pando-ee-")
-            : Files.createTempDirectory("pando-ee-");
+        Path base = null;
+        for (String d : new String[] {"/dev/shm", "/tmp"}) {
+            Path p = Path.of(d);
+            if (base == null && Files.isDirectory(p) && Files.isWritable(p)) {
+                try {
+                    base = Files.createTempDirectory(p, "pando-ee-");
+                } catch (IOException e) {
+                    LOG.log(Level.DEBUG, "cannot use " + d + " for sandbox sockets", e);
+                }
+            }
+        }
+        if (base == null) {
+            base = Files.createTempDirectory("pando-ee-");
+        }
         int longest = base.toString().length() + "/xxxxxxx-00000/ee.sock.seq".length();
         if (longest > MAX_SOCKET_PATH) {
             throw new IOException("the sandbox socket directory " + base + " is too deep for Unix socket paths ("

@@ -2,6 +2,7 @@ package io.pando.unit.impl;
 
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
@@ -15,6 +16,8 @@ import io.netty.channel.unix.DomainSocketChannel;
 import io.netty.handler.codec.CorruptedFrameException;
 import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
 import io.pando.api.router.Execution;
+import io.pando.ee.sandbox.launch.RingException;
+import io.pando.ee.sandbox.launch.RingFile;
 import java.io.IOException;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
@@ -33,7 +36,8 @@ import java.util.stream.Stream;
 
 /**
  * Runs one session's program in a sandbox process (docs/ee.md) for one unit: starts the sandbox, sends it the
- * session's datagrams in batches over a Unix domain socket, applies what comes back (results, state, control),
+ * session's datagrams in batches (through a pair of shared-memory rings, or as frames over its Unix domain socket
+ * where the rings cannot be used), applies what comes back (results, state, control),
  * and supervises it: a sandbox that ends — over its CPU budget, blocked, out of memory, crashed, or breaking the
  * protocol — costs the one datagram it was processing (counted); every other datagram it had is sent again to
  * the next sandbox, started after a back-off. Five ends within a minute quarantine the session for 30 s: its
@@ -101,6 +105,24 @@ final class SandboxRunner {
     private long backoffMs = FIRST_BACKOFF_MS;
     private Runnable afterRetire;
 
+    // the shared-memory rings of the current sandbox (null: frames on the socket)
+    private RingFile rings;
+    private RingFile.Ring toSandbox;
+    private RingFile.Ring toUnit;
+    /** Writes datagrams into the ring to the sandbox (a view of it, moved per entry). */
+    private ByteBuffer ringWriter;
+    /** The BATCH record being built in the ring: where it begins (-1: none), where its next entry goes, its end. */
+    private int ringBatchAt = -1;
+    private int ringBatchPos;
+    private int ringBatchLimit;
+    private int ringBatchCount;
+    /** A SPILL record was read: the next results come as a RESULTS frame on the socket. */
+    private boolean awaitingSpill;
+    /** The ring to the unit broke the protocol: it is not read again. */
+    private boolean ringBroken;
+    /** The sandbox is being ended: nothing more is sent to it. */
+    private boolean ending;
+
     // accounting
     long starts;
     long ends;
@@ -120,6 +142,9 @@ final class SandboxRunner {
     long outOfMemory;
     long throttled;
     long pid = -1;
+    long ringFallbacks;
+    long wakesSent;
+    long wakesReceived;
 
     SandboxRunner(UnitCore core, UnitSession s, ProgramFactory program, SandboxHost host) {
         this.core = core;
@@ -164,6 +189,7 @@ final class SandboxRunner {
             return;
         }
         Path socket = dir.resolve("ee.sock");
+        openRings(socket);
         ServerBootstrap b = new ServerBootstrap()
             .group(core.loopGroup())
             .channel(EpollServerDomainSocketChannel.class)
@@ -199,6 +225,42 @@ final class SandboxRunner {
                 ended(inc, "the sandbox did not say READY within " + START_TIMEOUT_MS + " ms", false);
             }
         }, START_TIMEOUT_MS);
+    }
+
+    /** Creates the rings' file next to the socket; without it the sandbox gets frames (counted, logged). */
+    private void openRings(Path socket) {
+        closeRings();
+        ending = false;
+        awaitingSpill = false;
+        ringBroken = false;
+        Path file = Path.of(socket + ".ring");
+        try {
+            rings = RingFile.create(file, RingFile.DEFAULT_CAPACITY);
+            toSandbox = rings.toSandbox();
+            toUnit = rings.toUnit();
+            ringWriter = toSandbox.data().duplicate();
+        } catch (IOException | RuntimeException | InternalError e) { // InternalError: a fault on the mapping (full)
+            ringFallbacks++;
+            LOG.log(Level.WARNING, "unit {0}: session {1}: cannot create the sandbox''s rings {2} ({3}); using frames on "
+                + "its socket", core.id(), s.id, file, e.toString());
+            closeRings();
+        }
+    }
+
+    private void closeRings() {
+        RingFile r = rings;
+        rings = null;
+        toSandbox = null;
+        toUnit = null;
+        ringWriter = null;
+        ringBatchAt = -1;
+        if (r != null) {
+            try {
+                r.close();
+            } catch (IOException e) {
+                // the mapping goes with the buffers; the file with the directory
+            }
+        }
     }
 
     private void launched(int inc, SandboxProcesses.Handle h) {
@@ -252,7 +314,7 @@ final class SandboxRunner {
         ByteBuf init = ch.alloc().buffer(256);
         try {
             SandboxFrames.init(init, s.id.toString(), s.plan.program(), budgetMicros, s.flowNumbers,
-                s.plan.parameters(), s.state, s.timers.ids());
+                s.plan.parameters(), s.state, s.timers.ids(), rings != null);
         } catch (RuntimeException e) {
             init.release();
             ended(inc, "session state does not fit the sandbox protocol: " + e.getMessage(), false);
@@ -266,8 +328,23 @@ final class SandboxRunner {
         long p = f.readUnsignedInt();
         long ms = f.readUnsignedInt();
         String bundle = SandboxFrames.readString(f, "READY bundle");
+        SandboxFrames.need(f, 1, "READY rings");
+        int usesRings = f.readUnsignedByte();
+        String noRings = SandboxFrames.readString(f, "READY rings reason");
+        if (f.isReadable()) {
+            throw new CorruptedFrameException(f.readableBytes() + " bytes after READY");
+        }
         if (state != State.STARTING) {
             throw new CorruptedFrameException("READY when " + state);
+        }
+        if (usesRings > 1 || usesRings == 1 && rings == null) {
+            throw new CorruptedFrameException("READY: rings " + usesRings + (rings == null ? ", none offered" : ""));
+        }
+        if (usesRings == 0 && rings != null) {
+            ringFallbacks++;
+            LOG.log(Level.WARNING, "unit {0}: session {1}: the sandbox does not use the rings ({2}); using frames on "
+                + "its socket", core.id(), s.id, noRings);
+            closeRings();
         }
         lastStartMillis = (System.nanoTime() - startedAt) / 1_000_000;
         state = State.RUNNING;
@@ -291,6 +368,10 @@ final class SandboxRunner {
             return;
         }
         State was = state;
+        int drained = 0;
+        if (!protocolError && (was == State.RUNNING || was == State.RETIRING)) {
+            drained = drainOnEnd();
+        }
         String why = endReason != null ? endReason : reason;
         ends++;
         if (protocolError) {
@@ -318,6 +399,10 @@ final class SandboxRunner {
         inflightBytes = 0;
         resent += back;
         discardBatch();
+        closeRings();
+        if (drained > 0) {
+            core.execute(() -> core.sandboxProgress(s)); // what those results emitted leaves the unit
+        }
         if (endReason == null && was != State.RETIRING) {
             crashes++;
         }
@@ -367,6 +452,33 @@ final class SandboxRunner {
                 start();
             }
         }, delay);
+    }
+
+    /**
+     * The sandbox ended: applies the results it had published in the ring (they were answered, like the results of
+     * frames already in the socket), so that only what it did not answer is sent again. @return records applied
+     */
+    private int drainOnEnd() {
+        if (toUnit == null || ringBroken) {
+            return 0;
+        }
+        ending = true;
+        int n = 0;
+        try {
+            while (!awaitingSpill) {
+                int at = toUnit.next();
+                if (at < 0) {
+                    break;
+                }
+                ringRecord(at);
+                n++;
+            }
+        } catch (RingException | RuntimeException e) {
+            ringBroken = true;
+            LOG.log(Level.DEBUG, "unit {0}: session {1}: ring of an ended sandbox: {2}", core.id(), s.id,
+                e.toString());
+        }
+        return n;
     }
 
     private long readSeqFile() {
@@ -490,6 +602,7 @@ final class SandboxRunner {
             s.uncharge(len);
         }
         discardBatch();
+        closeRings();
         if (child != null) {
             child = null;
         }
@@ -504,15 +617,13 @@ final class SandboxRunner {
 
     /** An input for the program: sent now if the sandbox takes it, else it waits in order. */
     void accept(Work w) {
-        if (state == State.RUNNING && s.waiting.isEmpty() && s.timers.dueCount() == 0 && room()) {
-            send(w);
-        } else {
+        if (!(state == State.RUNNING && s.waiting.isEmpty() && s.timers.dueCount() == 0 && room() && send(w))) {
             s.waiting.add(w);
         }
     }
 
     private boolean room() {
-        return inflight.size() < WINDOW_DATAGRAMS && inflightBytes < WINDOW_BYTES;
+        return !ending && inflight.size() < WINDOW_DATAGRAMS && inflightBytes < WINDOW_BYTES;
     }
 
     /**
@@ -529,15 +640,21 @@ final class SandboxRunner {
                 if (!inflight.isEmpty()) {
                     return; // the next results pump again
                 }
-                send(timerEntry(core.takeDue(s)));
+                Work t = timerEntry(core.takeDue(s));
+                if (!send(t)) {
+                    s.waiting.addFirst(t); // goes first once the ring has room (the pipeline is empty)
+                    return;
+                }
                 continue;
             }
             Work w = s.waiting.peek();
             if (w == null || w.timer && !inflight.isEmpty()) {
                 return;
             }
+            if (!send(w)) {
+                return; // the ring is full: the next results pump again
+            }
             s.waiting.poll();
-            send(w);
         }
     }
 
@@ -550,7 +667,11 @@ final class SandboxRunner {
         return w;
     }
 
-    private void send(Work w) {
+    /** @return whether {@code w} was sent (false: the ring has no room now) */
+    private boolean send(Work w) {
+        if (toSandbox != null) {
+            return sendRing(w);
+        }
         w.tag = nextTag++;
         ByteBuf d = w.data;
         int len = d.readableBytes();
@@ -571,21 +692,150 @@ final class SandboxRunner {
         batch.writeInt(len);
         batch.writeBytes(d, d.readerIndex(), len);
         batchCount++;
-        if (inflight.isEmpty()) {
-            lastProgress = System.nanoTime();
-        }
-        inflight.add(w);
-        inflightBytes += len;
+        sent(w, len);
         if (batchCount >= SandboxFrames.MAX_BATCH || batch.readableBytes() >= BATCH_BYTES) {
             flush();
         } else if (!flushScheduled) {
             flushScheduled = true;
             core.execute(flushTask);
         }
+        return true;
+    }
+
+    private void sent(Work w, int len) {
+        if (inflight.isEmpty()) {
+            lastProgress = System.nanoTime();
+        }
+        inflight.add(w);
+        inflightBytes += len;
+    }
+
+    /**
+     * Writes an entry into the BATCH record being built in the ring to the sandbox (a record is published when the
+     * next entry does not fit its room, at {@link SandboxFrames#MAX_BATCH} entries, or at the end of the loop's
+     * turn). An entry too large for the ring goes as a BATCH frame on the socket, after a SPILL record.
+     *
+     * @return whether it was sent (false: no room in the ring now; the sandbox frees room before it answers)
+     */
+    private boolean sendRing(Work w) {
+        ByteBuf d = w.data;
+        int len = d.readableBytes();
+        int entry = SandboxFrames.ENTRY_HEADER + len;
+        if (ringBatchAt >= 0 && ringBatchPos + entry > ringBatchLimit) {
+            flushRing();
+        }
+        if (ringBatchAt < 0) {
+            int min = RingFile.RECORD_HEADER + 4 + entry;
+            if (min > toSandbox.maxRecord()) {
+                return spill(w);
+            }
+            int at;
+            try {
+                at = toSandbox.begin(min, BATCH_BYTES);
+            } catch (RingException e) {
+                ringBrokenBySandbox(e);
+                return false;
+            }
+            if (at < 0) {
+                return false;
+            }
+            ringBatchAt = at;
+            ringBatchPos = at + RingFile.RECORD_HEADER + 4;
+            ringBatchLimit = toSandbox.limit();
+            ringBatchCount = 0;
+        }
+        w.tag = nextTag++;
+        ByteBuffer b = toSandbox.data();
+        int p = ringBatchPos;
+        b.putLong(p, w.tag);
+        b.put(p + 8, (byte) (w.timer ? SandboxFrames.FLAG_TIMER : w.control ? SandboxFrames.FLAG_CONTROL : 0));
+        b.putInt(p + 9, w.timer ? 0 : (int) w.flow.value());
+        b.putInt(p + 13, len);
+        ringWriter.limit(p + entry).position(p + SandboxFrames.ENTRY_HEADER);
+        d.getBytes(d.readerIndex(), ringWriter);
+        ringBatchPos = p + entry;
+        ringBatchCount++;
+        sent(w, len);
+        if (ringBatchCount >= SandboxFrames.MAX_BATCH) {
+            flushRing();
+        } else if (!flushScheduled) {
+            flushScheduled = true;
+            core.execute(flushTask);
+        }
+        return true;
+    }
+
+    /** Publishes the BATCH record being built; wakes the sandbox if it sleeps. */
+    private void flushRing() {
+        if (ringBatchAt < 0 || toSandbox == null) {
+            return;
+        }
+        int size = ringBatchPos - ringBatchAt;
+        toSandbox.data().putInt(ringBatchAt, size - 4).put(ringBatchAt + 4, SandboxFrames.BATCH)
+            .putInt(ringBatchAt + 5, ringBatchCount);
+        ringBatchAt = -1;
+        if (toSandbox.commit(size)) {
+            wake();
+        }
+    }
+
+    private void wake() {
+        if (child != null) {
+            wakesSent++;
+            ByteBuf f = child.alloc().directBuffer(5);
+            SandboxFrames.endFrame(f, SandboxFrames.beginFrame(f, SandboxFrames.WAKE_SANDBOX));
+            child.writeAndFlush(f);
+        }
+    }
+
+    /** An entry too large for the ring: a SPILL record keeps its place, the entry goes as a BATCH frame. */
+    private boolean spill(Work w) {
+        int at;
+        try {
+            at = toSandbox.begin(RingFile.RECORD_HEADER, RingFile.RECORD_HEADER);
+        } catch (RingException e) {
+            ringBrokenBySandbox(e);
+            return false;
+        }
+        if (at < 0) {
+            return false;
+        }
+        toSandbox.data().putInt(at, 1).put(at + 4, (byte) RingFile.SPILL);
+        if (toSandbox.commit(RingFile.RECORD_HEADER)) {
+            wake(); // before the frame: a sleeping sandbox expects a WAKE first
+        }
+        w.tag = nextTag++;
+        ByteBuf d = w.data;
+        int len = d.readableBytes();
+        ByteBuf f = child.alloc().directBuffer(9 + SandboxFrames.ENTRY_HEADER + len);
+        int fa = SandboxFrames.beginFrame(f, SandboxFrames.BATCH);
+        f.writeInt(1);
+        f.writeLong(w.tag);
+        f.writeByte(w.control ? SandboxFrames.FLAG_CONTROL : 0);
+        f.writeInt((int) w.flow.value());
+        f.writeInt(len);
+        f.writeBytes(d, d.readerIndex(), len);
+        SandboxFrames.endFrame(f, fa);
+        child.writeAndFlush(f);
+        sent(w, len);
+        return true;
+    }
+
+    /** The sandbox wrote a head into the ring it could not have: ended as a protocol error (from the loop). */
+    private void ringBrokenBySandbox(RingException e) {
+        if (!ending) {
+            ending = true;
+            int inc = incarnation;
+            core.execute(() -> ended(inc, "protocol error: " + e.getMessage(), true));
+        }
     }
 
     private void flush() {
         flushScheduled = false;
+        if (toSandbox != null) {
+            flushRing();
+            return;
+        }
         if (batch == null || batchAt < 0 || child == null) {
             return;
         }
@@ -608,6 +858,78 @@ final class SandboxRunner {
     }
 
     private void results(ByteBuf f) {
+        applyResults(f);
+        lastProgress = System.nanoTime();
+        pump();
+        maybeShutdown();
+        core.sandboxProgress(s);
+    }
+
+    /**
+     * The sandbox woke the unit (or a spilled RESULTS frame was applied): reads the ring to the unit up to its end
+     * (or a SPILL record), then says it sleeps, reading again what arrived meanwhile.
+     */
+    private void woken() {
+        do {
+            drainRing();
+        } while (toUnit != null && !awaitingSpill && !toUnit.sleep());
+    }
+
+    private void drainRing() {
+        boolean any = false;
+        while (toUnit != null && !awaitingSpill) {
+            int at;
+            try {
+                at = toUnit.next();
+            } catch (RingException e) {
+                ringBroken = true;
+                throw new CorruptedFrameException(e.getMessage());
+            }
+            if (at < 0) {
+                break;
+            }
+            try {
+                ringRecord(at);
+            } catch (RuntimeException e) {
+                ringBroken = true;
+                throw e;
+            }
+            any = true;
+        }
+        if (any) {
+            lastProgress = System.nanoTime();
+            pump();
+            maybeShutdown();
+            core.sandboxProgress(s);
+        }
+    }
+
+    /** One record of the ring to the unit, checked like a frame; released once applied. */
+    private void ringRecord(int at) {
+        int len = toUnit.recordLength();
+        int type = toUnit.recordType();
+        if (type == (SandboxFrames.RESULTS & 0xFF)) {
+            if (state != State.RUNNING && state != State.RETIRING) {
+                throw new CorruptedFrameException("RESULTS when " + state);
+            }
+            ByteBuf f = Unpooled.wrappedBuffer(toUnit.data().slice(at + RingFile.RECORD_HEADER, len - 1));
+            try {
+                applyResults(f);
+            } finally {
+                f.release();
+            }
+        } else if (type == RingFile.SPILL) {
+            if (len != 1) {
+                throw new CorruptedFrameException("SPILL record of length " + len);
+            }
+            awaitingSpill = true;
+        } else {
+            throw new CorruptedFrameException("unknown ring record type " + type);
+        }
+        toUnit.release();
+    }
+
+    private void applyResults(ByteBuf f) {
         SandboxFrames.need(f, 4, "RESULTS");
         long n = f.readUnsignedInt();
         if (n > inflight.size()) {
@@ -663,10 +985,6 @@ final class SandboxRunner {
         if (f.isReadable()) {
             throw new CorruptedFrameException(f.readableBytes() + " bytes after the results");
         }
-        lastProgress = System.nanoTime();
-        pump();
-        maybeShutdown();
-        core.sandboxProgress(s);
     }
 
     private void op(ByteBuf f, long seq) {
@@ -767,6 +1085,10 @@ final class SandboxRunner {
         m.put("sandbox_protocol_errors", protocolErrors);
         m.put("sandbox_resent", resent);
         m.put("sandbox_inflight", (long) inflight.size());
+        m.put("sandbox_rings", rings != null ? 1L : 0L);
+        m.put("sandbox_ring_fallbacks", ringFallbacks);
+        m.put("sandbox_wakes_sent", wakesSent);
+        m.put("sandbox_wakes_received", wakesReceived);
         SandboxProcesses.Handle h = handle;
         Map<String, Long> live = h == null ? Map.of() : h.stats();
         m.put("sandbox_cgroup_cpu_ns", endedCpuNanos + live.getOrDefault("cpu_ns", 0L));
@@ -807,7 +1129,29 @@ final class SandboxRunner {
                     if (state != State.RUNNING && state != State.RETIRING) {
                         throw new CorruptedFrameException("RESULTS when " + state);
                     }
-                    results(f);
+                    if (rings == null) {
+                        results(f);
+                    } else { // a spilled frame: its SPILL record comes first in the ring
+                        if (!awaitingSpill) {
+                            drainRing();
+                        }
+                        if (!awaitingSpill) {
+                            throw new CorruptedFrameException("RESULTS frame without a SPILL record in the ring");
+                        }
+                        awaitingSpill = false;
+                        results(f);
+                        woken();
+                    }
+                }
+                case SandboxFrames.WAKE_UNIT -> {
+                    if (f.isReadable() || rings == null) {
+                        throw new CorruptedFrameException(rings == null ? "WAKE without rings" : "WAKE with a payload");
+                    }
+                    if (state != State.RUNNING && state != State.RETIRING) {
+                        throw new CorruptedFrameException("WAKE when " + state);
+                    }
+                    wakesReceived++;
+                    woken();
                 }
                 case SandboxFrames.OVER_BUDGET, SandboxFrames.BLOCKED -> {
                     SandboxFrames.need(f, 16, "report");

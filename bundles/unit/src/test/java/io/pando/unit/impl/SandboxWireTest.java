@@ -12,6 +12,7 @@ import io.pando.api.program.ActiveProgram;
 import io.pando.api.router.Execution;
 import io.pando.api.session.SessionId;
 import io.pando.api.unit.UnitId;
+import io.pando.ee.sandbox.launch.RingFile;
 import io.pando.link.SessionPlan;
 import io.pando.link.UnitChannel;
 import io.pando.unit.impl.RecordingAggregation.CreditMode;
@@ -20,9 +21,12 @@ import java.net.InetSocketAddress;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -40,7 +44,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The unit's side of sandbox protocol version 2 against a scripted sandbox (a thread speaking the protocol on the
+ * The unit's side of sandbox protocol version 3 (frames: the scripted sandbox declines the rings) against a scripted
+ * sandbox (a thread speaking the protocol on the
  * unit's socket, no JVM): what the unit writes (INIT with u32 flows and the set timers, BATCH entries with u32 flows,
  * timer expiries as flagged entries sent on an empty pipeline) and that it trusts nothing it reads back: an op on a
  * flow the session lacks, a TIMER_SET out of range or one timer too many ends the sandbox as a protocol error, and
@@ -75,6 +80,13 @@ class SandboxWireTest {
         final List<Entry> entries = new CopyOnWriteArrayList<>();
         /** Per incarnation (1, 2, ...): the ops for an entry; missing: echo. */
         final Map<Integer, Function<Entry, List<byte[]>>> scripts = new java.util.concurrent.ConcurrentHashMap<>();
+        /**
+         * Per incarnation: a sandbox that takes the rings, reads the first batch from its ring, then breaks the ring
+         * to the unit this way (given the file and the first entry) and wakes the unit.
+         */
+        final Map<Integer, Hostile> hostileRings = new java.util.concurrent.ConcurrentHashMap<>();
+        /** Incarnations that broke their ring. */
+        final List<Integer> broken = new CopyOnWriteArrayList<>();
         final ConcurrentLinkedQueue<Thread> threads = new ConcurrentLinkedQueue<>();
         int started;
 
@@ -97,7 +109,7 @@ class SandboxWireTest {
                 try (SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX)) {
                     ch[0] = c;
                     c.connect(UnixDomainSocketAddress.of(socket));
-                    serve(incarnation, c);
+                    serve(incarnation, c, socket);
                     exit.complete(0);
                 } catch (IOException | RuntimeException e) {
                     exit.complete(137);
@@ -145,7 +157,7 @@ class SandboxWireTest {
             };
         }
 
-        private void serve(int incarnation, SocketChannel c) throws IOException {
+        private void serve(int incarnation, SocketChannel c, Path socket) throws IOException {
             ByteBuffer init = frame(c);
             if (init == null || init.get() != 0x01) {
                 throw new IOException("no INIT");
@@ -172,13 +184,24 @@ class SandboxWireTest {
             for (int i = 0; i < timers.length; i++) {
                 timers[i] = init.getLong();
             }
+            int rings = init.get();
+            if (rings != 1) {
+                throw new IOException("the unit did not offer its rings: " + rings);
+            }
             if (init.hasRemaining()) {
                 throw new IOException(init.remaining() + " bytes after INIT");
             }
             inits.add(new Init(version, flows, timers));
+            Hostile hostile = hostileRings.get(incarnation);
+            if (hostile != null) {
+                hostile(incarnation, c, Path.of(socket + ".ring"), hostile);
+                return;
+            }
             byte[] bundle = "test.scripted;1.0.0".getBytes(StandardCharsets.UTF_8);
-            write(c, ByteBuffer.allocate(4 + 1 + 8 + 2 + bundle.length).putInt(1 + 8 + 2 + bundle.length)
-                .put((byte) 0x81).putInt(1000 + incarnation).putInt(1).putShort((short) bundle.length).put(bundle)
+            byte[] why = "scripted: frames".getBytes(StandardCharsets.UTF_8);
+            int len = 1 + 8 + 2 + bundle.length + 1 + 2 + why.length;
+            write(c, ByteBuffer.allocate(4 + len).putInt(len).put((byte) 0x81).putInt(1000 + incarnation).putInt(1)
+                .putShort((short) bundle.length).put(bundle).put((byte) 0).putShort((short) why.length).put(why)
                 .flip());
             while (true) {
                 ByteBuffer f = frame(c);
@@ -207,6 +230,67 @@ class SandboxWireTest {
                 write(c, out.flip());
             }
         }
+    }
+
+    /** A sandbox that takes the rings, reads one batch from them, breaks the ring to the unit and wakes it. */
+    private void hostile(int incarnation, SocketChannel c, Path file, Hostile act) throws IOException {
+        try (RingFile rings = RingFile.open(file)) {
+            byte[] bundle = "test.hostile;1.0.0".getBytes(StandardCharsets.UTF_8);
+            int len = 1 + 8 + 2 + bundle.length + 1 + 2;
+            write(c, ByteBuffer.allocate(4 + len).putInt(len).put((byte) 0x81).putInt(1000 + incarnation).putInt(1)
+                .putShort((short) bundle.length).put(bundle).put((byte) 1).putShort((short) 0).flip());
+            RingFile.Ring in = rings.toSandbox();
+            int at;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while ((at = in.next()) < 0) {
+                if (System.nanoTime() > deadline) {
+                    throw new IOException("no batch in the ring");
+                }
+                try {
+                    Thread.sleep(1);
+                } catch (InterruptedException e) {
+                    throw new IOException(e);
+                }
+            }
+            ByteBuffer b = in.data();
+            if (in.recordType() != 0x02 || b.getInt(at + 5) < 1) {
+                throw new IOException("not a batch: " + in.recordType());
+            }
+            int p = at + 9;
+            byte[] data = new byte[b.getInt(p + 13)];
+            b.get(p + 17, data);
+            Entry e = new Entry(incarnation, b.getLong(p), b.get(p + 8), b.getInt(p + 9) & 0xFFFF_FFFFL, data);
+            processes.entries.add(e);
+            act.act(rings, file, e);
+            processes.broken.add(incarnation);
+            write(c, ByteBuffer.allocate(5).putInt(1).put((byte) 0x86).flip());
+            while (frame(c) != null) {
+                // until the unit closes the connection
+            }
+        }
+    }
+
+    /** Writes a RESULTS record with {@code payload} into the ring to the unit of {@code file}, published. */
+    static void resultsRecord(RingFile rings, ByteBuffer payload) throws IOException {
+        RingFile.Ring out = rings.toUnit();
+        int size = 5 + payload.remaining();
+        int at = out.begin(size, size);
+        out.data().putInt(at, size - 4).put(at + 4, (byte) 0x82).put(at + 5, payload, payload.position(),
+            payload.remaining());
+        out.commit(size);
+    }
+
+    /** Writes the u64 at {@code offset} of the rings' header (little-endian, as the counters are). */
+    static void header(Path file, int offset, long value) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            ch.map(FileChannel.MapMode.READ_WRITE, 0, RingFile.HEADER).order(ByteOrder.LITTLE_ENDIAN)
+                .putLong(offset, value);
+        }
+    }
+
+    /** What a hostile sandbox does to its rings after reading the first entry. */
+    interface Hostile {
+        void act(RingFile rings, Path file, Entry first) throws IOException;
     }
 
     /** One EMIT op. */
@@ -322,7 +406,7 @@ class SandboxWireTest {
         UnitChannel ch = open(1);
         assertEquals(1, processes.inits.size());
         Init init = processes.inits.get(0);
-        assertEquals(2, init.version());
+        assertEquals(3, init.version());
         assertArrayEquals(new long[] {0, 1, 2}, init.flows());
         assertArrayEquals(new long[0], init.timers());
         ch.deliver(40, 2, datagram(40, 64), false);
@@ -341,6 +425,37 @@ class SandboxWireTest {
         Map<String, Long> c = ch.counters();
         assertEquals(1L, c.get("timers_set"), c.toString());
         assertEquals(1L, c.get("timers_fired"), c.toString());
+        ch.close().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void aSandboxThatBreaksItsRingIsEndedAsAProtocolErrorAndTheNextSandboxGetsTheDatagram() throws Exception {
+        // 1: the tail of the ring to the unit beyond a full ring
+        processes.hostileRings.put(1, (r, f, e) -> header(f, 256, RingFile.DEFAULT_CAPACITY + 64L));
+        // 2: a RESULTS record for a seq the unit did not send
+        processes.hostileRings.put(2, (r, f, e) -> resultsRecord(r, ByteBuffer.allocate(4 + 19).putInt(1)
+            .putLong(e.seq() + 1000).put((byte) 0).putLong(1).putShort((short) 0).flip()));
+        // 3: a RESULTS record whose EMIT claims more bytes than the record holds
+        processes.hostileRings.put(3, (r, f, e) -> resultsRecord(r, ByteBuffer.allocate(4 + 19 + 9).putInt(1)
+            .putLong(e.seq()).put((byte) 0).putLong(1).putShort((short) 1).put((byte) 1).putInt(0).putInt(1 << 19)
+            .flip()));
+        // 4: the head of the ring to the sandbox beyond what the unit wrote (found when the unit sends next)
+        processes.hostileRings.put(4, (r, f, e) -> header(f, 128, 1L << 30));
+        UnitChannel ch = open(3);
+        ch.deliver(0, 0, datagram(0, 32), false);
+        ch.deliver(1, 0, datagram(1, 32), false);
+        await(() -> processes.broken.contains(4), "the fourth sandbox to break its ring");
+        ch.deliver(2, 0, datagram(2, 32), false);
+        RecordingAggregation.Channel out = agg.channel(new SessionId(3));
+        await(() -> out.count() == 3, "the datagrams through the fifth sandbox (frames)");
+        assertEquals(5, processes.started);
+        Map<String, Long> c = ch.counters();
+        assertEquals(4L, c.get("sandbox_protocol_errors"), c.toString());
+        assertEquals(0L, c.get("program_killed"), "no culprit: the datagrams were sent again each time " + c);
+        for (int i = 0; i < 3; i++) {
+            assertEquals(i, out.results().get(i).sequence());
+            assertIntact(out.results().get(i).data(), i);
+        }
         ch.close().toCompletableFuture().get(10, TimeUnit.SECONDS);
     }
 
@@ -374,7 +489,7 @@ class SandboxWireTest {
         ch.close().toCompletableFuture().get(10, TimeUnit.SECONDS);
         assertEquals(1024L, ch.counters().get("timers_discarded"));
         for (Init i : processes.inits) {
-            assertEquals(2, i.version());
+            assertEquals(3, i.version());
         }
     }
 }

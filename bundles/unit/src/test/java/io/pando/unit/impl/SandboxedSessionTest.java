@@ -13,6 +13,7 @@ import io.pando.api.router.Execution;
 import io.pando.api.router.Isolation;
 import io.pando.api.session.SessionId;
 import io.pando.api.unit.UnitId;
+import io.pando.ee.sandbox.launch.RingFile;
 import io.pando.ee.sandbox.testing.ProgramJars;
 import io.pando.link.SessionPlan;
 import io.pando.link.UnitChannel;
@@ -142,6 +143,36 @@ class SandboxedSessionTest {
         assertEquals(0L, c.get("program_errors"), c.toString());
         assertEquals(1L, c.get("isolation_process"), c.toString());
         assertEquals(8L + "count".length(), c.get("state_bytes"), "the program's state is the unit's: " + c);
+        assertEquals(1L, c.get("sandbox_rings"), "batches and results went through the shared-memory rings: " + c);
+        assertEquals(0L, c.get("sandbox_ring_fallbacks"), c.toString());
+        assertTrue(c.get("sandbox_wakes_received") > 0, "the sandbox woke the unit: " + c);
+        ch.close().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        assertEquals(List.of(), events.faults());
+    }
+
+    @Test
+    void datagramsAndResultsLargerThanHalfARingGoOnTheSocketInTheirPlace() throws Exception {
+        core.addProgram("echo", upload(ECHO));
+        RecordingEvents events = new RecordingEvents();
+        SessionPlan plan = plan(1, "echo", Map.of(), 1_000_000);
+        UnitChannel ch = core.open(plan, agg, events);
+        int n = 40;
+        int big = (RingFile.DEFAULT_CAPACITY / 2) + 1000; // a record larger than half a ring: spilled
+        for (int i = 0; i < n; i++) {
+            ch.deliver(i, datagram(i, i % 4 == 1 ? big : 16 + i * 50), false);
+        }
+        RecordingAggregation.Channel out = agg.channel(plan.id());
+        await(() -> out.count() == n, 60, n + " results");
+        List<RecordingAggregation.Result> results = out.results();
+        for (int i = 0; i < n; i++) {
+            assertEquals(i, results.get(i).sequence(), "results keep the input order");
+            assertEquals(i % 4 == 1 ? big : 16 + i * 50, results.get(i).data().length);
+            assertIntact(results.get(i).data(), i);
+        }
+        Map<String, Long> c = ch.counters();
+        assertEquals(1L, c.get("sandbox_rings"), c.toString());
+        assertEquals(0L, c.get("sandbox_protocol_errors"), c.toString());
+        assertEquals(1L, c.get("sandbox_starts"), c.toString());
         ch.close().toCompletableFuture().get(10, TimeUnit.SECONDS);
         assertEquals(List.of(), events.faults());
     }

@@ -263,10 +263,16 @@ final class TestUnit implements AutoCloseable {
             state, new long[0]);
     }
 
-    /** INIT of protocol version 2. */
+    /** INIT of protocol version 3, without the rings (frames only). */
     static ByteBuffer init(String session, String program, long budgetMicros, long[] flows, Map<String, String> params,
         Map<String, byte[]> state, long[] timers) {
-        Out o = new Out(INIT).u16(2).str(session).str(program).u32(budgetMicros).u16(flows.length);
+        return init(session, program, budgetMicros, flows, params, state, timers, false);
+    }
+
+    /** INIT of protocol version 3. */
+    static ByteBuffer init(String session, String program, long budgetMicros, long[] flows, Map<String, String> params,
+        Map<String, byte[]> state, long[] timers, boolean rings) {
+        Out o = new Out(INIT).u16(3).str(session).str(program).u32(budgetMicros).u16(flows.length);
         for (long f : flows) {
             o.u32(f);
         }
@@ -278,6 +284,7 @@ final class TestUnit implements AutoCloseable {
         for (long t : timers) {
             o.u64(t);
         }
+        o.u8(rings ? 1 : 0);
         return o.done();
     }
 
@@ -307,13 +314,18 @@ final class TestUnit implements AutoCloseable {
     }
 
     /** READY's fields. */
-    record Ready(long pid, long startupMillis, String bundle) {
+    record Ready(long pid, long startupMillis, String bundle, boolean rings, String noRings) {
         static Ready parse(Frame f) {
             if (f.type() != READY) {
                 throw new AssertionError("expected READY, got " + describe(f));
             }
             ByteBuffer in = f.payload().duplicate();
-            return new Ready(in.getInt() & 0xFFFF_FFFFL, in.getInt() & 0xFFFF_FFFFL, str(in));
+            Ready r = new Ready(in.getInt() & 0xFFFF_FFFFL, in.getInt() & 0xFFFF_FFFFL, str(in), in.get() == 1,
+                str(in));
+            if (in.hasRemaining()) {
+                throw new AssertionError("bytes after READY");
+            }
+            return r;
         }
     }
 
