@@ -13,7 +13,7 @@
  * {@link io.pando.api.router.RouterException}. A refused request changes nothing.
  */
 @Export
-@Version("1.2.0")
+@Version("1.3.0")
 package io.pando.api.router;
 
 import org.osgi.annotation.bundle.Export;

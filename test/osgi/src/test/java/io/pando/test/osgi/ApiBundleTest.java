@@ -33,7 +33,7 @@ class ApiBundleTest {
     static final Map<String, Version> API_PACKAGES = Map.of(
         "io.pando.api.policy", new Version(1, 0, 0),
         "io.pando.api.program", new Version(1, 2, 0),
-        "io.pando.api.router", new Version(1, 2, 0),
+        "io.pando.api.router", new Version(1, 3, 0),
         "io.pando.api.session", new Version(1, 0, 0),
         "io.pando.api.unit", new Version(1, 0, 0),
         "io.pando.api.vm", new Version(1, 0, 0));
