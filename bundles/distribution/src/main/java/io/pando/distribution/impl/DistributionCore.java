@@ -430,7 +430,8 @@ final class DistributionCore implements RouterService, ArtpHandler {
         all.removeIf(u -> drained.contains(u.id()));
         int k = request.units() == 0 ? all.size() : request.units();
         if (k > all.size()) {
-            throw new IllegalArgumentException("asked for " + k + " units; " + all.size() + " take sessions: "
+            throw new IllegalArgumentException("asked for " + k + " units; " + all.size()
+                + (drained.isEmpty() ? " run: " : " take sessions: ")
                 + new TreeSet<>(all.stream().map(u -> u.id().value()).toList())
                 + (drained.isEmpty() ? "" : " (drained: " + new TreeSet<>(drained.stream().map(UnitId::value).toList())
                     + ")"));

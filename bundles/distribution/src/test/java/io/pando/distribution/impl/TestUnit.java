@@ -198,7 +198,8 @@ final class TestUnit implements UnitPort {
             if (f != null) {
                 throw f;
             }
-            return Map.of("datagrams_in", (long) count(), "held_for_handover", (long) heldAtTakeOver);
+            return takenOver == null ? Map.of("datagrams_in", (long) count())
+                : Map.of("datagrams_in", (long) count(), "held_for_handover", (long) heldAtTakeOver);
         }
 
         List<Delivery> deliveries() {
