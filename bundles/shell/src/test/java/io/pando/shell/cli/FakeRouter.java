@@ -148,7 +148,7 @@ final class FakeRouter implements RouterService {
         us.set(us.indexOf(from), to);
         sessions.put(id, new SessionInfo(s.id(), s.name(), s.program(), s.state(), s.ingress(), s.destination(),
             us, s.loadBalancing(), s.created(), s.counters(), s.unitCounters(), s.reorder(), s.flows()));
-        return new MigrationInfo(id, from, to, Duration.ofMicros(1500), 3, 8, 0);
+        return new MigrationInfo(id, from, to, Duration.ofNanos(1_500_000), 3, 8, 0);
     }
 
     /** Moves every session of the unit to the first other unit not serving it. */
