@@ -45,6 +45,29 @@ public interface UnitPort {
     UnitChannel open(SessionPlan plan, AggregationPort aggregation, SessionEvents events);
 
     /**
+     * @return whether this unit can hand sessions over to another unit and take them over from one
+     *     ({@link #openForHandover}, {@link UnitChannel#handOver()}, {@link UnitChannel#takeOver})
+     * @since 1.3
+     */
+    default boolean migrates() {
+        return false;
+    }
+
+    /**
+     * Opens a session that migrates to this unit from another one. Like {@link #open}, except that the program is
+     * not started: every datagram delivered meanwhile is held, in order and charged to the session's quota (so that
+     * the sender is paused by ARTP flow control if the hand-over takes long), until {@link UnitChannel#takeOver}
+     * brings the program's state.
+     *
+     * @throws IllegalStateException if the unit is stopping or already serves the session
+     * @throws UnsupportedOperationException if the unit cannot take sessions over ({@link #migrates()} is false)
+     * @since 1.3
+     */
+    default UnitChannel openForHandover(SessionPlan plan, AggregationPort aggregation, SessionEvents events) {
+        throw new UnsupportedOperationException("unit " + id() + " (" + location() + ") cannot take a session over");
+    }
+
+    /**
      * Checks, before anything is opened, that this unit can run the session: its program is registered and
      * accepts the session's parameters.
      *

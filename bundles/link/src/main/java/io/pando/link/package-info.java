@@ -26,12 +26,26 @@
  * its sender ARTP credit until the unit reports it clear (below a quarter). The other half holds what the sender
  * had already been granted; what still goes beyond the quota is accepted and counted.
  *
+ * <h2>Migration</h2>
+ * A live session moves from one unit to another without losing a datagram or its program's state. The
+ * distribution unit (1) opens the session on the target with {@link io.pando.link.UnitPort#openForHandover}, which
+ * holds what it gets; (2) on its event loop, between two datagrams, replaces the source by the target in the
+ * session's units, so every later datagram (and control information) goes to the target; (3) asks the source to
+ * {@link io.pando.link.UnitChannel#handOver() hand over}: the source processes everything it had been given,
+ * exports the state and timers and stops the program, while its remaining results go on to the aggregation unit,
+ * which restores ingress order as for any unit; (4) gives the state to the target
+ * ({@link io.pando.link.UnitChannel#takeOver}), which installs it and only then processes the datagrams it held, in
+ * order. A stateful program therefore sees every datagram exactly once, in ingress order, across the move. The
+ * datagrams held on the target are charged to the session's quota there, so a long hand-over pauses the sender
+ * (ARTP credit) instead of dropping anything. The aggregation unit does not use the plan's units: a unit attaches
+ * when it opens the session and stays attached until its results have left.
+ *
  * <h2>Threads</h2>
  * Every method is thread-safe. {@code deliver} and {@code release} are on the packet path: they take no lock
  * and do not block.
  */
 @Export
-@Version("1.2.0")
+@Version("1.3.0")
 package io.pando.link;
 
 import org.osgi.annotation.bundle.Export;

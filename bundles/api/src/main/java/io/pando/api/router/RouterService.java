@@ -1,6 +1,7 @@
 package io.pando.api.router;
 
 import io.pando.api.session.SessionId;
+import io.pando.api.unit.UnitId;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -37,6 +38,49 @@ public interface RouterService {
      * @throws java.util.NoSuchElementException if no such session is open
      */
     SessionInfo closeSession(SessionId id);
+
+    /**
+     * Moves a live session from one of its units to another while its datagrams flow: nothing accepted is lost,
+     * and the program's session state (and timers) move with it, so that the program on {@code to} goes on
+     * exactly where the one on {@code from} stopped. New datagrams go to {@code to}, which holds them until
+     * {@code from} has processed everything it had been given and handed the state over; meanwhile the
+     * datagrams held count against the session's quota and may pause the sender through ARTP flow control.
+     *
+     * @return what moved and how long datagrams were held
+     * @throws java.util.NoSuchElementException if no such session is open, or no unit {@code to} runs
+     * @throws IllegalArgumentException if {@code from} does not serve the session, {@code to} already serves
+     *     it, {@code to} is drained or lacks the session's program, or either unit cannot migrate sessions
+     * @throws IllegalStateException if a migration of the session is already running or it is closing
+     * @throws RouterException if the hand-over failed after the datagrams had gone to {@code to} (the message
+     *     says what was lost)
+     * @since 1.3
+     */
+    default MigrationInfo migrateSession(SessionId id, UnitId from, UnitId to) {
+        throw new UnsupportedOperationException("this router does not migrate sessions");
+    }
+
+    /**
+     * Drains a unit: marks it so that no new session is placed on it, then migrates every session it serves to
+     * the least loaded other unit that can take it ({@link #migrateSession}). Draining a drained unit moves
+     * whatever still runs there.
+     *
+     * @return what moved and what could not
+     * @throws java.util.NoSuchElementException if no such unit runs
+     * @since 1.3
+     */
+    default DrainInfo drainUnit(UnitId unit) {
+        throw new UnsupportedOperationException("this router does not drain units");
+    }
+
+    /**
+     * Lets a drained unit take new sessions again.
+     *
+     * @return whether the unit was drained
+     * @since 1.3
+     */
+    default boolean undrainUnit(UnitId unit) {
+        throw new UnsupportedOperationException("this router does not drain units");
+    }
 
     /** @return every unit the router can use, local and remote */
     List<UnitInfo> units();

@@ -3,6 +3,8 @@ package io.pando.distribution.impl;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.EventLoop;
 import io.pando.api.policy.LoadBalancingPolicy;
+import io.pando.api.router.DrainInfo;
+import io.pando.api.router.MigrationInfo;
 import io.pando.api.program.Datagram;
 import io.pando.api.router.PolicyRole;
 import io.pando.api.router.RouterException;
@@ -24,6 +26,7 @@ import io.pando.artp.ControlBlock;
 import io.pando.artp.ErrorCode;
 import io.pando.artp.SessionGrant;
 import io.pando.link.AggregationPort;
+import io.pando.link.SessionHandover;
 import io.pando.link.SessionPlan;
 import io.pando.link.UnitChannel;
 import io.pando.link.UnitPort;
@@ -31,6 +34,7 @@ import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.EnumMap;
@@ -78,6 +82,12 @@ import java.util.stream.Collectors;
  * <p><b>Sessions</b> are created and closed by the administrator ({@link RouterService}); creation opens the
  * egress at the aggregation unit first, then the session on each chosen unit, and undoes everything if one
  * step fails.
+ *
+ * <p><b>Migration</b> (io.pando.link, "Migration"): the session is opened on the target unit, which holds what it
+ * gets; on the ingress loop, between two datagrams, the target replaces the source in the session's units and
+ * channels; the source processes what it had, hands the program's state over and closes once its results left;
+ * the target installs the state and processes what it held. A drained unit gets no new session and its sessions
+ * migrate to the least loaded other units.
  */
 final class DistributionCore implements RouterService, ArtpHandler {
 
@@ -91,6 +101,7 @@ final class DistributionCore implements RouterService, ArtpHandler {
             return t;
         }, new java.util.concurrent.ThreadPoolExecutor.CallerRunsPolicy());
     private static final long CLOSE_TIMEOUT_S = 30;
+    private static final long HANDOVER_TIMEOUT_S = 30;
 
     private final ArtpEndpoint ingress;
     private final EventLoop loop;
@@ -104,6 +115,8 @@ final class DistributionCore implements RouterService, ArtpHandler {
     private final Object admin = new Object();
     private volatile String selectedPolicy;
     private volatile Map<UnitId, UnitLoad> loads = Map.of();
+    /** Units that take no new session (pando:unit-drain). */
+    private final Set<UnitId> drained = ConcurrentHashMap.newKeySet();
 
     // ingress loop
     private long refusedNoSession;
@@ -116,6 +129,12 @@ final class DistributionCore implements RouterService, ArtpHandler {
     private long sessionsClosed;
     private long policySwitches;
     private volatile long duplicateUnits;
+    // migrations (admin threads)
+    private final java.util.concurrent.atomic.AtomicLong migrations = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong migrationsFailed = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong handoverHeld = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong handoverNanos = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong handoverNanosMax = new java.util.concurrent.atomic.AtomicLong();
 
     /**
      * @param bind the ingress address
@@ -419,12 +438,19 @@ final class DistributionCore implements RouterService, ArtpHandler {
             throw new RouterException("no unit is running on this node (feature pando-unit, configuration "
                 + "io.pando.unit~NAME)");
         }
-        int k = request.units() == 0 ? units.size() : request.units();
-        if (k > units.size()) {
-            throw new IllegalArgumentException("asked for " + k + " units; " + units.size() + " run: "
-                + new TreeSet<>(units.keySet().stream().map(UnitId::value).toList()));
-        }
         List<UnitPort> all = new ArrayList<>(units.values());
+        all.removeIf(u -> drained.contains(u.id()));
+        int k = request.units() == 0 ? all.size() : request.units();
+        if (k > all.size()) {
+            throw new IllegalArgumentException("asked for " + k + " units; " + all.size()
+                + (drained.isEmpty() ? " run: " : " take sessions: ")
+                + new TreeSet<>(all.stream().map(u -> u.id().value()).toList())
+                + (drained.isEmpty() ? "" : " (drained: " + new TreeSet<>(drained.stream().map(UnitId::value).toList())
+                    + ")"));
+        }
+        if (k == 0) {
+            throw new RouterException("every unit is drained (pando:unit-undrain UNIT)");
+        }
         all.sort(Comparator.comparingInt((UnitPort u) -> u.load().sessions()).thenComparing(u -> u.id().value()));
         List<UnitPort> chosen = new ArrayList<>(all.subList(0, k));
         chosen.sort(Comparator.comparing(u -> u.id().value()));
@@ -560,7 +586,184 @@ final class DistributionCore implements RouterService, ArtpHandler {
     @Override
     public List<UnitInfo> units() {
         return units.values().stream().sorted(Comparator.comparing(u -> u.id().value()))
-            .map(u -> new UnitInfo(u.id(), u.location(), u.load(), u.scheduler(), u.counters())).toList();
+            .map(u -> {
+                Map<String, Long> c = new LinkedHashMap<>(u.counters());
+                c.put("drained", drained.contains(u.id()) ? 1L : 0L);
+                return new UnitInfo(u.id(), u.location(), u.load(), u.scheduler(), c);
+            }).toList();
+    }
+
+    // ---- migration
+
+    @Override
+    public MigrationInfo migrateSession(SessionId id, UnitId from, UnitId to) {
+        IngressSession s = sessions.get(id);
+        if (s == null || s.state != SessionState.ACTIVE) {
+            throw new NoSuchElementException("no session " + id);
+        }
+        if (!s.migrating.compareAndSet(false, true)) {
+            throw new IllegalStateException("a migration of session " + id + " is already running");
+        }
+        try {
+            synchronized (s) { // closeSession takes the same lock: a session does not close mid-migration
+                if (s.state != SessionState.ACTIVE) {
+                    throw new NoSuchElementException("no session " + id + " (it closed)");
+                }
+                return migrate(s, from, to);
+            }
+        } finally {
+            s.migrating.set(false);
+        }
+    }
+
+    private MigrationInfo migrate(IngressSession s, UnitId from, UnitId to) {
+        SessionPlan plan = s.plan;
+        if (from.equals(to)) {
+            throw new IllegalArgumentException("session " + s.id + ": the source and the target are both " + from);
+        }
+        if (!s.candidates.contains(from)) {
+            throw new IllegalArgumentException("unit " + from + " does not serve session " + s.id + "; its units: "
+                + s.candidates);
+        }
+        UnitPort target = units.get(to);
+        if (target == null) {
+            throw new NoSuchElementException("no unit " + to + "; units: "
+                + new TreeSet<>(units.keySet().stream().map(UnitId::value).toList()));
+        }
+        if (s.candidates.contains(to)) {
+            throw new IllegalArgumentException("unit " + to + " already serves session " + s.id);
+        }
+        if (drained.contains(to)) {
+            throw new IllegalArgumentException("unit " + to + " is drained (pando:unit-undrain " + to + ")");
+        }
+        UnitPort source = units.get(from);
+        if (source == null) {
+            throw new IllegalArgumentException("unit " + from + " is not running: there is nothing to hand over");
+        }
+        for (UnitPort u : List.of(source, target)) {
+            if (!u.migrates()) {
+                throw new IllegalArgumentException("unit " + u.id() + " (" + u.location() + ") cannot hand sessions "
+                    + "over or take them over");
+            }
+        }
+        if (!target.programs().contains(plan.program())) {
+            throw new IllegalArgumentException("unit " + to + " lacks the program '" + plan.program() + "' of session "
+                + s.id + "; it runs: " + target.programs());
+        }
+        List<UnitId> next = new ArrayList<>(s.candidates);
+        next.set(next.indexOf(from), to);
+        SessionPlan moved = new SessionPlan(plan.id(), plan.name(), plan.program(), plan.parameters(),
+            plan.destination(), next, plan.quotaBytes(), plan.reorderWindowMillis(), plan.execution(), plan.flows());
+        target.validate(moved);
+        UnitChannel in;
+        try {
+            in = target.openForHandover(moved, aggregation, s);
+        } catch (RuntimeException e) {
+            throw new RouterException("unit " + to + " cannot take session " + s.id + " over: " + e.getMessage(), e);
+        }
+        UnitChannel out = s.channels.get(from);
+        long t0 = onLoop(() -> { // between two datagrams: every later one goes to the target
+            Map<UnitId, UnitChannel> m = new LinkedHashMap<>();
+            for (Map.Entry<UnitId, UnitChannel> e : s.channels.entrySet()) {
+                m.put(e.getKey().equals(from) ? to : e.getKey(), e.getKey().equals(from) ? in : e.getValue());
+            }
+            s.channels = m;
+            s.channelArray = m.values().toArray(new UnitChannel[0]);
+            s.candidates = List.copyOf(next);
+            s.plan = moved;
+            s.active = activeView(s, SessionState.ACTIVE);
+            return System.nanoTime();
+        });
+        SessionHandover h;
+        RuntimeException lost = null;
+        try {
+            h = out.handOver().toCompletableFuture().get(HANDOVER_TIMEOUT_S, TimeUnit.SECONDS);
+        } catch (InterruptedException | ExecutionException | TimeoutException | RuntimeException e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            String why = e instanceof TimeoutException ? "no answer within " + HANDOVER_TIMEOUT_S + " s"
+                : String.valueOf(e instanceof ExecutionException ? e.getCause().getMessage() : e.getMessage());
+            lost = new RouterException("session " + s.id + " moved from " + from + " to " + to + " WITHOUT its "
+                + "program state: unit " + from + " did not hand it over (" + why + "); the datagrams are processed "
+                + "on " + to + " from an empty state", e);
+            h = SessionHandover.EMPTY;
+        }
+        in.takeOver(h);
+        long handover = System.nanoTime() - t0;
+        long held = in.counters().getOrDefault("held_for_handover", 0L);
+        if (lost != null) {
+            migrationsFailed.incrementAndGet();
+            LOG.log(Level.ERROR, lost.getMessage(), lost.getCause());
+        }
+        await(List.of(out.close().toCompletableFuture()), "unit " + from + " to close session " + s.id
+            + " after handing it over", () -> { });
+        migrations.incrementAndGet();
+        handoverHeld.addAndGet(held);
+        handoverNanos.addAndGet(handover);
+        handoverNanosMax.accumulateAndGet(handover, Math::max);
+        s.migrations++;
+        s.handoverHeld += held;
+        s.handoverNanos += handover;
+        if (lost != null) {
+            throw lost;
+        }
+        MigrationInfo info = new MigrationInfo(s.id, from, to, Duration.ofNanos(handover), held, h.stateBytes(),
+            h.timerDelaysMicros().size());
+        LOG.log(Level.INFO, "session {0} migrated from {1} to {2}: hand-over {3} µs, {4} datagrams held, {5} state "
+            + "bytes, {6} timers", s.id, from, to, handover / 1000, held, info.stateBytes(), info.timers());
+        return info;
+    }
+
+    @Override
+    public DrainInfo drainUnit(UnitId unit) {
+        if (!units.containsKey(unit) && !drained.contains(unit)) {
+            throw new NoSuchElementException("no unit " + unit + "; units: "
+                + new TreeSet<>(units.keySet().stream().map(UnitId::value).toList()));
+        }
+        if (drained.add(unit)) {
+            LOG.log(Level.INFO, "unit {0} is drained: it takes no new session", unit);
+        }
+        List<MigrationInfo> moved = new ArrayList<>();
+        Map<SessionId, String> stayed = new LinkedHashMap<>();
+        for (SessionInfo info : sessions()) {
+            IngressSession s = sessions.get(info.id());
+            if (s == null || !s.candidates.contains(unit)) {
+                continue;
+            }
+            try {
+                moved.add(migrateSession(s.id, unit, leastLoaded(s, unit)));
+            } catch (RuntimeException e) {
+                stayed.put(s.id, e.getMessage());
+                LOG.log(Level.WARNING, "drain of unit {0}: session {1} stays: {2}", unit, s.id, e.getMessage());
+            }
+        }
+        return new DrainInfo(unit, moved, stayed);
+    }
+
+    /** The least loaded unit that can take the session over from {@code from} (fewest sessions, then buffer). */
+    private UnitId leastLoaded(IngressSession s, UnitId from) {
+        String program = s.plan.program();
+        List<UnitId> serving = s.candidates;
+        return units.values().stream()
+            .filter(u -> !drained.contains(u.id()) && !serving.contains(u.id()) && u.migrates()
+                && u.programs().contains(program))
+            .map(UnitPort::load)
+            .min(Comparator.comparingInt(UnitLoad::sessions).thenComparingLong(UnitLoad::bufferUsed)
+                .thenComparing(l -> l.unit().value()))
+            .map(UnitLoad::unit)
+            .orElseThrow(() -> new IllegalArgumentException("no other unit can take session " + s.id + " over from "
+                + from + ": none that is not drained, does not serve it already, runs program '" + program
+                + "' and migrates sessions"));
+    }
+
+    @Override
+    public boolean undrainUnit(UnitId unit) {
+        boolean was = drained.remove(unit);
+        if (was) {
+            LOG.log(Level.INFO, "unit {0} takes new sessions again", unit);
+        }
+        return was;
     }
 
     @Override
@@ -611,6 +814,12 @@ final class DistributionCore implements RouterService, ArtpHandler {
         }
         m.put("units", (long) units.size());
         m.put("duplicate_units", duplicateUnits);
+        m.put("units_drained", (long) drained.size());
+        m.put("migrations", migrations.get());
+        m.put("migrations_failed", migrationsFailed.get());
+        m.put("migration_held_datagrams", handoverHeld.get());
+        m.put("handover_us_total", handoverNanos.get() / 1000);
+        m.put("handover_us_max", handoverNanosMax.get() / 1000);
         m.putAll(onLoop(() -> {
             Map<String, Long> i = new LinkedHashMap<>();
             i.put("datagrams_in", datagramsIn);

@@ -1,12 +1,15 @@
 package io.pando.distribution.impl;
 
 import io.pando.api.policy.LoadBalancingPolicy;
+import io.pando.api.router.DrainInfo;
+import io.pando.api.router.MigrationInfo;
 import io.pando.api.router.PolicyRole;
 import io.pando.api.router.RouterService;
 import io.pando.api.router.SessionInfo;
 import io.pando.api.router.SessionRequest;
 import io.pando.api.router.UnitInfo;
 import io.pando.api.session.SessionId;
+import io.pando.api.unit.UnitId;
 import io.pando.artp.ArtpConfig;
 import io.pando.link.AggregationPort;
 import io.pando.link.UnitPort;
@@ -129,6 +132,21 @@ public class DistributionUnit implements RouterService {
     @Override
     public SessionInfo closeSession(SessionId id) {
         return core.closeSession(id);
+    }
+
+    @Override
+    public MigrationInfo migrateSession(SessionId id, UnitId from, UnitId to) {
+        return core.migrateSession(id, from, to);
+    }
+
+    @Override
+    public DrainInfo drainUnit(UnitId unit) {
+        return core.drainUnit(unit);
+    }
+
+    @Override
+    public boolean undrainUnit(UnitId unit) {
+        return core.undrainUnit(unit);
     }
 
     @Override

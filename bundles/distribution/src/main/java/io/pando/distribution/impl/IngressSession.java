@@ -29,7 +29,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class IngressSession implements SessionEvents {
 
     final DistributionCore core;
-    final SessionPlan plan;
+    /** Replaced (never changed) when the session migrates. */
+    volatile SessionPlan plan;
     final SessionId id;
     final Instant created = Instant.now();
     /** The session's own load-balancing policy, or null for the router's selected one. */
@@ -39,12 +40,14 @@ final class IngressSession implements SessionEvents {
      * know it) or unkeyed; made once, so the handshake path allocates nothing for it.
      */
     final SessionGrant grant;
-    final List<UnitId> candidates;
+    /** The units serving the session; replaced together with {@link #channels} on the ingress loop. */
+    volatile List<UnitId> candidates;
     /** The plan's flow ids in ascending order; a flow's index here is its position. */
     final long[] flowIds;
     /** The plan's flows by position, made once so that tagging a datagram allocates nothing. */
     final FlowId[] flows;
-    final Map<UnitId, UnitChannel> channels = new LinkedHashMap<>();
+    /** Filled before the session is published, then replaced (never changed) when it migrates. */
+    volatile Map<UnitId, UnitChannel> channels = new LinkedHashMap<>();
     UnitChannel[] channelArray = new UnitChannel[0];
     volatile ActiveSession active;
     volatile SessionState state = SessionState.ESTABLISHING;
@@ -69,6 +72,12 @@ final class IngressSession implements SessionEvents {
     static final int PROGRAM_FAULT = 0x4001;
     int roundRobin;
     volatile boolean forwarding = true;
+    /** A migration of the session runs (at most one at a time). */
+    final java.util.concurrent.atomic.AtomicBoolean migrating = new java.util.concurrent.atomic.AtomicBoolean();
+    // admin, under the session's lock
+    volatile long migrations;
+    volatile long handoverHeld;
+    volatile long handoverNanos;
 
     IngressSession(DistributionCore core, SessionPlan plan, String policy, SessionGrant grant) {
         this.core = core;
@@ -183,6 +192,9 @@ final class IngressSession implements SessionEvents {
         m.put("program_faults", programFaults);
         m.put("fault_notices_lost", faultNoticesLost);
         m.put("unknown_flow", unknownFlow);
+        m.put("migrations", migrations);
+        m.put("handover_held", handoverHeld);
+        m.put("handover_us", handoverNanos / 1000);
         if (flowIds.length > 1) {
             for (int i = 0; i < flowIds.length; i++) {
                 m.put("flow_" + flowIds[i] + "_datagrams_in", flowDatagramsIn[i]);

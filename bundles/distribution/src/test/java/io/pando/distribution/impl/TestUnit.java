@@ -7,6 +7,7 @@ import io.pando.api.unit.UnitId;
 import io.pando.api.unit.UnitLoad;
 import io.pando.link.AggregationPort;
 import io.pando.link.SessionEvents;
+import io.pando.link.SessionHandover;
 import io.pando.link.SessionPlan;
 import io.pando.link.UnitChannel;
 import io.pando.link.UnitPort;
@@ -38,6 +39,12 @@ final class TestUnit implements UnitPort {
     volatile Set<String> programs = Set.of("passthrough");
     /** What the unit's program says about a session's parameters; null accepts anything. */
     volatile java.util.function.Consumer<Map<String, String>> validator;
+    /** Whether the unit hands sessions over and takes them over. */
+    volatile boolean migrates = true;
+    /** What every channel's handOver() waits for, if set. */
+    volatile CompletableFuture<Void> handoverGate;
+    /** Fails every channel's handOver() when set. */
+    volatile RuntimeException handoverFailure;
 
     TestUnit(String id, List<String> log) {
         this.id = UnitId.of(id);
@@ -88,6 +95,21 @@ final class TestUnit implements UnitPort {
     }
 
     @Override
+    public boolean migrates() {
+        return migrates;
+    }
+
+    @Override
+    public UnitChannel openForHandover(SessionPlan plan, AggregationPort aggregation, SessionEvents ev) {
+        if (!migrates) {
+            return UnitPort.super.openForHandover(plan, aggregation, ev);
+        }
+        UnitChannel c = open(plan, aggregation, ev);
+        log.add("open-for-handover " + id);
+        return c;
+    }
+
+    @Override
     public void validate(SessionPlan plan) {
         UnitPort.super.validate(plan);
         java.util.function.Consumer<Map<String, String>> v = validator;
@@ -112,6 +134,9 @@ final class TestUnit implements UnitPort {
         private final List<Delivery> deliveries = new ArrayList<>();
         volatile boolean closed;
         volatile int late;
+        volatile SessionHandover takenOver;
+        /** What the channel got before the take-over: what a real unit holds. */
+        volatile int heldAtTakeOver;
 
         Channel(SessionId session) {
             this.session = session;
@@ -141,13 +166,40 @@ final class TestUnit implements UnitPort {
                 CompletableFuture.delayedExecutor(30, TimeUnit.MILLISECONDS));
         }
 
+        /** Hands over the number of datagrams it got as state "n", and timer 7 with 1 s left. */
+        @Override
+        public CompletionStage<SessionHandover> handOver() {
+            log.add("handover " + id);
+            RuntimeException f = handoverFailure;
+            if (f != null) {
+                return CompletableFuture.failedFuture(f);
+            }
+            CompletableFuture<Void> gate = handoverGate;
+            return (gate == null ? CompletableFuture.<Void>completedFuture(null) : gate).thenApply(v -> {
+                closed = true;
+                return new SessionHandover(Map.of("n", java.nio.ByteBuffer.allocate(8).putLong(count()).array()),
+                    Map.of(7L, 1_000_000L), count() - 1);
+            });
+        }
+
+        @Override
+        public void takeOver(SessionHandover handover) {
+            if (takenOver != null) {
+                throw new IllegalStateException("taken over twice");
+            }
+            heldAtTakeOver = count();
+            takenOver = handover;
+            log.add("take-over " + id);
+        }
+
         @Override
         public Map<String, Long> counters() {
             RuntimeException f = stoppedFailure;
             if (f != null) {
                 throw f;
             }
-            return Map.of("datagrams_in", (long) count());
+            return takenOver == null ? Map.of("datagrams_in", (long) count())
+                : Map.of("datagrams_in", (long) count(), "held_for_handover", (long) heldAtTakeOver);
         }
 
         List<Delivery> deliveries() {

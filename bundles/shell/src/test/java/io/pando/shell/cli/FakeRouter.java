@@ -1,5 +1,7 @@
 package io.pando.shell.cli;
 
+import io.pando.api.router.DrainInfo;
+import io.pando.api.router.MigrationInfo;
 import io.pando.api.router.PolicyRole;
 import io.pando.api.router.RouterService;
 import io.pando.api.router.SessionInfo;
@@ -10,6 +12,7 @@ import io.pando.api.session.SessionState;
 import io.pando.api.unit.UnitId;
 import io.pando.api.unit.UnitLoad;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -121,6 +124,61 @@ final class FakeRouter implements RouterService {
         return new SessionInfo(s.id(), s.name(), s.program(), SessionState.CLOSED, s.ingress(), s.destination(),
             s.units(), s.loadBalancing(), s.created(), s.counters(), s.unitCounters(), s.reorder(), s.flows(),
             s.keyed());
+    }
+
+    /** Units drained by {@link #drainUnit}. */
+    final Set<UnitId> drained = new java.util.TreeSet<>(java.util.Comparator.comparing(UnitId::value));
+
+    /** Moves the unit in the session's list; 1.5 ms hand-over, 3 held datagrams, 8 state bytes, no timer. */
+    @Override
+    public MigrationInfo migrateSession(SessionId id, UnitId from, UnitId to) {
+        if (refusal != null) {
+            throw refusal;
+        }
+        SessionInfo s = sessions.get(id);
+        if (s == null) {
+            throw new NoSuchElementException("session " + id + " is not open");
+        }
+        if (!s.units().contains(from)) {
+            throw new IllegalArgumentException("unit " + from + " does not serve session " + id);
+        }
+        if (s.units().contains(to)) {
+            throw new IllegalArgumentException("unit " + to + " already serves session " + id);
+        }
+        List<UnitId> us = new ArrayList<>(s.units());
+        us.set(us.indexOf(from), to);
+        sessions.put(id, new SessionInfo(s.id(), s.name(), s.program(), s.state(), s.ingress(), s.destination(),
+            us, s.loadBalancing(), s.created(), s.counters(), s.unitCounters(), s.reorder(), s.flows()));
+        return new MigrationInfo(id, from, to, Duration.ofNanos(1_500_000), 3, 8, 0);
+    }
+
+    /** Moves every session of the unit to the first other unit not serving it. */
+    @Override
+    public DrainInfo drainUnit(UnitId unit) {
+        if (units.stream().noneMatch(u -> u.id().equals(unit))) {
+            throw new NoSuchElementException("no unit " + unit);
+        }
+        drained.add(unit);
+        List<MigrationInfo> moved = new ArrayList<>();
+        Map<SessionId, String> stayed = new LinkedHashMap<>();
+        for (SessionInfo s : List.copyOf(sessions.values())) {
+            if (!s.units().contains(unit)) {
+                continue;
+            }
+            Optional<UnitId> to = units.stream().map(UnitInfo::id)
+                .filter(u -> !drained.contains(u) && !s.units().contains(u)).findFirst();
+            if (to.isPresent()) {
+                moved.add(migrateSession(s.id(), unit, to.get()));
+            } else {
+                stayed.put(s.id(), "no other unit can take it");
+            }
+        }
+        return new DrainInfo(unit, moved, stayed);
+    }
+
+    @Override
+    public boolean undrainUnit(UnitId unit) {
+        return drained.remove(unit);
     }
 
     @Override

@@ -245,6 +245,16 @@ public class ArUnit implements UnitPort {
     }
 
     @Override
+    public boolean migrates() {
+        return core.migrates();
+    }
+
+    @Override
+    public UnitChannel openForHandover(SessionPlan plan, AggregationPort aggregation, SessionEvents events) {
+        return core.openForHandover(plan, aggregation, events);
+    }
+
+    @Override
     public void validate(SessionPlan plan) {
         core.validate(plan);
     }

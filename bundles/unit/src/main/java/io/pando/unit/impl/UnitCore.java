@@ -20,6 +20,7 @@ import io.pando.api.unit.UnitId;
 import io.pando.api.unit.UnitLoad;
 import io.pando.link.AggregationPort;
 import io.pando.link.SessionEvents;
+import io.pando.link.SessionHandover;
 import io.pando.link.SessionPlan;
 import io.pando.link.UnitChannel;
 import io.pando.link.UnitPort;
@@ -28,12 +29,14 @@ import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.time.Instant;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -60,6 +63,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * program can be called ({@link ActiveProgram#onTimer}, like a datagram: same budget, errors counted the same,
  * results through the same scheduler path, carrying the sequence of the last datagram processed). They outlive a
  * program swap and a sandbox restart, and are discarded (counted) when the session closes.
+ *
+ * <p><b>Migration.</b> A session that leaves ({@link UnitSession#handOver()}) stops taking datagrams; once the
+ * program has processed (or, in a sandbox, answered) everything delivered before, its state, timers and last
+ * sequence are exported, the program stops, and the session closes once its results have left. A session that
+ * arrives ({@link #openForHandover}) holds its datagrams in the queue the unit uses while a program is absent, charged
+ * to its quota, until {@link UnitSession#takeOver} installs the state; then the program starts (a sandbox gets the
+ * state and timers in its INIT) and processes them in order.
  *
  * <p><b>Link window.</b> At most {@code linkWindow} bytes of results are at the aggregation unit and not yet
  * sent on; beyond that results wait in the unit, where the scheduler decides which session's goes next.
@@ -262,6 +272,20 @@ final class UnitCore implements UnitPort {
 
     @Override
     public UnitChannel open(SessionPlan plan, AggregationPort aggregation, SessionEvents events) {
+        return open(plan, aggregation, events, false);
+    }
+
+    @Override
+    public boolean migrates() {
+        return true;
+    }
+
+    @Override
+    public UnitChannel openForHandover(SessionPlan plan, AggregationPort aggregation, SessionEvents events) {
+        return open(plan, aggregation, events, true);
+    }
+
+    private UnitSession open(SessionPlan plan, AggregationPort aggregation, SessionEvents events, boolean handover) {
         if (stopped) {
             throw new IllegalStateException("unit " + id + " is stopping");
         }
@@ -273,6 +297,7 @@ final class UnitCore implements UnitPort {
                 + " bytes for session " + plan.id() + " (" + (r - quota) + " of " + capacity + " reserved)");
         }
         UnitSession s = new UnitSession(this, plan, events);
+        s.awaitingHandover = handover;
         if (sessions.putIfAbsent(plan.id(), s) != null) {
             reserved.addAndGet(-quota);
             throw new IllegalStateException("unit " + id + " already serves session " + plan.id());
@@ -283,6 +308,9 @@ final class UnitCore implements UnitPort {
             sessions.remove(plan.id());
             reserved.addAndGet(-quota);
             throw e;
+        }
+        if (handover) {
+            return s; // the program starts with the state it kept on the unit it leaves (takeOver)
         }
         execute(() -> bindProgram(s));
         if (isolation(plan, programs.get(plan.program())) == Isolation.PROCESS) {
@@ -430,7 +458,7 @@ final class UnitCore implements UnitPort {
     // ---- loop
 
     private void bindProgram(UnitSession s) {
-        if (s.program != null || s.sandbox != null || s.closed.isDone()) {
+        if (s.program != null || s.sandbox != null || s.closed.isDone() || s.awaitingHandover || s.handedOver) {
             return;
         }
         ProgramFactory f = programs.get(s.plan.program());
@@ -535,6 +563,16 @@ final class UnitCore implements UnitPort {
         bytesIn += len;
         if (w.control) {
             s.controlIn++;
+        }
+        if (s.handedOver) { // the session left for another unit: the distribution unit sends nothing here any more
+            s.lateAfterHandover++;
+            w.data.release();
+            w.recycle();
+            s.uncharge(len);
+            return;
+        }
+        if (s.awaitingHandover) {
+            s.heldForHandover++; // waits below, with those held before, until the state arrives
         }
         if (stopped || s.closed.isDone()) { // came after the session (or the unit) was closed: nobody takes it
             s.lostAfterClose++;
@@ -797,8 +835,78 @@ final class UnitCore implements UnitPort {
         }
     }
 
+    // ---- migration (loop)
+
+    /** Loop: the session leaves this unit; {@code f} completes with its state once the program is done. */
+    void handOver(UnitSession s, CompletableFuture<SessionHandover> f) {
+        if (s.handover != null || s.closed.isDone()) {
+            f.completeExceptionally(new IllegalStateException("unit " + id + ": session " + s.id
+                + (s.handover != null ? " is already being handed over" : " is closed")));
+            return;
+        }
+        s.handover = f;
+        s.closing = true;
+        checkClosed(s);
+    }
+
+    /**
+     * Loop: exports a leaving session's state once the program processed (or its sandbox answered) everything
+     * delivered before, and stops the program; its results still go out before the session closes.
+     */
+    private void checkHandover(UnitSession s) {
+        CompletableFuture<SessionHandover> f = s.handover;
+        if (f == null || s.handedOver || s.awaitingHandover || !s.waiting.isEmpty()
+            || s.sandbox != null && (!s.sandbox.idle() || s.timers.dueCount() > 0)) {
+            return;
+        }
+        long now = System.nanoTime();
+        Map<Long, Long> timers = new HashMap<>();
+        for (long t : s.timers.ids()) {
+            Timer timer = s.timers.get(t);
+            timers.put(t, timer.due ? 0L : Math.max(0, (timer.deadline - now) / 1000));
+        }
+        int n = s.timers.clear(timerHeap);
+        s.timers.discarded -= n; // they go on elsewhere
+        s.timersHandedOver += n;
+        SessionHandover h = new SessionHandover(new HashMap<>(s.state), timers,
+            s.datagramsIn == 0 ? UnitChannel.NO_SEQUENCE : s.lastSequence);
+        s.handedOver = true;
+        unbindProgram(s);
+        if (s.sandbox != null) {
+            s.sandbox.close();
+        }
+        LOG.log(Level.INFO, "unit {0}: session {1} handed over ({2} state bytes, {3} timers)", id, s.id,
+            s.stateBytes, n);
+        f.complete(h);
+    }
+
+    /** Loop: an arriving session gets the state its program kept elsewhere and starts on what it held. */
+    void takeOver(UnitSession s, SessionHandover h) {
+        if (!s.awaitingHandover) {
+            throw new IllegalStateException("unit " + id + ": session " + s.id + " is not waiting for a hand-over");
+        }
+        long bytes = h.stateBytes();
+        if (bytes > MAX_STATE_BYTES) {
+            throw new IllegalArgumentException("unit " + id + ": session state is limited to " + MAX_STATE_BYTES
+                + " bytes, the hand-over has " + bytes);
+        }
+        s.state.clear();
+        s.state.putAll(h.state());
+        s.stateBytes = bytes;
+        if (h.lastSequence() != UnitChannel.NO_SEQUENCE) {
+            s.lastSequence = h.lastSequence();
+        }
+        for (Map.Entry<Long, Long> t : h.timerDelaysMicros().entrySet()) {
+            setTimer(s, t.getKey(), Math.min(t.getValue(), ProgramContext.MAX_TIMER_DELAY_MICROS));
+            s.timersTakenOver++;
+        }
+        s.awaitingHandover = false;
+        bindProgram(s);
+    }
+
     /** Loop: completes a closing session's close once it has nothing left anywhere. */
     void checkClosed(UnitSession s) {
+        checkHandover(s);
         if (!s.closing || !s.drained() || s.closed.isDone()) {
             return;
         }

@@ -8,6 +8,7 @@ import io.pando.api.session.SessionId;
 import io.pando.link.AggregationChannel;
 import io.pando.link.Credit;
 import io.pando.link.SessionEvents;
+import io.pando.link.SessionHandover;
 import io.pando.link.SessionPlan;
 import io.pando.link.UnitChannel;
 import java.util.ArrayDeque;
@@ -83,6 +84,17 @@ final class UnitSession implements UnitChannel, Credit {
     String isolation = "";
     long lostAfterClose;
     String lastError = "";
+    /** Migration in: the program waits for {@link #takeOver}; datagrams are held in {@link #waiting} meanwhile. */
+    boolean awaitingHandover;
+    /** Datagrams (and control information) held while awaiting the hand-over. */
+    long heldForHandover;
+    /** Migration out: completes with what the program kept once everything delivered before was processed. */
+    CompletableFuture<SessionHandover> handover;
+    /** Migration out: the state left; whatever arrives now is counted and released. */
+    boolean handedOver;
+    long lateAfterHandover;
+    long timersHandedOver;
+    long timersTakenOver;
 
     UnitSession(UnitCore core, SessionPlan plan, SessionEvents events) {
         this.core = core;
@@ -154,6 +166,25 @@ final class UnitSession implements UnitChannel, Credit {
             core.checkClosed(this);
         });
         return closed;
+    }
+
+    @Override
+    public CompletionStage<SessionHandover> handOver() {
+        if (core.isStopped()) {
+            return CompletableFuture.failedFuture(new IllegalStateException("unit " + core.id() + " has stopped"));
+        }
+        CompletableFuture<SessionHandover> f = new CompletableFuture<>();
+        core.execute(() -> core.handOver(this, f));
+        return f;
+    }
+
+    @Override
+    public void takeOver(SessionHandover handover) {
+        java.util.Objects.requireNonNull(handover, "handover");
+        core.onLoop(() -> {
+            core.takeOver(this, handover);
+            return null;
+        });
     }
 
     @Override
@@ -237,6 +268,10 @@ final class UnitSession implements UnitChannel, Credit {
         m.put("timers_discarded", timers.discarded);
         m.put("over_budget_completed", overBudgetCompleted);
         m.put("isolation_process", "process".equals(isolation) ? 1L : 0L);
+        m.put("held_for_handover", heldForHandover);
+        m.put("late_after_handover", lateAfterHandover);
+        m.put("timers_handed_over", timersHandedOver);
+        m.put("timers_taken_over", timersTakenOver);
         if (sandbox != null) {
             m.putAll(sandbox.counters());
         }
