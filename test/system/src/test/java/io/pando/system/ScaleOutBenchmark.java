@@ -302,8 +302,13 @@ class ScaleOutBenchmark {
                 cpu);
             StringBuilder perUnit = new StringBuilder();
             for (String u : units) {
-                perUnit.append(String.format(Locale.ROOT, " %s %d", u,
-                    JsonValue.num(info, "unit_counters", u, "datagrams_in")));
+                long in = JsonValue.num(info, "unit_counters", u, "datagrams_in");
+                double[] c = cpu.get(u);
+                perUnit.append(String.format(Locale.ROOT, " %s %d", u, in));
+                if (c != null) {
+                    // the node's whole CPU (idle share, GC and JIT included) over what it served
+                    perUnit.append(String.format(Locale.ROOT, " (%.1f us of node CPU each)", c[4] / 1000.0 / in));
+                }
             }
             System.out.printf(Locale.ROOT, "[scale-out] %s: k = %d, %d x %d B aes-gcm-encrypt: %.0f datagrams/s at the "
                 + "receiver over %.2f s (sender %.0f/s); datagrams per unit:%s; latency p50 %d us, p99 %d us%n", label,
@@ -346,7 +351,7 @@ class ScaleOutBenchmark {
 
     /**
      * @return {CPU/s over the whole stream, the largest CPU/s over any 1 s window, throttled periods, throttled
-     *     seconds}
+     *     seconds, CPU nanoseconds used over the whole stream}
      */
     private static double[] cpuFigures(List<CpuCap.Usage> s) {
         CpuCap.Usage first = s.get(0);
@@ -361,7 +366,7 @@ class ScaleOutBenchmark {
             }
         }
         return new double[] {last.cpusSince(first), max, last.throttledPeriods() - first.throttledPeriods(),
-            (last.throttledNanos() - first.throttledNanos()) / 1e9};
+            (last.throttledNanos() - first.throttledNanos()) / 1e9, last.cpuNanos() - first.cpuNanos()};
     }
 
     private static String table(Run ceiling, List<Run> runs) {
