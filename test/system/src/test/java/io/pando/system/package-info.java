@@ -24,6 +24,10 @@
  * {@code feature:install pando-control} on node A; users open, list and close sessions with {@code pando session}
  * (docs/control.md): a stream through a user's session, other users, wrong passwords and quotas refused with their
  * reasons. SSH 9001-9003, every other port in 18000-18099.</li>
+ * <li>{@link io.pando.system.ScaleOutBenchmark} (cluster issue, acceptance 5): not a test and not run by
+ * {@code verify}; on request ({@code -Dpando.bench=scale-out}, as root) a router node and up to eight unit nodes,
+ * each capped by a cgroup ({@link io.pando.system.CpuCap}), measure the AES-GCM rate over k units (BENCHMARKS.md).
+ * SSH 9101-9109, every other port in 18100-18199.</li>
  * </ul>
  *
  * <p>Run them alone with {@code ./mvnw -o -pl test/system verify -Dit.test='RouterIT,HotSwapIT,MultiNodeIT'} after
