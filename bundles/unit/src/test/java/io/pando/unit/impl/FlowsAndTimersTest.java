@@ -263,7 +263,8 @@ class FlowsAndTimersTest {
         RecordingAggregation agg = aggregation();
         UnitChannel ch = core.open(plan(1, "zero"), agg, new RecordingEvents());
         ch.deliver(UnitChannel.NO_SEQUENCE, datagram(0, 16), true);
-        await(() -> order.size() == 2, "the timer");
+        // the timer's result reaches the aggregation unit after onTimer has returned: wait for the result itself
+        await(() -> order.size() == 2 && !agg.channel(new SessionId(1)).results().isEmpty(), "the timer's result");
         assertEquals(List.of("process", "timer 5"), order);
         assertEquals(0, agg.channel(new SessionId(1)).results().get(0).sequence(), "no datagram processed: 0");
         ch.close().toCompletableFuture().get(5, TimeUnit.SECONDS);
