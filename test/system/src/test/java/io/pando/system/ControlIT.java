@@ -5,9 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -94,16 +91,8 @@ class ControlIT {
         KarafNode c = KarafNode.create("control-c", 9003, 18022);
         NODES.addAll(List.of(a, b, c));
 
-        a.bootFeatures("pando-router-node");
-        a.managementPorts(18004, 18005);
+        a.configureRouterNode("pando-router-node", 18004, EGRESS, AGGREGATION_DATA, List.of(B_CONTROL, C_CONTROL));
         Path etc = a.home.resolve("etc");
-        Files.writeString(etc.resolve("io.pando.aggregation.cfg"), "egress.host = " + HOST + "\negress.port = "
-            + EGRESS + "\n");
-        Files.writeString(etc.resolve("io.pando.remote.aggregationserver.cfg"), "data.host = " + HOST
-            + "\ndata.port = " + AGGREGATION_DATA + "\n");
-        Files.writeString(etc.resolve("io.pando.remote.units.cfg"), "nodes = " + HOST + ":" + B_CONTROL + "/"
-            + (B_CONTROL + 1) + ", " + HOST + ":" + C_CONTROL + "/" + (C_CONTROL + 1) + "\naggregation.address = "
-            + HOST + ":" + AGGREGATION_DATA + "\n");
         // the control unit's configuration, in place before feature:install pando-control (docs/control.md 8)
         Files.writeString(etc.resolve("io.pando.control.cfg"), "# written by ControlIT\n"
             + "host = " + HOST + "\n"
@@ -118,8 +107,8 @@ class ControlIT {
         Files.writeString(users, Files.readString(users) + "alice = " + ALICE_PASSWORD + "\nbob = " + BOB_PASSWORD
             + "\n");
 
-        unitNode(b, "b1", B_CONTROL, 18014);
-        unitNode(c, "c1", C_CONTROL, 18024);
+        b.configureUnitNode("pando-unit-node", "b1", B_CONTROL, 18014);
+        c.configureUnitNode("pando-unit-node", "c1", C_CONTROL, 18024);
 
         cliDir = a.work.resolve("cli");
         Files.createDirectories(cliDir);
@@ -140,7 +129,7 @@ class ControlIT {
             for (KarafNode n : List.of(b, c)) {
                 int port = n == b ? B_CONTROL : C_CONTROL;
                 boots.add(pool.submit(() -> {
-                    n.start(new KarafNode.Readiness("feature:list -i", con -> listens(port),
+                    n.start(new KarafNode.Readiness("feature:list -i", con -> KarafNode.listens(port),
                         "its unit server listens on " + HOST + ":" + port, BOOT_SECONDS, STALL_SECONDS));
                     return null;
                 }));
@@ -151,7 +140,7 @@ class ControlIT {
         } finally {
             pool.shutdownNow();
         }
-        List<String> units = awaitUnits(List.of("b1", "c1"), 120);
+        List<String> units = a.awaitUnits(List.of("b1", "c1"), 120);
         System.out.printf(Locale.ROOT, "[control] three nodes booted, A lists the remote units %s after %.1f s%n",
             units, since(classStarted));
 
@@ -163,43 +152,6 @@ class ControlIT {
             + "refreshed bundles (the router restarts): see " + a.home.resolve("data/log/karaf.log"));
         System.out.printf(Locale.ROOT, "[control] feature:install pando-control on A: control unit listening on %s:%d "
             + "after %.1f s%n", HOST, CONTROL, since(t0));
-    }
-
-    private static void unitNode(KarafNode n, String unit, int control, int rmi) throws IOException {
-        n.bootFeatures("pando-unit-node");
-        n.managementPorts(rmi, rmi + 1);
-        Path etc = n.home.resolve("etc");
-        Files.writeString(etc.resolve("io.pando.unit-" + unit + ".cfg"), "unit.id = " + unit + "\n");
-        Files.writeString(etc.resolve("io.pando.remote.unitserver.cfg"), "control.host = " + HOST
-            + "\ncontrol.port = " + control + "\ndata.host = " + HOST + "\ndata.port = " + (control + 1) + "\n");
-        // a unit node runs no distribution unit
-        Files.deleteIfExists(etc.resolve("io.pando.distribution.cfg"));
-    }
-
-    private static boolean listens(int port) {
-        try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress(HOST, port), 1000);
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
-    private static List<String> awaitUnits(List<String> expected, long seconds) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        List<String> ids = List.of();
-        while (System.nanoTime() < deadline) {
-            KarafNode.Console units = a.console("pando:units --json");
-            if (units.exit() == 0) {
-                ids = units.jsonArray().stream().map(u -> (String) u.get("id")).sorted().toList();
-                if (ids.equals(expected)) {
-                    return ids;
-                }
-            }
-            Thread.sleep(1000);
-        }
-        throw new AssertionError("node A lists the units " + expected + " of nodes B and C, not " + ids
-            + "; karaf.log of A:\n" + tail(a.log()));
     }
 
     private static void awaitLog(KarafNode n, String text, long seconds) throws InterruptedException {

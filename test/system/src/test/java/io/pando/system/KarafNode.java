@@ -36,6 +36,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class KarafNode implements AutoCloseable {
 
     /** JVM options for the short-lived console client: quick start, little heap. */
+    /** The address every node of a system test binds. */
+    static final String LOOPBACK = "127.0.0.1";
     private static final String CONSOLE_JAVA_OPTS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx64m";
 
     final String name;
@@ -133,6 +135,78 @@ final class KarafNode implements AutoCloseable {
             + "\nrmiRegistryHost = 127.0.0.1\nrmiRegistryPort = " + rmiRegistry + "\nrmiServerHost = 127.0.0.1"
             + "\nrmiServerPort = " + rmiServer + "\nserviceUrl = service:jmx:rmi://127.0.0.1:" + rmiServer
             + "/jndi/rmi://127.0.0.1:" + rmiRegistry + "/karaf-${karaf.name}\n");
+    }
+
+    /**
+     * Configures the node as a router node whose units run on unit nodes (bundles/remote/README.md): boots
+     * {@code features}, JMX on {@code rmi} and {@code rmi + 1}, the aggregation unit's egress on {@code egressPort},
+     * remote units' results on {@code aggregationData}, and the unit servers at {@code unitControlPorts} (each
+     * takes data on the next port). Call before {@link #start}.
+     */
+    void configureRouterNode(String features, int rmi, int egressPort, int aggregationData,
+        List<Integer> unitControlPorts) throws IOException {
+        bootFeatures(features);
+        managementPorts(rmi, rmi + 1);
+        Path etc = home.resolve("etc");
+        Files.writeString(etc.resolve("io.pando.aggregation.cfg"), "egress.host = " + LOOPBACK + "\negress.port = "
+            + egressPort + "\n");
+        Files.writeString(etc.resolve("io.pando.remote.aggregationserver.cfg"), "data.host = " + LOOPBACK
+            + "\ndata.port = " + aggregationData + "\n");
+        List<String> nodes = new ArrayList<>();
+        for (int control : unitControlPorts) {
+            nodes.add(LOOPBACK + ":" + control + "/" + (control + 1));
+        }
+        Files.writeString(etc.resolve("io.pando.remote.units.cfg"), "nodes = " + String.join(", ", nodes)
+            + "\naggregation.address = " + LOOPBACK + ":" + aggregationData + "\n");
+    }
+
+    /**
+     * Configures the node as a unit node serving one unit to a router node: boots {@code features}, JMX on
+     * {@code rmi} and {@code rmi + 1}, its unit server's control on {@code controlPort} and data on the next port,
+     * no distribution unit. Call before {@link #start}.
+     */
+    void configureUnitNode(String features, String unit, int controlPort, int rmi) throws IOException {
+        bootFeatures(features);
+        managementPorts(rmi, rmi + 1);
+        Path etc = home.resolve("etc");
+        Files.writeString(etc.resolve("io.pando.unit-" + unit + ".cfg"), "unit.id = " + unit + "\n");
+        Files.writeString(etc.resolve("io.pando.remote.unitserver.cfg"), "control.host = " + LOOPBACK
+            + "\ncontrol.port = " + controlPort + "\ndata.host = " + LOOPBACK + "\ndata.port = " + (controlPort + 1)
+            + "\n");
+        Files.deleteIfExists(etc.resolve("io.pando.distribution.cfg"));
+    }
+
+    /**
+     * Waits until the node's {@code pando:units} lists exactly {@code expected} (its remote units connected).
+     *
+     * @return the unit ids, sorted
+     */
+    List<String> awaitUnits(List<String> expected, long seconds) throws IOException, InterruptedException {
+        List<String> want = expected.stream().sorted().toList();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        List<String> ids = List.of();
+        while (System.nanoTime() < deadline) {
+            Console units = console("pando:units --json");
+            if (units.exit() == 0) {
+                ids = units.jsonArray().stream().map(u -> (String) u.get("id")).sorted().toList();
+                if (ids.equals(want)) {
+                    return ids;
+                }
+            }
+            Thread.sleep(1000);
+        }
+        throw new AssertionError(name + " lists the units " + ids + ", not " + want + " within " + seconds
+            + " s; karaf.log: " + home.resolve("data/log/karaf.log"));
+    }
+
+    /** @return whether something accepts TCP connections on the loopback port */
+    static boolean listens(int port) {
+        try (java.net.Socket s = new java.net.Socket()) {
+            s.connect(new InetSocketAddress(LOOPBACK, port), 1000);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /**

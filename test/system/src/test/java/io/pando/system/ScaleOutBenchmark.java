@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -93,24 +91,16 @@ class ScaleOutBenchmark {
         assertTrue(CPUS > 0 && CPUS <= 2, "pando.bench.cpus: a cap in (0, 2] CPUs, got " + CPUS);
         router = KarafNode.create("scaleout-router", 9101, INGRESS);
         NODES.add(router);
-        router.bootFeatures("pando-router-node,pando-examples");
-        router.managementPorts(18104, 18105);
-        Path etc = router.home.resolve("etc");
-        Files.writeString(etc.resolve("io.pando.aggregation.cfg"), "egress.host = " + HOST + "\negress.port = "
-            + EGRESS + "\n");
-        Files.writeString(etc.resolve("io.pando.remote.aggregationserver.cfg"), "data.host = " + HOST
-            + "\ndata.port = " + AGGREGATION_DATA + "\n");
-        List<String> remotes = new ArrayList<>();
+        List<Integer> unitServers = new ArrayList<>();
         for (int i = 1; i <= UNITS; i++) {
             int base = 18100 + 10 * i;
             KarafNode n = KarafNode.create("scaleout-s" + i, 9101 + i, base + 2);
-            unitNode(n, "s" + i, base);
+            n.configureUnitNode("pando-unit-node,pando-examples", "s" + i, base, base + 4);
             NODES.add(n);
             UNIT_NODES.add(n);
-            remotes.add(HOST + ":" + base + "/" + (base + 1));
+            unitServers.add(base);
         }
-        Files.writeString(etc.resolve("io.pando.remote.units.cfg"), "nodes = " + String.join(", ", remotes)
-            + "\naggregation.address = " + HOST + ":" + AGGREGATION_DATA + "\n");
+        router.configureRouterNode("pando-router-node,pando-examples", 18104, EGRESS, AGGREGATION_DATA, unitServers);
 
         // every node boots uncapped and at once; several JVMs booting on two cores take minutes
         ExecutorService pool = Executors.newFixedThreadPool(NODES.size());
@@ -125,7 +115,7 @@ class ScaleOutBenchmark {
                 KarafNode n = UNIT_NODES.get(i - 1);
                 int control = 18100 + 10 * i;
                 boots.add(pool.submit(() -> {
-                    n.start(new KarafNode.Readiness("feature:list -i", c -> listens(control),
+                    n.start(new KarafNode.Readiness("feature:list -i", c -> KarafNode.listens(control),
                         "its unit server listens on " + HOST + ":" + control, BOOT_SECONDS, STALL_SECONDS));
                     return null;
                 }));
@@ -140,44 +130,9 @@ class ScaleOutBenchmark {
         for (int i = 1; i <= UNITS; i++) {
             expected.add("s" + i);
         }
-        awaitUnits(expected, 180);
+        router.awaitUnits(expected, 180);
         System.out.printf(Locale.ROOT, "[scale-out] router and %d unit nodes up after %.1f s%n", UNITS,
             since(started));
-    }
-
-    private static void unitNode(KarafNode n, String unit, int control) throws IOException {
-        n.bootFeatures("pando-unit-node,pando-examples");
-        n.managementPorts(control + 4, control + 5);
-        Path etc = n.home.resolve("etc");
-        Files.writeString(etc.resolve("io.pando.unit-" + unit + ".cfg"), "unit.id = " + unit + "\n");
-        Files.writeString(etc.resolve("io.pando.remote.unitserver.cfg"), "control.host = " + HOST
-            + "\ncontrol.port = " + control + "\ndata.host = " + HOST + "\ndata.port = " + (control + 1) + "\n");
-        Files.deleteIfExists(etc.resolve("io.pando.distribution.cfg"));
-    }
-
-    private static boolean listens(int port) {
-        try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress(HOST, port), 1000);
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
-    private static void awaitUnits(List<String> expected, long seconds) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        List<String> ids = List.of();
-        while (System.nanoTime() < deadline) {
-            KarafNode.Console units = router.console("pando:units --json");
-            if (units.exit() == 0) {
-                ids = units.jsonArray().stream().map(u -> (String) u.get("id")).sorted().toList();
-                if (ids.equals(expected)) {
-                    return;
-                }
-            }
-            Thread.sleep(1000);
-        }
-        throw new AssertionError("the router lists the units " + expected + ", not " + ids);
     }
 
     @AfterAll
