@@ -12,7 +12,7 @@ import java.util.function.LongSupplier;
  * Builds RESULTS frames in one reused direct buffer (written to the socket as it is, without the JDK's copy into a
  * temporary direct buffer; the program's ops are written straight into it by the {@link SessionContext}): one
  * result per datagram, sent at the end of each batch and as soon as the frame passes
- * {@link Protocol#RESULTS_FLUSH_BYTES}.
+ * {@link Protocol#RESULTS_FLUSH_BYTES} (with the rings, {@link #EAGER_BYTES} when the unit waits for it).
  *
  * <p>CPU time: the worker's CPU clock is read once per frame (when its first result is due and when it is sent), not
  * per datagram: a read of a thread's CPU clock is a system call, about a microsecond on a VM. The frame's CPU time
@@ -20,11 +20,14 @@ import java.util.function.LongSupplier;
  * so the CPU times a sandbox reports add up to what its worker spent, each datagram's an estimate that is exact
  * when the worker was not descheduled.
  *
- * <p>With the shared-memory rings (protocol version 3), a frame is copied into the ring to the unit as a record
- * (the same bytes) instead of being written to the socket, and the unit is sent a WAKE frame only when it said it
- * sleeps. A frame larger than half the ring goes on the socket after a SPILL record that keeps its place in order.
- * While the ring is full the worker waits (polling, then parking for up to a millisecond at a time) for the unit
- * to read it.
+ * <p>With the shared-memory rings (protocol version 3), a frame is a record of the ring to the unit (the same
+ * bytes), and the unit is sent a WAKE frame only when it said it sleeps. Where the ring has room when a frame
+ * begins, the frame is built in place, in the room the ring gives it: the program's results are written into the
+ * ring once, and publishing the frame is a release store. A frame that outgrows that room (a result larger than
+ * {@link #RING_SLACK}) continues in a buffer of the writer's, like a frame begun while the ring was full, and is
+ * copied into the ring when it is sent. A frame larger than half the ring goes on the socket after a SPILL record
+ * that keeps its place in order. While the ring is full the worker waits (polling, then parking for up to a
+ * millisecond at a time) for the unit to read it.
  */
 final class ResultsWriter {
 
@@ -37,8 +40,30 @@ final class ResultsWriter {
     private final FrameChannel channel;
     private final LongSupplier cpuClock;
     private final RingFile.Ring ring;
+    /**
+     * In the ring: a frame in place is sent before a result begins with less room than this left, so that a result
+     * of up to about this size never makes it move out of the ring.
+     */
+    static final int RING_SLACK = 16 << 10;
+    /**
+     * In the ring: a frame is sent once it holds this much if the unit has read every frame before it (it would
+     * wait for this one otherwise); else at {@link Protocol#RESULTS_FLUSH_BYTES} or at the end of its batch.
+     */
+    static final int EAGER_BYTES = 32 << 10;
+    /** In the ring: the room a frame in place asks for (it may get less, down to a result's {@link #RING_SLACK}). */
+    private static final int RING_FRAME = Protocol.RESULTS_FLUSH_BYTES + (64 << 10);
+
     private final ByteBuffer wake = ByteBuffer.allocateDirect(5).putInt(0, 1).put(4, (byte) Protocol.WAKE_UNIT);
-    private ByteBuffer out = ByteBuffer.allocateDirect(Protocol.RESULTS_FLUSH_BYTES + (64 << 10));
+    /** The writer's own frame buffer: frames on the socket, and frames that could not be built in the ring. */
+    private ByteBuffer own = ByteBuffer.allocateDirect(RING_FRAME);
+    /** The frame being built: {@link #own}, a larger copy of it, or {@link #inRing}. */
+    private ByteBuffer out = own;
+    /** The room in the ring of the frame being built in place (a view from its first byte), or null. */
+    private ByteBuffer inRing;
+    /** Frames sent: built in place in the ring, copied into it, sent on the socket after a SPILL record. */
+    long framesInRing;
+    long framesCopied;
+    long framesSpilled;
     private int count;
     /** Per result of the frame being built: where its cpu field is, and its datagram's wall time. */
     private int[] cpuAt = new int[1024];
@@ -69,8 +94,13 @@ final class ResultsWriter {
      * A datagram is about to be processed: its result begins here, and {@code session} is started with its ops
      * written straight into the frame, after room for the result's fixed fields.
      */
-    void begin(SessionContext session, Thread worker) {
+    void begin(SessionContext session, Thread worker) throws IOException {
+        if (count > 0 && out == inRing && out.capacity() - out.position() < FIXED + RING_SLACK) {
+            flush(); // the frame's room in the ring is used up: it goes now, the next one gets new room
+            frameCpu = cpuClock.getAsLong();
+        }
         if (count == 0) {
+            out = frameBuffer();
             out.clear();
             out.position(HEADER);
             frameWall = 0;
@@ -80,6 +110,29 @@ final class ResultsWriter {
             grow(resultAt + FIXED + (64 << 10));
         }
         session.begin(worker, out, resultAt + FIXED);
+    }
+
+    /**
+     * @return where the next frame is built: in place in the ring when it has room for one now, else in the
+     *         writer's own buffer
+     */
+    private ByteBuffer frameBuffer() throws ProtocolException {
+        inRing = null;
+        if (ring == null) {
+            return own;
+        }
+        int at;
+        try {
+            at = ring.begin(Math.min(HEADER + FIXED + RING_SLACK, ring.maxRecord()), Math.min(RING_FRAME,
+                ring.maxRecord()));
+        } catch (RingException e) {
+            throw new ProtocolException(e.getMessage());
+        }
+        if (at < 0) {
+            return own;
+        }
+        inRing = ring.data().slice(at, ring.limit() - at);
+        return inRing;
     }
 
     /**
@@ -123,7 +176,8 @@ final class ResultsWriter {
         out.putShort(nOpsAt, (short) session.opCount());
         out.limit(out.capacity()).position(nOpsAt + 2 + opsLen);
         count++;
-        if (out.position() > Protocol.RESULTS_FLUSH_BYTES) {
+        if (out.position() > Protocol.RESULTS_FLUSH_BYTES
+            || ring != null && out.position() >= EAGER_BYTES && ring.drained()) {
             flush();
             frameCpu = cpuClock.getAsLong();
             return true;
@@ -153,22 +207,33 @@ final class ResultsWriter {
         out.putInt(0, end - 4);
         out.put(4, (byte) Protocol.RESULTS);
         out.putInt(5, count);
+        if (out == inRing) { // built in place: the room is the ring's from where the record begins
+            inRing = null;
+            out = own;
+            count = 0;
+            framesInRing++;
+            publish(end);
+            return;
+        }
+        inRing = null;
+        own = out; // a larger copy stays for the next frames
+        count = 0;
         if (ring != null) {
             if (end <= ring.maxRecord()) {
                 int at = reserve(end);
                 ring.data().put(at, out, 0, end);
+                framesCopied++;
                 publish(end);
-                count = 0;
                 out.clear();
                 return;
             }
             int at = reserve(RingFile.RECORD_HEADER);
             ring.data().putInt(at, 1).put(at + 4, (byte) RingFile.SPILL);
+            framesSpilled++;
             publish(RingFile.RECORD_HEADER);
         }
         out.flip();
         channel.write(out);
-        count = 0;
         out.clear();
     }
 

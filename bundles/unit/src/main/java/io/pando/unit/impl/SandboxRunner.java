@@ -58,6 +58,11 @@ final class SandboxRunner {
      * a frame of its own), so the buffer never grows, which would copy what it holds.
      */
     static final int BATCH_BYTES = 256 << 10;
+    /**
+     * A BATCH record in the ring is published as soon as it holds this much while the sandbox has worked off every
+     * record before it (it would wait otherwise); while it is busy, a record grows up to {@link #BATCH_BYTES}.
+     */
+    static final int EAGER_RECORD_BYTES = 32 << 10;
     static final long START_TIMEOUT_MS = 30_000;
     /** How long a lost connection waits for the process's exit status. */
     static final long EXIT_WAIT_MS = 300;
@@ -615,8 +620,22 @@ final class SandboxRunner {
 
     // ---- data
 
-    /** An input for the program: sent now if the sandbox takes it, else it waits in order. */
+    /**
+     * An input for the program: sent now if the sandbox takes it, else it waits in order. Results the sandbox has
+     * published meanwhile are applied first: while the loop works through inputs, a WAKE frame from the sandbox is
+     * read only once its tasks are done, and the sandbox would otherwise wait for room in the ring to the unit.
+     */
     void accept(Work w) {
+        if (toUnit != null && !awaitingSpill && (state == State.RUNNING || state == State.RETIRING)
+            && toUnit.pending()) {
+            try {
+                drainRing();
+            } catch (RuntimeException e) { // as the socket's handler ends it for the same error after a WAKE
+                boolean protocol = e instanceof io.netty.handler.codec.DecoderException;
+                ended(incarnation, (protocol ? "protocol error: " : "error applying its results: ") + e.getMessage(),
+                    protocol);
+            }
+        }
         if (!(state == State.RUNNING && s.waiting.isEmpty() && s.timers.dueCount() == 0 && room() && send(w))) {
             s.waiting.add(w);
         }
@@ -712,8 +731,9 @@ final class SandboxRunner {
 
     /**
      * Writes an entry into the BATCH record being built in the ring to the sandbox (a record is published when the
-     * next entry does not fit its room, at {@link SandboxFrames#MAX_BATCH} entries, or at the end of the loop's
-     * turn). An entry too large for the ring goes as a BATCH frame on the socket, after a SPILL record.
+     * next entry does not fit its room, at {@link SandboxFrames#MAX_BATCH} entries, at {@link #EAGER_RECORD_BYTES}
+     * when the sandbox has nothing else to do, or at the end of the loop's turn). An entry too large for the ring
+     * goes as a BATCH frame on the socket, after a SPILL record.
      *
      * @return whether it was sent (false: no room in the ring now; the sandbox frees room before it answers)
      */
@@ -756,7 +776,8 @@ final class SandboxRunner {
         ringBatchPos = p + entry;
         ringBatchCount++;
         sent(w, len);
-        if (ringBatchCount >= SandboxFrames.MAX_BATCH) {
+        if (ringBatchCount >= SandboxFrames.MAX_BATCH
+            || ringBatchPos - ringBatchAt >= EAGER_RECORD_BYTES && toSandbox.drained()) {
             flushRing();
         } else if (!flushScheduled) {
             flushScheduled = true;
