@@ -14,6 +14,8 @@ import io.pando.artp.ArtpConfig;
 import io.pando.link.AggregationPort;
 import io.pando.link.UnitPort;
 import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -66,9 +68,35 @@ public class DistributionUnit implements RouterService {
         @AttributeDefinition(name = "Session quota (KiB)", description = "Each session's reserved share of a "
             + "unit's buffer pool; beyond it the sender is paused by ARTP flow control.")
         long session_quota_kb() default 4096;
+
+        /** @return the balancer's round interval */
+        @AttributeDefinition(name = "Balancer interval (ms)", description = "Time between the session balancer's "
+            + "rounds, in [0, 3600000]; 0 turns it off. It moves a live session off a unit that stays overloaded.")
+        long balancer_interval_ms() default 1000;
+
+        /** @return the load at which a unit is overloaded */
+        @AttributeDefinition(name = "Balancer overload", description = "A unit is overloaded when its CPU or "
+            + "buffer-pool fill is at least this, in (0, 1].")
+        double balancer_overload() default 0.85;
+
+        /** @return rounds a unit must be overloaded in a row */
+        @AttributeDefinition(name = "Balancer sustain", description = "Rounds in a row a unit must be overloaded "
+            + "before it sheds a session, in [1, 100].")
+        int balancer_sustain() default 3;
+
+        /** @return how much a move must help */
+        @AttributeDefinition(name = "Balancer margin", description = "A move must lower the larger of the source's "
+            + "and the target's loads by at least this, in [0, 1).")
+        double balancer_margin() default 0.1;
+
+        /** @return how long a moved session stays */
+        @AttributeDefinition(name = "Balancer cooldown (s)", description = "A session the balancer moved stays "
+            + "where it went for this long, in [0, 86400].")
+        long balancer_cooldown_s() default 30;
     }
 
     private final DistributionCore core;
+    private final SessionBalancer balancer;
 
     /**
      * @param config the configuration
@@ -87,10 +115,32 @@ public class DistributionUnit implements RouterService {
         core = new DistributionCore(new InetSocketAddress(config.ingress_host(), config.ingress_port()),
             config.advertised_host(), config.load_balancing(), config.session_quota_kb() << 10, aggregation,
             ArtpConfig.defaults());
+        balancer = new SessionBalancer(this, balancerSettings(config));
+    }
+
+    /** @throws IllegalArgumentException naming the setting that breaks its rule */
+    static SessionBalancer.Settings balancerSettings(Config config) {
+        if (config.balancer_interval_ms() < 0 || config.balancer_interval_ms() > 3_600_000) {
+            throw new IllegalArgumentException("balancer.interval.ms must be in [0, 3600000] (0: off), got "
+                + config.balancer_interval_ms());
+        }
+        if (config.balancer_cooldown_s() < 0 || config.balancer_cooldown_s() > 86_400) {
+            throw new IllegalArgumentException("balancer.cooldown.s must be in [0, 86400], got "
+                + config.balancer_cooldown_s());
+        }
+        return new SessionBalancer.Settings(Duration.ofMillis(config.balancer_interval_ms()),
+            config.balancer_overload(), config.balancer_sustain(), config.balancer_margin(),
+            Duration.ofSeconds(config.balancer_cooldown_s()));
+    }
+
+    @Activate
+    void activate() {
+        balancer.start();
     }
 
     @Deactivate
     void deactivate() {
+        balancer.stop();
         core.stop();
     }
 
@@ -166,6 +216,8 @@ public class DistributionUnit implements RouterService {
 
     @Override
     public Map<String, Long> stats() {
-        return core.stats();
+        Map<String, Long> m = new LinkedHashMap<>(core.stats());
+        m.putAll(balancer.counters());
+        return m;
     }
 }

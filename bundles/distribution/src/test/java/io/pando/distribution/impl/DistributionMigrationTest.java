@@ -22,10 +22,12 @@ import io.pando.link.SessionHandover;
 import io.pando.policies.impl.RoundRobinPolicy;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -34,8 +36,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Migration and drain at the distribution unit: a real {@link DistributionCore} with its ARTP ingress and a real
- * sender, over in-memory units that record what they get and hand over what they counted.
+ * Migration, drain and the session balancer at the distribution unit: a real {@link DistributionCore} with its
+ * ARTP ingress and a real sender, over in-memory units that record what they get, hand over what they counted and
+ * report the loads a test sets.
  */
 class DistributionMigrationTest {
 
@@ -183,6 +186,130 @@ class DistributionMigrationTest {
         assertTrue(core.undrainUnit(U1));
         assertFalse(core.undrainUnit(U1));
         assertEquals(List.of(U1), core.createSession(request("g", 1)).units());
+    }
+
+    // ---- the session balancer
+
+    private static final long SECOND = 1_000_000_000L;
+    private static final SessionBalancer.Settings BALANCER = new SessionBalancer.Settings(Duration.ofSeconds(1),
+        0.85, 3, 0.1, Duration.ofSeconds(30));
+
+    /** One balancer round {@code t} seconds in, after each session's CPU time grew by its share of a second. */
+    private static Optional<MigrationInfo> round(SessionBalancer b, int t, Map<TestUnit.Channel, Double> shares) {
+        shares.forEach((c, share) -> c.cpuNanos += (long) (share * SECOND));
+        return b.round(t * SECOND);
+    }
+
+    @Test
+    void theBalancerMovesTheBusiestSessionOffAUnitThatStaysOverloadedAndLosesNothing() throws Exception {
+        DistributionCore core = core();
+        SessionInfo a = core.createSession(request("a", 1));
+        core.createSession(request("b", 1));
+        core.createSession(request("c", 1));
+        SessionInfo d = core.createSession(request("d", 1));
+        assertEquals(List.of(U1), d.units());
+        ArtpConnection sender = connect(d);
+        send(sender, 0, 300, 100);
+        await(() -> u1.channel(d.id()).count() == 300, "u1 has the first part");
+        u1.cpu = 0.95;
+        u2.cpu = 0.30;
+        u3.cpu = 0.10;
+        Map<TestUnit.Channel, Double> shares = Map.of(u1.channel(a.id()), 0.2, u1.channel(d.id()), 0.6);
+        SessionBalancer b = new SessionBalancer(core, BALANCER);
+        assertEquals(Optional.empty(), round(b, 0, shares));
+        assertEquals(Optional.empty(), round(b, 1, shares), "overloaded for two rounds: not yet");
+        MigrationInfo m = round(b, 2, shares).orElseThrow();
+        // d (0.6 of u1) to u3: max(0.95 - 0.6, 0.1 + 0.6) = 0.7; to u2 it would be 0.9, no better than 0.85
+        assertEquals(List.of(d.id(), U1, U3), List.of(m.session(), m.from(), m.to()));
+        assertEquals(List.of(U1), core.session(a.id()).orElseThrow().units(), "one session per round");
+        send(sender, 300, 600, 100);
+        await(() -> u3.channel(d.id()).count() == 300, "u3 has the rest");
+        assertEquals(300, u1.channel(d.id()).count(), "nothing more to u1");
+        List<TestUnit.Delivery> rest = u3.channel(d.id()).deliveries();
+        for (int i = 0; i < 300; i++) {
+            assertEquals(300 + i, rest.get(i).sequence());
+        }
+        assertEquals(Optional.empty(), round(b, 3, Map.of()), "the source's count starts again");
+        Map<String, Long> c = b.counters();
+        assertEquals(1, c.get("balancer_moves"));
+        assertEquals(4, c.get("balancer_rounds"));
+        assertEquals(0, c.get("balancer_refusals"));
+        assertEquals(1, core.stats().get("migrations"));
+    }
+
+    @Test
+    void theBalancerDoesNotMoveAnOverloadAroundNorActOnASpike() throws Exception {
+        DistributionCore core = core();
+        SessionInfo a = core.createSession(request("a", 1));
+        core.createSession(request("b", 1));
+        core.createSession(request("c", 1));
+        SessionBalancer b = new SessionBalancer(core, BALANCER);
+        u1.cpu = 0.95; // all of it session a: on u2 or u3 it would be as overloaded
+        u2.cpu = 0.95; // a spike of two rounds
+        Map<TestUnit.Channel, Double> shares = Map.of(u1.channel(a.id()), 0.9);
+        for (int t = 0; t < 6; t++) {
+            if (t == 2) {
+                u2.cpu = 0.1;
+            }
+            assertEquals(Optional.empty(), round(b, t, shares), "round " + t);
+        }
+        assertEquals(List.of(U1), core.session(a.id()).orElseThrow().units());
+        assertEquals(4, b.counters().get("balancer_overloaded_unmoved"), "u1 from its third round on");
+        assertEquals(0, core.stats().get("migrations"));
+    }
+
+    @Test
+    void theBalancerTriesTheNextTargetWhenTheRouterRefusesOneAndKeepsAMovedSessionWhereItWent() throws Exception {
+        DistributionCore core = core();
+        SessionInfo a = core.createSession(request("a", 1));
+        SessionInfo bs = core.createSession(request("b", 1));
+        SessionInfo c = core.createSession(request("c", 1));
+        SessionInfo d = core.createSession(request("d", 1));
+        u3.programs = Set.of("other");
+        u1.cpu = 0.95;
+        u2.cpu = 0.20;
+        u3.cpu = 0.10;
+        SessionBalancer b = new SessionBalancer(core, BALANCER);
+        Map<TestUnit.Channel, Double> shares = Map.of(u1.channel(a.id()), 0.2, u1.channel(d.id()), 0.5);
+        round(b, 0, shares);
+        round(b, 1, shares);
+        MigrationInfo m = round(b, 2, shares).orElseThrow();
+        assertEquals(List.of(d.id(), U2), List.of(m.session(), m.to()), "u3 lacks the program: u2 next");
+        assertEquals(1, b.counters().get("balancer_refusals"));
+
+        // now u2 is overloaded, mostly by d, which has just moved and stays: b goes instead
+        u3.programs = Set.of("passthrough");
+        u1.cpu = 0.45;
+        u2.cpu = 0.95;
+        Map<TestUnit.Channel, Double> later = Map.of(u2.channel(d.id()), 0.6, u2.channel(bs.id()), 0.3);
+        round(b, 3, later);
+        round(b, 4, later);
+        MigrationInfo n = round(b, 5, later).orElseThrow();
+        assertEquals(List.of(bs.id(), U2, U3), List.of(n.session(), n.from(), n.to()),
+            "d stays within its cooldown; b goes to the least loaded unit that helps");
+        assertEquals(List.of(U2), core.session(d.id()).orElseThrow().units());
+        assertEquals(List.of(U3, U3), List.of(core.session(c.id()).orElseThrow().units().get(0),
+            core.session(bs.id()).orElseThrow().units().get(0)));
+    }
+
+    @Test
+    void balancerSettingsOutsideTheirRangesAreRefusedByName() {
+        assertMessage(IllegalArgumentException.class, "balancer.overload must be in (0, 1], got 1.5",
+            () -> DistributionUnit.balancerSettings(Configs.of(DistributionUnit.Config.class,
+                Map.of("balancer_overload", 1.5))));
+        assertMessage(IllegalArgumentException.class, "balancer.interval.ms", () -> DistributionUnit.balancerSettings(
+            Configs.of(DistributionUnit.Config.class, Map.of("balancer_interval_ms", -1L))));
+        assertMessage(IllegalArgumentException.class, "balancer.sustain", () -> DistributionUnit.balancerSettings(
+            Configs.of(DistributionUnit.Config.class, Map.of("balancer_sustain", 0))));
+        assertMessage(IllegalArgumentException.class, "balancer.margin", () -> DistributionUnit.balancerSettings(
+            Configs.of(DistributionUnit.Config.class, Map.of("balancer_margin", 1.0))));
+        assertMessage(IllegalArgumentException.class, "balancer.cooldown.s", () -> DistributionUnit.balancerSettings(
+            Configs.of(DistributionUnit.Config.class, Map.of("balancer_cooldown_s", 100_000L))));
+        SessionBalancer.Settings d = DistributionUnit.balancerSettings(Configs.of(DistributionUnit.Config.class,
+            Map.of()));
+        assertEquals(SessionBalancer.Settings.DEFAULTS, d);
+        assertFalse(DistributionUnit.balancerSettings(Configs.of(DistributionUnit.Config.class,
+            Map.of("balancer_interval_ms", 0L))).enabled());
     }
 
     private static void assertMessage(Class<? extends RuntimeException> type, String part, Runnable call) {

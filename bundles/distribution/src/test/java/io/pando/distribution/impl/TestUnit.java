@@ -45,6 +45,8 @@ final class TestUnit implements UnitPort {
     volatile CompletableFuture<Void> handoverGate;
     /** Fails every channel's handOver() when set. */
     volatile RuntimeException handoverFailure;
+    /** The CPU load the unit reports. */
+    volatile double cpu;
 
     TestUnit(String id, List<String> log) {
         this.id = UnitId.of(id);
@@ -63,7 +65,7 @@ final class TestUnit implements UnitPort {
 
     @Override
     public UnitLoad load() {
-        return new UnitLoad(id, Instant.now(), 0.0, 0, 1 << 20, channels.size(), 0);
+        return new UnitLoad(id, Instant.now(), cpu, 0, 1 << 20, channels.size(), 0);
     }
 
     @Override
@@ -137,6 +139,8 @@ final class TestUnit implements UnitPort {
         volatile SessionHandover takenOver;
         /** What the channel got before the take-over: what a real unit holds. */
         volatile int heldAtTakeOver;
+        /** The session's CPU time on this unit, as a unit counts it ({@code cpu_ns}). */
+        volatile long cpuNanos;
 
         Channel(SessionId session) {
             this.session = session;
@@ -198,8 +202,14 @@ final class TestUnit implements UnitPort {
             if (f != null) {
                 throw f;
             }
-            return takenOver == null ? Map.of("datagrams_in", (long) count())
-                : Map.of("datagrams_in", (long) count(), "held_for_handover", (long) heldAtTakeOver);
+            Map<String, Long> m = new java.util.TreeMap<>(Map.of("datagrams_in", (long) count()));
+            if (takenOver != null) {
+                m.put("held_for_handover", (long) heldAtTakeOver);
+            }
+            if (cpuNanos > 0) {
+                m.put("cpu_ns", cpuNanos);
+            }
+            return m;
         }
 
         List<Delivery> deliveries() {

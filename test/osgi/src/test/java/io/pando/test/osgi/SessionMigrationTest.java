@@ -66,6 +66,9 @@ class SessionMigrationTest {
     /** Generous: the test must hold on a loaded machine, where a datagram may take milliseconds. */
     private static final long TIMEOUT_MS = 90_000;
     private static final String PROGRAM = "state-counter";
+    /** The same, keeping the unit busy for {@link #BUSY_NANOS} per datagram: two such streams overload a unit. */
+    private static final String BUSY_PROGRAM = "busy-state-counter";
+    private static final long BUSY_NANOS = 150_000;
     private static final UnitId U1 = UnitId.of("u1");
     private static final UnitId U2 = UnitId.of("u2");
 
@@ -82,15 +85,25 @@ class SessionMigrationTest {
     ServiceAware<UnitPort> units;
 
     private final List<Configuration> configurations = new ArrayList<>();
-    private ServiceRegistration<ActiveProgram> program;
+    private final List<ServiceRegistration<ActiveProgram>> programs = new ArrayList<>();
 
     /**
      * Counts the session's datagrams in session state ("count", 8 bytes) and emits the datagram's number (its
-     * first 8 bytes) followed by the running count.
+     * first 8 bytes) followed by the running count; before that it keeps the unit busy for {@code busyNanos}.
      */
     static final class CountingProgram implements ActiveProgram {
+        private final long busyNanos;
+
+        CountingProgram(long busyNanos) {
+            this.busyNanos = busyNanos;
+        }
+
         @Override
         public void process(Datagram in, ProgramContext ctx) {
+            long until = System.nanoTime() + busyNanos;
+            while (System.nanoTime() - until < 0) {
+                Thread.onSpinWait();
+            }
             long n = ctx.state("count").map(b -> ByteBuffer.wrap(b).getLong()).orElse(0L) + 1;
             ctx.putState("count", ByteBuffer.allocate(Long.BYTES).putLong(n).array());
             ByteBuffer d = in.data();
@@ -100,9 +113,10 @@ class SessionMigrationTest {
 
     @BeforeEach
     void configureTheRouter() throws Exception {
-        Dictionary<String, Object> props = new Hashtable<>();
-        props.put("name", PROGRAM);
-        program = context.registerService(ActiveProgram.class, new CountingProgram(), props);
+        programs.add(context.registerService(ActiveProgram.class, new CountingProgram(0),
+            new Hashtable<>(Map.of("name", PROGRAM))));
+        programs.add(context.registerService(ActiveProgram.class, new CountingProgram(BUSY_NANOS),
+            new Hashtable<>(Map.of("name", BUSY_PROGRAM))));
         configurations.add(unit("u1"));
         configurations.add(unit("u2"));
         Configuration distribution = configurationAdmin.getConfiguration("io.pando.distribution", "?");
@@ -110,6 +124,9 @@ class SessionMigrationTest {
         d.put("ingress.host", "127.0.0.1");
         d.put("ingress.port", 0);
         d.put("session.quota.kb", 256L); // bounds the backlog a slow machine builds up behind the sender
+        d.put("balancer.interval.ms", 200L); // a lone session never moves: only the balancer's test has two
+        d.put("balancer.sustain", 3);
+        d.put("balancer.overload", 0.5); // a unit kept busy by two streams, whatever else the machine runs
         distribution.update(d);
         configurations.add(distribution);
     }
@@ -131,7 +148,45 @@ class SessionMigrationTest {
             c.delete();
         }
         await(() -> units.isEmpty(), "the units gone with their configurations");
-        program.unregister();
+        programs.forEach(ServiceRegistration::unregister);
+    }
+
+    /** A steady stream into a session on its own thread: datagram i carries i in its first 8 bytes. */
+    static final class Stream {
+        final AtomicReference<Throwable> failed = new AtomicReference<>();
+        final AtomicBoolean stop = new AtomicBoolean();
+        final AtomicInteger sent = new AtomicInteger();
+        private final Thread thread;
+
+        Stream(ArtpConnection sender, String name) {
+            thread = new Thread(() -> {
+                try {
+                    for (int i = 0; !stop.get(); i++) {
+                        ByteBuf b = PooledByteBufAllocator.DEFAULT.directBuffer(64);
+                        b.writeLong(i).writeZero(56);
+                        sender.send(b);
+                        sent.set(i + 1);
+                        if (i % 5 == 0) {
+                            Thread.sleep(1); // a steady stream, up to a few thousand datagrams a second
+                        }
+                        while (!sender.isWritable()) {
+                            Thread.sleep(1);
+                        }
+                    }
+                } catch (Throwable t) {
+                    failed.set(t);
+                }
+            }, name);
+            thread.start();
+        }
+
+        /** Stops sending; @return how many datagrams were sent */
+        int finish() throws InterruptedException {
+            stop.set(true);
+            thread.join(TIMEOUT_MS);
+            assertNull(failed.get(), () -> "sender failed: " + failed.get());
+            return sent.get();
+        }
     }
 
     @Test
@@ -152,28 +207,8 @@ class SessionMigrationTest {
             ArtpConnection sender = client.connect(info.ingress(), id.value(), null).toCompletableFuture()
                 .get(10, TimeUnit.SECONDS);
 
-            AtomicReference<Throwable> failed = new AtomicReference<>();
-            AtomicBoolean stop = new AtomicBoolean();
-            AtomicInteger sent = new AtomicInteger();
-            Thread streaming = new Thread(() -> {
-                try {
-                    for (int i = 0; !stop.get(); i++) {
-                        ByteBuf b = PooledByteBufAllocator.DEFAULT.directBuffer(64);
-                        b.writeLong(i).writeZero(56);
-                        sender.send(b);
-                        sent.set(i + 1);
-                        if (i % 5 == 0) {
-                            Thread.sleep(1); // a steady stream, up to a few thousand datagrams a second
-                        }
-                        while (!sender.isWritable()) {
-                            Thread.sleep(1);
-                        }
-                    }
-                } catch (Throwable t) {
-                    failed.set(t);
-                }
-            }, "test-sender");
-            streaming.start();
+            Stream stream = new Stream(sender, "test-sender");
+            AtomicInteger sent = stream.sent;
 
             List<MigrationInfo> moves = new ArrayList<>();
             await(() -> receiver.distinct.get() > 500, "the stream flowing");
@@ -213,11 +248,8 @@ class SessionMigrationTest {
 
             int drainedAt = sent.get();
             await(() -> receiver.distinct.get() > drainedAt + 500, "the stream flowing on u2 after the drain");
-            stop.set(true);
-            streaming.join(TIMEOUT_MS);
-            assertNull(failed.get(), () -> "sender failed: " + failed.get());
+            int total = stream.finish();
             sender.close().toCompletableFuture().get(30, TimeUnit.SECONDS);
-            int total = sent.get();
             await(() -> receiver.distinct.get() == total, total + " datagrams at the receiver");
             assertEquals(0, receiver.duplicates.get(), "no datagram twice");
             assertEquals(0, receiver.wrongCount.get(), () -> "datagram i carries count i + 1; first wrong: "
@@ -241,6 +273,71 @@ class SessionMigrationTest {
             assertEquals(held, c.get("handover_held"), c::toString);
             System.out.printf("%d datagrams, 3 migrations, %d held in all, no loss, counts 1..%d in order%n", total,
                 held, total);
+        }
+    }
+
+    /**
+     * The session balancer under load: two streams into sessions of a CPU-heavy stateful program, both on u1, keep
+     * u1 busy; the balancer moves one of them to the idle u2 (and only one: each unit then has a lone session, and
+     * moving a lone session would only move the overload). Every datagram of both sessions arrives exactly once,
+     * with its running count.
+     */
+    @Test
+    void theBalancerMovesOneOfTwoBusySessionsOffAnOverloadedUnitLosingNothing() throws Exception {
+        RouterService router = routers.waitForService(TIMEOUT_MS);
+        assertNotNull(router, "RouterService with the test's configuration");
+        await(() -> router.units().size() == 2
+            && units.getServices().stream().allMatch(u -> u.programs().contains(BUSY_PROGRAM)),
+            "both units known to the router and running " + BUSY_PROGRAM);
+
+        StampReceiver ra = new StampReceiver();
+        StampReceiver rb = new StampReceiver();
+        try (ArtpEndpoint da = ArtpEndpoint.builder().handler(ra).acceptor(SessionAcceptor.ANY).start();
+             ArtpEndpoint db = ArtpEndpoint.builder().handler(rb).acceptor(SessionAcceptor.ANY).start();
+             ArtpEndpoint client = ArtpEndpoint.builder().handler((c, d, ctl) -> d.release()).start()) {
+            SessionInfo a = router.createSession(new SessionRequest("busy-a", BUSY_PROGRAM, da.localAddress(), 1,
+                Optional.empty(), Optional.empty(), Map.of()));
+            SessionInfo b = router.createSession(new SessionRequest("busy-b", BUSY_PROGRAM, db.localAddress(), 1,
+                Optional.empty(), Optional.empty(), Map.of()));
+            assertEquals(List.of(List.of(U1), List.of(U2)), List.of(a.units(), b.units()));
+            router.migrateSession(b.id(), U2, U1); // both on u1; u2 idle
+            ArtpConnection sa = client.connect(a.ingress(), a.id().value(), null).toCompletableFuture()
+                .get(10, TimeUnit.SECONDS);
+            ArtpConnection sb = client.connect(b.ingress(), b.id().value(), null).toCompletableFuture()
+                .get(10, TimeUnit.SECONDS);
+            long start = System.nanoTime();
+            Stream streamA = new Stream(sa, "test-sender-a");
+            Stream streamB = new Stream(sb, "test-sender-b");
+
+            await(() -> router.sessions().stream().filter(s -> s.units().contains(U2)).count() == 1,
+                "the balancer moving one session to u2");
+            long movedMs = (System.nanoTime() - start) / 1_000_000;
+            int ma = streamA.sent.get();
+            int mb = streamB.sent.get();
+            await(() -> ra.distinct.get() > ma + 300 && rb.distinct.get() > mb + 300, "both streams flowing on");
+            int totalA = streamA.finish();
+            int totalB = streamB.finish();
+            // each closes once the router has taken every datagram: the busy program works off the backlog first
+            sa.close().toCompletableFuture().get(TIMEOUT_MS, TimeUnit.MILLISECONDS);
+            sb.close().toCompletableFuture().get(TIMEOUT_MS, TimeUnit.MILLISECONDS);
+            await(() -> ra.distinct.get() == totalA && rb.distinct.get() == totalB,
+                totalA + " + " + totalB + " datagrams at the receivers");
+            for (StampReceiver r : List.of(ra, rb)) {
+                assertEquals(0, r.duplicates.get(), "no datagram twice");
+                assertEquals(0, r.wrongCount.get(), () -> "datagram i carries count i + 1; first wrong: "
+                    + r.firstWrong.get());
+            }
+            Map<String, Long> stats = router.stats();
+            assertEquals(1, stats.get("balancer_moves"), stats::toString);
+            assertEquals(2, stats.get("migrations"), "the test's own and the balancer's: " + stats);
+            assertEquals(0, stats.get("migrations_failed"), stats::toString);
+            SessionInfo ca = router.closeSession(a.id());
+            SessionInfo cb = router.closeSession(b.id());
+            assertEquals(totalA, ca.counters().get("datagrams_out"), ca.counters()::toString);
+            assertEquals(totalB, cb.counters().get("datagrams_out"), cb.counters()::toString);
+            System.out.printf("balancer: one of two busy sessions on u1 moved to u2 %d ms after the streams began "
+                + "(rounds of 200 ms, 3 in a row at load 0.5 or more); %d + %d datagrams, none lost, counts in order%n",
+                movedMs, totalA, totalB);
         }
     }
 
