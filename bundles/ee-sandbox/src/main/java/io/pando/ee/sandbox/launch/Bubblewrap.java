@@ -62,9 +62,7 @@ final class Bubblewrap {
         if (!Files.isExecutable(BWRAP)) {
             return BWRAP + " is not installed";
         }
-        List<String> cmd = new ArrayList<>(base());
-        cmd.addAll(systemBinds(null));
-        cmd.add("/bin/true");
+        List<String> cmd = probeCommand();
         try {
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.PIPE)
                 .start();
@@ -81,6 +79,14 @@ final class Bubblewrap {
             Thread.currentThread().interrupt();
             return "bubblewrap probe interrupted";
         }
+    }
+
+    /** @return a bubblewrap command line in the sandbox's namespaces that runs {@code /bin/true} */
+    static List<String> probeCommand() {
+        List<String> cmd = new ArrayList<>(base());
+        cmd.addAll(systemBinds(null));
+        cmd.add("/bin/true");
+        return cmd;
     }
 
     private static List<String> base() {

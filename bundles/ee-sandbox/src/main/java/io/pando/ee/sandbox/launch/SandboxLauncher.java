@@ -111,7 +111,22 @@ public final class SandboxLauncher {
             Path inJar;
             Path inSocket;
             String tmpDir;
+            String outside = "";
             if (bwrap) {
+                String asIs = Unprivileged.unavailableReason();
+                if (asIs == null) {
+                    asIs = Unprivileged.unreadable(runtime);
+                }
+                if (asIs == null) {
+                    asIs = Unprivileged.unreadable(programJar);
+                }
+                if (asIs == null) {
+                    Unprivileged.handOver(socket.getParent());
+                    cmd.addAll(Unprivileged.prefix());
+                    outside = " as uid " + Unprivileged.UID;
+                } else {
+                    outside = " as uid " + Unprivileged.currentUid() + " (" + asIs + ")";
+                }
                 cmd.addAll(Bubblewrap.command(javaHome, runtime, programJar, socket.getParent()));
                 inRuntime = Bubblewrap.INSIDE_RUNTIME;
                 inJar = Bubblewrap.INSIDE_PROGRAM;
@@ -139,7 +154,7 @@ public final class SandboxLauncher {
             env.put("HOME", "/tmp");
             long launched = System.nanoTime();
             Process p = pb.start();
-            String confinement = (bwrap ? "bubblewrap" : "no bubblewrap (" + noBwrap + ")") + ", "
+            String confinement = (bwrap ? "bubblewrap" + outside : "no bubblewrap (" + noBwrap + ")") + ", "
                 + (group != null ? Cgroups.host().describe().replaceFirst(" \\(.*", "") + " group " + group.name()
                     + " (" + spec.cpus() + " CPU, " + spec.memoryMb() + " MiB)"
                     : "no cgroup (" + noCgroup + ")");
@@ -194,8 +209,17 @@ public final class SandboxLauncher {
      */
     public static String confinement() {
         String bw = Bubblewrap.unavailableReason();
-        return (bw == null ? "bubblewrap " + Bubblewrap.BWRAP : "no bubblewrap (" + bw + ")") + "; "
-            + Cgroups.host().describe();
+        String uid = Unprivileged.unavailableReason();
+        return (bw == null ? "bubblewrap " + Bubblewrap.BWRAP + (uid == null ? " as uid " + Unprivileged.UID
+            : " (" + uid + ")") : "no bubblewrap (" + bw + ")") + "; " + Cgroups.host().describe();
+    }
+
+    /**
+     * @return why a sandbox's bubblewrap cannot run under an unprivileged uid here (the router is not root, or
+     *         {@code setpriv} or unprivileged user namespaces are missing), or null if it can (probed once per JVM)
+     */
+    public static String unprivilegedUnavailableReason() {
+        return Unprivileged.unavailableReason();
     }
 
     /** @return why bubblewrap cannot be used here, or null if it can (probed once per JVM) */

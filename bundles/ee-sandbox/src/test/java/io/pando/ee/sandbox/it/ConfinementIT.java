@@ -114,9 +114,19 @@ class ConfinementIT {
                 assertNotEquals(Files.readSymbolicLink(Path.of("/proc/self/ns", ns)),
                     Files.readSymbolicLink(proc.resolve("ns").resolve(ns)), ns + " namespace shared");
             }
-            // uid 65534 inside, mapped to one outside uid only
+            // uid 65534 inside, mapped to one outside uid only: 65534 too when the router is root (setpriv)
             String uidMap = Files.readString(proc.resolve("uid_map")).strip();
             assertTrue(uidMap.matches("65534\\s+\\d+\\s+1"), uidMap);
+            String status = Files.readString(proc.resolve("status"));
+            String uids = status.lines().filter(l -> l.startsWith("Uid:")).findFirst().orElseThrow();
+            String unprivileged = SandboxLauncher.unprivilegedUnavailableReason();
+            if (unprivileged == null) {
+                assertTrue(uids.matches("Uid:\\s+65534\\s+65534\\s+65534\\s+65534"), uids);
+                assertTrue(uidMap.matches("65534\\s+65534\\s+1"), uidMap);
+                assertTrue(r.sandbox.confinement().startsWith("bubblewrap as uid 65534"), r.sandbox.confinement());
+            } else {
+                System.out.println("[sandbox] not under an unprivileged uid: " + unprivileged);
+            }
             // in its PID namespace the JVM is not pid 1's parent's child here: it reports its inner pid
             assertTrue(ready.pid() < 10, "pid inside the namespace: " + ready.pid());
             // its file system: no /etc/shadow, no /sys, no /root, a private /tmp; the program jar read-only
@@ -129,10 +139,9 @@ class ConfinementIT {
             assertTrue(mounts.lines().anyMatch(l -> l.contains(" /pando/program.jar ") && l.contains(" ro,")), mounts);
             assertTrue(mounts.lines().anyMatch(l -> l.contains(" /tmp ") && l.contains("tmpfs")), mounts);
             // no capabilities
-            String status = Files.readString(proc.resolve("status"));
             assertTrue(status.lines().anyMatch(l -> l.matches("CapEff:\\s+0+")), status);
-            System.out.println("[sandbox] bubblewrap: JVM pid " + pid + " (inside " + ready.pid() + "), uid_map '"
-                + uidMap + "', net " + Files.readSymbolicLink(proc.resolve("ns/net")) + " vs ours "
+            System.out.println("[sandbox] bubblewrap: JVM pid " + pid + " (inside " + ready.pid() + "), " + uids
+                .replaceAll("\\s+", " ") + " outside, uid_map '" + uidMap + "', net " + Files.readSymbolicLink(proc.resolve("ns/net")) + " vs ours "
                 + Files.readSymbolicLink(Path.of("/proc/self/ns/net")));
             r.unit.send(TestUnit.shutdown());
             assertEquals(0, r.exit(Duration.ofSeconds(10)), r.output());

@@ -10,6 +10,7 @@ import io.pando.ee.sandbox.launch.SandboxSpec;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -108,7 +109,9 @@ final class Harness {
      * waits for it to connect.
      */
     static Running start(ProgramJars.Spec program, Consumer<SandboxSpec.Builder> tweak) throws Exception {
-        Path dir = Files.createTempDirectory(Path.of("/tmp"), "pe-it-");
+        // searchable by others, as a unit's directories are: a sandbox started as root runs under uid 65534
+        Path dir = Files.createTempDirectory(Path.of("/tmp"), "pe-it-",
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
         Path jar = ProgramJars.build(dir, program);
         TestUnit unit = new TestUnit(dir);
         SandboxSpec.Builder b = SandboxSpec.builder().runtime(RUNTIME).programJar(jar).program(program.programName)
