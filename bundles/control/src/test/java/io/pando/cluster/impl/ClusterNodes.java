@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Level;
 
@@ -32,7 +33,7 @@ public final class ClusterNodes implements AutoCloseable {
     private static final AtomicInteger NEXT = new AtomicInteger(FIRST_PORT);
 
     private final List<String> addresses = new ArrayList<>();
-    private final List<HazelcastCluster> started = new ArrayList<>();
+    private final Set<HazelcastCluster> running = ConcurrentHashMap.newKeySet();
     private final String name;
 
     /** @param size the members of the member list (quorum: a majority of them) */
@@ -50,9 +51,7 @@ public final class ClusterNodes implements AutoCloseable {
             "127.0.0.1", port, addresses, 1, 4, 2, ClusterSettings.majority(addresses.size()), 1, 30, 60,
             Level.WARNING, "").withUnitReportMillis(200);
         HazelcastCluster c = new HazelcastCluster(s, Clock.systemUTC());
-        synchronized (started) {
-            started.add(c);
-        }
+        running.add(c);
         return c;
     }
 
@@ -65,20 +64,15 @@ public final class ClusterNodes implements AutoCloseable {
 
     /** Stops the member as a crash would. */
     public void kill(HazelcastCluster c) {
-        synchronized (started) {
-            started.remove(c);
+        if (running.remove(c)) {
+            c.terminate();
         }
-        c.terminate();
     }
 
+    /** Kills every member still running. */
     @Override
     public void close() {
-        List<HazelcastCluster> all;
-        synchronized (started) {
-            all = new ArrayList<>(started);
-            started.clear();
-        }
-        all.parallelStream().forEach(HazelcastCluster::terminate);
+        List.copyOf(running).forEach(this::kill);
     }
 
     private static int freePort() {

@@ -31,7 +31,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
-import javax.security.auth.login.AppConfigurationEntry;
 import javax.security.auth.login.Configuration;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -74,15 +73,8 @@ class ControlClusterTest {
     }
 
     private Configuration jaas() throws IOException {
-        Path users = dir.resolve("users.properties");
-        Files.writeString(users, "alice = wonder\nbob = builder\n");
-        return new Configuration() {
-            @Override
-            public AppConfigurationEntry[] getAppConfigurationEntry(String name) {
-                return new AppConfigurationEntry[] {new AppConfigurationEntry(PropertiesLoginModule.class.getName(),
-                    AppConfigurationEntry.LoginModuleControlFlag.REQUIRED, Map.of("file", users.toString()))};
-            }
-        };
+        return PropertiesLoginModule.everyRealm(Files.writeString(dir.resolve("users.properties"),
+            "alice = wonder\nbob = builder\n"));
     }
 
     private Node node(int i) throws IOException {

@@ -14,7 +14,6 @@ import java.time.Clock;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import javax.security.auth.login.AppConfigurationEntry;
 import javax.security.auth.login.Configuration;
 
 /**
@@ -89,13 +88,7 @@ public final class ControlFixture implements AutoCloseable {
         StringBuilder b = new StringBuilder();
         users.forEach((u, p) -> b.append(u).append(" = ").append(p).append('\n'));
         Files.writeString(file, b);
-        Configuration jaas = new Configuration() {
-            @Override
-            public AppConfigurationEntry[] getAppConfigurationEntry(String name) {
-                return new AppConfigurationEntry[] {new AppConfigurationEntry(PropertiesLoginModule.class.getName(),
-                    AppConfigurationEntry.LoginModuleControlFlag.REQUIRED, Map.of("file", file.toString()))};
-            }
-        };
+        Configuration jaas = PropertiesLoginModule.everyRealm(file);
         ControlServer.Running started = null;
         for (int port = firstPort; port <= lastPort && started == null; port++) {
             Map<String, Object> c = new HashMap<>(config);
