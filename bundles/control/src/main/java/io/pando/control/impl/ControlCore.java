@@ -11,6 +11,7 @@ import io.pando.api.session.Flow;
 import io.pando.api.session.FlowId;
 import io.pando.api.session.SessionId;
 import io.pando.api.unit.UnitId;
+import io.pando.api.unit.UnitLoad;
 import io.pando.control.AdmissionDecision;
 import io.pando.control.AdmissionPolicy;
 import io.pando.control.PlacementPolicy;
@@ -24,7 +25,6 @@ import io.pando.control.protocol.FlowSpec;
 import io.pando.control.protocol.RefusalCode;
 import io.pando.control.protocol.Resources;
 import io.pando.control.protocol.SessionSummary;
-import io.pando.api.unit.UnitLoad;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.time.Clock;
@@ -476,7 +476,8 @@ final class ControlCore {
         RouterService r = router.get();
         Map<String, Long> counters = new TreeMap<>();
         String where;
-        if (r != null && r.session(id).isPresent()) {
+        boolean mine = p.placedBy().equals(cc.localMember()); // ids are per router: only this node's are here
+        if (mine && r != null && r.session(id).isPresent()) {
             try {
                 counters.putAll(r.closeSession(id).counters());
             } catch (NoSuchElementException e) {
@@ -484,7 +485,7 @@ final class ControlCore {
             }
             where = "on this node's router";
         } else {
-            where = p.placedBy().equals(cc.localMember()) ? "(this node's router no longer had it)"
+            where = mine ? "(this node's router no longer had it)"
                 : cc.members().contains(p.placedBy()) ? "(" + p.placedBy() + " closes it on its router)"
                 : "(" + p.placedBy() + " left the cluster: only its reservation was left)";
         }
@@ -512,9 +513,12 @@ final class ControlCore {
         mine.sort((a, b) -> a.order() != b.order() ? Long.compare(a.order(), b.order())
             : Long.compareUnsigned(a.id().value(), b.id().value()));
         Set<String> members = c == null ? Set.of() : c.members();
+        String me = c == null ? null : c.localMember();
         List<SessionSummary> out = new ArrayList<>();
         for (Reservation res : mine) {
-            Optional<SessionInfo> info = r == null ? Optional.empty() : r.session(res.id());
+            // ids are per router: a session another member placed is never looked up on this node's router
+            Optional<SessionInfo> info = r == null || (me != null && !me.equals(res.placedBy())) ? Optional.empty()
+                : r.session(res.id());
             if (info.isEmpty()) {
                 if (res.placedBy() != null) { // in the directory, served elsewhere (or by nobody any more)
                     out.add(new SessionSummary(res.id().value(), res.name(), res.program(),

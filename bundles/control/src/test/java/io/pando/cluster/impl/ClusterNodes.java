@@ -62,6 +62,14 @@ public final class ClusterNodes implements AutoCloseable {
         return u;
     }
 
+    /**
+     * @return whether the cluster has finished replicating: every directory record has its backup, so that killing
+     *     one member loses none (right after members join, the engine is still moving partitions and backups)
+     */
+    public static boolean replicated(HazelcastCluster member) {
+        return member.replicated();
+    }
+
     /** Stops the member as a crash would. */
     public void kill(HazelcastCluster c) {
         if (running.remove(c)) {
