@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pando.control.impl.ControlFixture;
+import io.pando.control.impl.NoQuorumControl;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -100,7 +101,7 @@ class SessionCommandTest {
 
     @Test
     void aNodeThatDoesNotLeadIsSkippedForTheNextEndpoint() throws Exception {
-        try (ControlFixture follower = ControlFixture.withoutQuorum(Map.of("alice", "wonder"), dir, 18150, 18199)) {
+        try (ControlFixture follower = NoQuorumControl.start(Map.of("alice", "wonder"), dir, 18150, 18199)) {
             String other = "127.0.0.1:" + follower.address().getPort();
             // alone, the node that does not lead refuses with the reason
             Cli alone = Cli.run("session", "list", "--control", other, "--user", "alice", "--password-file",

@@ -160,8 +160,9 @@ class ControlClusterTest {
         Node a = node(0); // the oldest member: the leader
         Node b = node(1);
         Node c = node(2);
+        ClusterNodes.unit(c.member(), "u4", 0.1); // a unit of node-c that no router uses
         for (Node n : List.of(a, b, c)) {
-            awaitUnits(n, List.of("u1", "u2", "u3"));
+            awaitUnits(n, List.of("u1", "u2", "u3", "u4"));
         }
         assertTrue(a.member().isLeader());
 
@@ -187,6 +188,7 @@ class ControlClusterTest {
         byte[] bobAtA = token(atA, "bob", "builder");
         String full = refused(open(atA, bobAtA, 600, 3), RefusalCode.CAPACITY);
         assertContains(full, "u1 0.400 free of 1.000");
+        assertContains(full, "u4 (on node-c) is not used by node-a's router");
         c.unit().cpu = 0.99; // node-c reports u3 overloaded
         await("u3 overloaded in node-a's view", 10_000, () -> a.member().units().stream()
             .anyMatch(u -> u.load().unit().value().equals("u3") && u.load().cpu() > 0.9));
@@ -209,7 +211,7 @@ class ControlClusterTest {
         await("node-b leads", 20_000, () -> b.member().isLeader());
         assertEquals(2, b.member().size(), "s1, s2 and nothing else in the directory after the leader died");
         System.out.printf("node-b leads %.0f ms after node-a was killed%n", (System.nanoTime() - t0) / 1e6);
-        awaitUnits(b, List.of("u2", "u3"));
+        awaitUnits(b, List.of("u2", "u3", "u4"));
         for (Node n : List.of(b, c)) { // as a router drops the remote unit of a node that died
             synchronized (n.router()) {
                 n.router().units.remove(UnitId.of("u1"));

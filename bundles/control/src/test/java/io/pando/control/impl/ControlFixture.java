@@ -4,8 +4,6 @@ import io.pando.api.router.RouterService;
 import io.pando.api.router.SessionKey;
 import io.pando.artp.ArtpException;
 import io.pando.artp.testing.Configs;
-import io.pando.cluster.impl.ClusterNodes;
-import io.pando.cluster.impl.HazelcastCluster;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -14,6 +12,7 @@ import java.time.Clock;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 import javax.security.auth.login.Configuration;
 
 /**
@@ -52,34 +51,14 @@ public final class ControlFixture implements AutoCloseable {
      */
     public ControlFixture(Map<String, String> users, Path dir, Map<String, Object> config, int firstPort, int lastPort,
         RouterService router) throws IOException {
-        this(users, dir, config, firstPort, lastPort, router, null, null);
+        this(users, dir, config, firstPort, lastPort, router, () -> null, null);
     }
 
-    /**
-     * A real control unit on a real cluster member that has no quorum (the only one running of a member list of two,
-     * ports 18500-18539): it refuses every request with NOT_LEADER "no quorum".
-     *
-     * @param users user = password lines
-     * @param dir a directory for the users file
-     * @param firstPort first port to try
-     * @param lastPort last port to try
-     * @return the fixture; closing it stops the member too
-     */
-    public static ControlFixture withoutQuorum(Map<String, String> users, Path dir, int firstPort, int lastPort)
+    /** A control unit on a cluster ({@link NoQuorumControl}); this class names no cluster type, so that modules
+     *  without pando-cluster on their class path can use it. */
+    ControlFixture(Map<String, String> users, Path dir, Map<String, Object> config, int firstPort,
+        int lastPort, RouterService router, Supplier<ClusterControl> clusterControl, AutoCloseable cluster)
         throws IOException {
-        ClusterNodes nodes = new ClusterNodes(2);
-        try {
-            HazelcastCluster member = nodes.start(0);
-            return new ControlFixture(users, dir, Map.of(), firstPort, lastPort, null,
-                new ClusterControl(member, member, member), nodes);
-        } catch (IOException | RuntimeException e) {
-            nodes.close();
-            throw e;
-        }
-    }
-
-    private ControlFixture(Map<String, String> users, Path dir, Map<String, Object> config, int firstPort,
-        int lastPort, RouterService router, ClusterControl clusterControl, AutoCloseable cluster) throws IOException {
         this.cluster = cluster;
         FakeRouter fake = router == null ? new FakeRouter("u1", "u2") : null;
         this.router = fake;
@@ -95,7 +74,7 @@ public final class ControlFixture implements AutoCloseable {
             c.put("port", port);
             try {
                 started = ControlServer.start(Configs.of(ControlServer.Config.class, c), jaas, () -> serving, null,
-                    null, () -> clusterControl, Clock.systemUTC());
+                    null, clusterControl, Clock.systemUTC());
             } catch (ArtpException e) {
                 // in use: next port
             }
