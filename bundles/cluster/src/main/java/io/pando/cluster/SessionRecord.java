@@ -18,9 +18,12 @@ import java.util.TreeMap;
  *     {@code bandwidth.bps}, {@code reorder.micros}); values are non-negative
  * @param placedBy the name of the member that placed it
  * @param placedAt when it was placed
+ * @param attributes what else the placing component needs to know of the session, by name (e.g. the control unit's
+ *     {@code name} and {@code ingress}); at most {@link #MAX_ATTRIBUTES}, values up to {@link #MAX_VALUE}
+ *     characters without control characters (since 1.2)
  */
 public record SessionRecord(String sessionId, String owner, String program, List<String> units,
-    Map<String, Long> reservations, String placedBy, Instant placedAt) {
+    Map<String, Long> reservations, String placedBy, Instant placedAt, Map<String, String> attributes) {
 
     /** Longest session id, owner, program, unit, resource or member name, in characters. */
     public static final int MAX_TEXT = 128;
@@ -30,6 +33,12 @@ public record SessionRecord(String sessionId, String owner, String program, List
 
     /** Most reservations one session can have. */
     public static final int MAX_RESERVATIONS = 64;
+
+    /** Most attributes one session can have (since 1.2). */
+    public static final int MAX_ATTRIBUTES = 64;
+
+    /** Longest attribute value, in characters (since 1.2). */
+    public static final int MAX_VALUE = 1024;
 
     /** @throws IllegalArgumentException if a value breaks its rule; NullPointerException if one is missing */
     public SessionRecord {
@@ -57,6 +66,37 @@ public record SessionRecord(String sessionId, String owner, String program, List
         reservations = java.util.Collections.unmodifiableMap(new TreeMap<>(reservations));
         text("placed by", placedBy);
         Objects.requireNonNull(placedAt, "placedAt");
+        Objects.requireNonNull(attributes, "attributes");
+        if (attributes.size() > MAX_ATTRIBUTES) {
+            throw new IllegalArgumentException("a session can have at most " + MAX_ATTRIBUTES + " attributes, got "
+                + attributes.size());
+        }
+        attributes.forEach((k, v) -> {
+            text("attribute name", k);
+            Objects.requireNonNull(v, "attribute " + k);
+            if (v.length() > MAX_VALUE) {
+                throw new IllegalArgumentException("attribute " + k + " must have at most " + MAX_VALUE
+                    + " characters, got " + v.length());
+            }
+            checkControl("attribute " + k, v);
+        });
+        attributes = java.util.Collections.unmodifiableMap(new TreeMap<>(attributes));
+    }
+
+    /**
+     * A record without attributes (the form of version 1.0 and 1.1).
+     *
+     * @param sessionId see the record
+     * @param owner see the record
+     * @param program see the record
+     * @param units see the record
+     * @param reservations see the record
+     * @param placedBy see the record
+     * @param placedAt see the record
+     */
+    public SessionRecord(String sessionId, String owner, String program, List<String> units,
+        Map<String, Long> reservations, String placedBy, Instant placedAt) {
+        this(sessionId, owner, program, units, reservations, placedBy, placedAt, Map.of());
     }
 
     /**
@@ -64,7 +104,7 @@ public record SessionRecord(String sessionId, String owner, String program, List
      * @return this record placed on other units
      */
     public SessionRecord withUnits(List<String> units) {
-        return new SessionRecord(sessionId, owner, program, units, reservations, placedBy, placedAt);
+        return new SessionRecord(sessionId, owner, program, units, reservations, placedBy, placedAt, attributes);
     }
 
     private static void text(String what, String s) {
@@ -73,6 +113,10 @@ public record SessionRecord(String sessionId, String owner, String program, List
             throw new IllegalArgumentException(what + " must have 1 to " + MAX_TEXT + " characters, got "
                 + s.length());
         }
+        checkControl(what, s);
+    }
+
+    private static void checkControl(String what, String s) {
         for (int i = 0; i < s.length(); i++) {
             if (Character.isISOControl(s.charAt(i))) {
                 throw new IllegalArgumentException(what + " must not contain control characters: "

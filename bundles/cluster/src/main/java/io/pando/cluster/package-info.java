@@ -17,7 +17,7 @@
  * leader) fails with {@link io.pando.cluster.NoQuorumException}, so that a caller can refuse with the reason.
  */
 @Export
-@Version("1.1.0")
+@Version("1.2.0")
 package io.pando.cluster;
 
 import org.osgi.annotation.bundle.Export;

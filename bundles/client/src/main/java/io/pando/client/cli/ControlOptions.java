@@ -32,8 +32,9 @@ final class ControlOptions {
     static final int AUTH_FAILED = 4;
 
     @Option(names = "--control", paramLabel = "HOST:PORT", converter = HostPort.class, defaultValue = "127.0.0.1:7100",
-        description = "The router's control endpoint (default ${DEFAULT-VALUE}).")
-    InetSocketAddress control;
+        split = ",", description = "The router's control endpoint, or the control endpoints of the cluster's nodes, "
+            + "comma-separated: tried in order until one answers as the leader (default ${DEFAULT-VALUE}).")
+    List<InetSocketAddress> control;
 
     @Option(names = "--user", paramLabel = "USER", description = "Your user (default: $PANDO_USER).")
     String user;
@@ -68,24 +69,48 @@ final class ControlOptions {
             throw new CommandLine.ParameterException(cl, "no user: give --user or set PANDO_USER");
         }
         String password = password(cl);
-        if (control.getPort() == 0) {
-            throw new CommandLine.ParameterException(cl, "--control needs a port in [1, 65535], got 0");
+        for (InetSocketAddress c : control) {
+            if (c.getPort() == 0) {
+                throw new CommandLine.ParameterException(cl, "--control needs a port in [1, 65535], got 0");
+            }
         }
         if (!(timeout > 0 && Double.isFinite(timeout))) {
             throw new CommandLine.ParameterException(cl, "--timeout must be > 0, got " + timeout);
         }
         Duration t = Duration.ofMillis((long) (timeout * 1000));
+        PrintWriter err = cl.getErr();
+        for (int i = 0; i < control.size(); i++) {
+            int status = run(control.get(i), i == control.size() - 1, who, password, t, cl, expected, call,
+                success);
+            if (status != NEXT) {
+                return status;
+            }
+        }
+        throw new CommandLine.ParameterException(cl, "--control names no endpoint");
+    }
+
+    private static String where(InetSocketAddress a) {
+        return (a.getHostString().indexOf(':') >= 0 ? "[" + a.getHostString() + "]" : a.getHostString()) + ":"
+            + a.getPort();
+    }
+
+    /** Internal status: this endpoint is not the leader, or did not answer; try the next. */
+    private static final int NEXT = -1;
+
+    private <R extends ControlMessage.Reply> int run(InetSocketAddress endpoint, boolean last, String who,
+        String password, Duration t, CommandLine cl, Class<R> expected, Call call, Success<R> success) {
         PrintWriter out = cl.getOut();
         PrintWriter err = cl.getErr();
-        try (ControlClient client = ControlClient.connect(control, t)) {
+        try (ControlClient client = ControlClient.connect(endpoint, t)) {
             ControlMessage.Reply auth = client.call(new ControlMessage.Auth(client.nextRequestId(), who, password), t);
             if (auth instanceof ControlMessage.Refused r) {
-                return refused(err, r);
+                return notLeader(err, endpoint, r, last) ? NEXT : refused(err, r);
             }
             byte[] token = ((ControlMessage.Authed) auth).token();
             ControlMessage.Reply reply = call.call(client, token, t);
             if (reply instanceof ControlMessage.Refused r) {
-                return refused(err, r);
+                // leadership moved between the two requests: nothing was done here, the next node may lead
+                return notLeader(err, endpoint, r, last) ? NEXT : refused(err, r);
             }
             if (!expected.isInstance(reply)) {
                 err.println("session: unexpected reply " + reply.getClass().getSimpleName());
@@ -96,9 +121,9 @@ final class ControlOptions {
             out.flush();
             return 0;
         } catch (ControlClient.ControlException e) {
-            err.println("session: " + e.getMessage());
+            err.println("session: " + (control.size() > 1 ? where(endpoint) + ": " : "") + e.getMessage());
             err.flush();
-            return UNREACHABLE;
+            return last ? UNREACHABLE : NEXT;
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(cl, e.getMessage());
         } catch (IOException e) {
@@ -110,6 +135,17 @@ final class ControlOptions {
             err.flush();
             return REFUSED;
         }
+    }
+
+    /** @return whether the refusal is NOT_LEADER and another endpoint is left to try (then it says so) */
+    private static boolean notLeader(PrintWriter err, InetSocketAddress endpoint, ControlMessage.Refused r,
+        boolean last) {
+        if (r.code() != RefusalCode.NOT_LEADER || last) {
+            return false;
+        }
+        err.println("session: " + where(endpoint) + " does not lead (" + r.reason() + "); trying the next");
+        err.flush();
+        return true;
     }
 
     private static int refused(PrintWriter err, ControlMessage.Refused r) {

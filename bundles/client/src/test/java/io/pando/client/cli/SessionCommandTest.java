@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pando.control.impl.ControlFixture;
+import io.pando.control.impl.NoQuorumControl;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -96,6 +97,26 @@ class SessionCommandTest {
         assertEquals(id, close.json().get("session"));
         assertEquals(5L, ((Map<?, ?>) close.json().get("counters")).get("datagrams_in"));
         assertEquals(1, control.sessions().size());
+    }
+
+    @Test
+    void aNodeThatDoesNotLeadIsSkippedForTheNextEndpoint() throws Exception {
+        try (ControlFixture follower = NoQuorumControl.start(Map.of("alice", "wonder"), dir, 18150, 18199)) {
+            String other = "127.0.0.1:" + follower.address().getPort();
+            // alone, the node that does not lead refuses with the reason
+            Cli alone = Cli.run("session", "list", "--control", other, "--user", "alice", "--password-file",
+                alice.toString());
+            assertEquals(1, alone.exitCode(60), alone.err.toString());
+            assertTrue(alone.err.toString().contains("refused (NOT_LEADER): refused to authenticate alice: no quorum"),
+                alone.err.toString());
+            // first in a list, it is skipped and the next endpoint (the leader) serves the request
+            Cli open = Cli.run("session", "open", "--control", other + "," + at, "--user", "alice",
+                "--password-file", alice.toString(), "--program", "passthrough", "--to", "127.0.0.1:9000", "--json");
+            assertEquals(0, open.exitCode(60), open.err.toString());
+            assertTrue(open.err.toString().contains(other + " does not lead (refused to authenticate alice: no quorum"),
+                open.err.toString());
+            assertEquals(List.of((String) open.json().get("session")), control.sessions());
+        }
     }
 
     @Test

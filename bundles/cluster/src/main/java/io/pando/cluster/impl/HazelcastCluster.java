@@ -372,6 +372,14 @@ public class HazelcastCluster implements ClusterService, SessionDirectory, Clust
         return sessions;
     }
 
+    /**
+     * @return whether every partition of the engine has its backups in sync (no migration under way): until then,
+     *     a record written since the last membership change may live on one member only
+     */
+    boolean replicated() {
+        return hz.getPartitionService().isClusterSafe();
+    }
+
     /** @return the settings of this member */
     ClusterSettings settings() {
         return settings;

@@ -29,6 +29,8 @@ import java.util.TreeSet;
  * <pre>
  * session: u8 type=1, u8 version=1, utf sessionId, utf owner, utf program, u16 n, n * utf unit,
  *          u16 m, m * (utf name, i64 value) sorted by name, utf placedBy, i64 placedAt seconds, i32 nanos
+ *          version=2 (a record with attributes; one without is written as version 1, byte for byte as before):
+ *          the same, then u16 a, a * (utf name, utf value) sorted by name
  * report:  u8 type=2, u8 version=1, utf node, i64 seconds, i32 nanos,
  *          u16 n, n * (utf feature, u8 status ordinal, utf message, i64 seconds, i32 nanos) sorted by feature
  * unit:    u8 type=3, u8 version=1, utf memberId, utf member, utf unit, i64 seconds, i32 nanos, f64 cpu,
@@ -45,6 +47,8 @@ final class Records {
     static final int REPORT = 2;
     static final int UNIT = 3;
     static final int VERSION = 1;
+    /** The version of a session record with attributes. */
+    static final int SESSION_ATTRIBUTES = 2;
     /** Longest failure message kept in a report, in characters. */
     static final int MAX_MESSAGE = 1000;
 
@@ -54,7 +58,7 @@ final class Records {
     static byte[] encode(SessionRecord r) {
         return write(out -> {
             out.writeByte(SESSION);
-            out.writeByte(VERSION);
+            out.writeByte(r.attributes().isEmpty() ? VERSION : SESSION_ATTRIBUTES);
             out.writeUTF(r.sessionId());
             out.writeUTF(r.owner());
             out.writeUTF(r.program());
@@ -69,11 +73,18 @@ final class Records {
             }
             out.writeUTF(r.placedBy());
             instant(out, r.placedAt());
+            if (!r.attributes().isEmpty()) {
+                out.writeShort(r.attributes().size());
+                for (Map.Entry<String, String> e : r.attributes().entrySet()) {
+                    out.writeUTF(e.getKey());
+                    out.writeUTF(e.getValue());
+                }
+            }
         });
     }
 
     static SessionRecord decodeSession(byte[] bytes) {
-        return read(bytes, SESSION, in -> {
+        return read(bytes, SESSION, SESSION_ATTRIBUTES, (in, version) -> {
             String id = in.readUTF();
             String owner = in.readUTF();
             String program = in.readUTF();
@@ -92,7 +103,20 @@ final class Records {
             }
             String placedBy = in.readUTF();
             Instant at = instant(in);
-            return new SessionRecord(id, owner, program, units, reservations, placedBy, at);
+            Map<String, String> attributes = new LinkedHashMap<>();
+            if (version == SESSION_ATTRIBUTES) {
+                int a = in.readUnsignedShort();
+                if (a == 0) {
+                    throw new IllegalArgumentException("a version 2 session record has attributes");
+                }
+                for (int i = 0; i < a; i++) {
+                    String k = in.readUTF();
+                    if (attributes.put(k, in.readUTF()) != null) {
+                        throw new IllegalArgumentException("attribute " + k + " appears twice");
+                    }
+                }
+            }
+            return new SessionRecord(id, owner, program, units, reservations, placedBy, at, attributes);
         });
     }
 
@@ -115,7 +139,7 @@ final class Records {
     }
 
     static NodeFeatureReport decodeReport(byte[] bytes) {
-        return read(bytes, REPORT, in -> {
+        return read(bytes, REPORT, VERSION, (in, version) -> {
             String node = in.readUTF();
             Instant at = instant(in);
             int n = in.readUnsignedShort();
@@ -156,7 +180,7 @@ final class Records {
     }
 
     static UnitReport decodeUnit(byte[] bytes) {
-        return read(bytes, UNIT, in -> {
+        return read(bytes, UNIT, VERSION, (in, version) -> {
             String memberId = in.readUTF();
             String member = in.readUTF();
             UnitId unit = UnitId.of(in.readUTF());
@@ -197,7 +221,7 @@ final class Records {
     }
 
     private interface Reader<T> {
-        T read(DataInputStream in) throws IOException;
+        T read(DataInputStream in, int version) throws IOException;
     }
 
     private static byte[] write(Writer w) {
@@ -210,22 +234,22 @@ final class Records {
         return bytes.toByteArray();
     }
 
-    private static <T> T read(byte[] bytes, int type, Reader<T> r) {
+    private static <T> T read(byte[] bytes, int type, int maxVersion, Reader<T> r) {
         if (bytes == null || bytes.length < 2) {
             throw new IllegalArgumentException("corrupt cluster record: too short");
         }
         if (bytes[0] != type) {
             throw new IllegalArgumentException("corrupt cluster record: type " + bytes[0] + ", expected " + type);
         }
-        if (bytes[1] != VERSION) {
+        if (bytes[1] < VERSION || bytes[1] > maxVersion) {
             throw new IllegalArgumentException("cluster record version " + bytes[1] + " is not supported (this node "
-                + "reads version " + VERSION + ")");
+                + "reads version " + (maxVersion == VERSION ? "" : VERSION + " to ") + maxVersion + ")");
         }
         DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes, 2, bytes.length - 2));
         T t;
         int trailing;
         try {
-            t = r.read(in);
+            t = r.read(in, bytes[1]);
             trailing = in.available();
         } catch (EOFException e) {
             throw new IllegalArgumentException("corrupt cluster record: truncated");

@@ -45,6 +45,36 @@ class RecordsTest {
     }
 
     @Test
+    void attributesRoundTripAsVersion2AndARecordWithoutThemStaysVersion1() {
+        SessionRecord plain = session();
+        SessionRecord with = new SessionRecord(plain.sessionId(), plain.owner(), plain.program(), plain.units(),
+            plain.reservations(), plain.placedBy(), plain.placedAt(),
+            Map.of("name", "alice-1", "ingress", "127.0.0.1:7400", "empty", ""));
+        byte[] bytes = Records.encode(with);
+        assertEquals(2, bytes[1]);
+        assertEquals(1, Records.encode(plain)[1]);
+        SessionRecord back = Records.decodeSession(bytes);
+        assertEquals(with, back);
+        assertEquals("alice-1", back.attributes().get("name"));
+        assertEquals(with, back.withUnits(List.of("node-b.u1", "node-c.u2")));
+        // the version 1 bytes are a prefix: a version 1 reader of old records and this one agree on them
+        byte[] v1 = Records.encode(plain);
+        assertArrayEquals(Arrays.copyOfRange(v1, 2, v1.length), Arrays.copyOfRange(bytes, 2, v1.length));
+    }
+
+    @Test
+    void badAttributesAreRefused() {
+        SessionRecord r = session();
+        assertThrows(IllegalArgumentException.class, () -> new SessionRecord("s", "o", "p", List.of(), Map.of(), "n",
+            T, Map.of("name", "a\nb")));
+        assertThrows(IllegalArgumentException.class, () -> new SessionRecord("s", "o", "p", List.of(), Map.of(), "n",
+            T, Map.of("name", "x".repeat(SessionRecord.MAX_VALUE + 1))));
+        assertThrows(IllegalArgumentException.class, () -> new SessionRecord("s", "o", "p", List.of(), Map.of(), "n",
+            T, Map.of("", "x")));
+        assertEquals(Map.of(), r.attributes());
+    }
+
+    @Test
     void reportRoundTrips() {
         NodeFeatureReport r = new NodeFeatureReport("node-a", T, Map.of(
             "pando-policies", new FeatureState(Status.INSTALLED, "", T),
@@ -60,9 +90,12 @@ class RecordsTest {
         assertMessage("too short", () -> Records.decodeSession(new byte[1]));
         assertMessage("type 2, expected 1", () -> Records.decodeSession(Records.encode(
             new NodeFeatureReport("n", T, Map.of()))));
+        byte[] v3 = good.clone();
+        v3[1] = 3;
+        assertMessage("version 3 is not supported", () -> Records.decodeSession(v3));
         byte[] v2 = good.clone();
-        v2[1] = 2;
-        assertMessage("version 2 is not supported", () -> Records.decodeSession(v2));
+        v2[1] = 2; // says it has attributes, has none
+        assertMessage("truncated", () -> Records.decodeSession(v2));
         // a negative reservation, which no record may hold
         SessionRecord one = new SessionRecord("s", "o", "p", List.of(), Map.of("r", 1L), "n", Instant.EPOCH);
         byte[] neg = Records.encode(one);

@@ -11,6 +11,7 @@ import io.pando.api.session.Flow;
 import io.pando.api.session.FlowId;
 import io.pando.api.session.SessionId;
 import io.pando.api.unit.UnitId;
+import io.pando.api.unit.UnitLoad;
 import io.pando.control.AdmissionDecision;
 import io.pando.control.AdmissionPolicy;
 import io.pando.control.PlacementPolicy;
@@ -24,6 +25,7 @@ import io.pando.control.protocol.FlowSpec;
 import io.pando.control.protocol.RefusalCode;
 import io.pando.control.protocol.Resources;
 import io.pando.control.protocol.SessionSummary;
+import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
@@ -38,6 +40,7 @@ import java.util.NoSuchElementException;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -46,32 +49,56 @@ import java.util.logging.Logger;
  * Answers control requests (docs/control.md): authentication, tokens, admission, placement, reservations and
  * ownership. {@link #handle} may block (a JAAS login, a session being created) and is called on worker threads, never
  * on an event loop. Admission and reservation are one step under {@link #lock}; creating the session is not.
+ *
+ * <p>Alone (no {@link ClusterControl}), reservations and owners live in {@link #reservations}. In a cluster
+ * (docs/control.md, section 11), only the leader answers; sessions, owners and reservations live in the cluster's
+ * replicated session directory, {@link #reservations} holds only the OPENs being created, and the units are every
+ * node's unit reports.
  */
 final class ControlCore {
 
     private static final Logger LOG = Logger.getLogger(ControlCore.class.getName());
 
-    /** One session the control unit admitted, or is admitting (then {@code id} is null). */
+    /**
+     * One session the control unit admitted, or is admitting (then {@code id} is null). In a cluster, also who
+     * serves it ({@code placedBy}, a member name) and its ingress; both null alone.
+     */
     private record Reservation(String user, SessionId id, String name, String program, List<UnitId> units,
-        double cpus, long bandwidthBps, Distribution distribution, long order) {
+        double cpus, long bandwidthBps, Distribution distribution, long order, String placedBy,
+        InetSocketAddress ingress) {
+
+        Reservation(String user, SessionId id, String name, String program, List<UnitId> units, double cpus,
+            long bandwidthBps, Distribution distribution, long order) {
+            this(user, id, name, program, units, cpus, bandwidthBps, distribution, order, null, null);
+        }
     }
+
+    /** LIST state of a session another member's router serves. */
+    static final String REMOTE = "remote";
+    /** LIST state of a session whose member left the cluster (its router, and the session, went with it). */
+    static final String LOST = "lost";
 
     private final Settings settings;
     private final Supplier<RouterService> router;
     private final Authenticator authenticator;
     private final Supplier<AdmissionPolicy> admission;
     private final Supplier<PlacementPolicy> placement;
+    private final Supplier<ClusterControl> cluster;
     private final Clock clock;
     private final TokenStore tokens;
     private final SecureRandom random = new SecureRandom();
     private final Object lock = new Object();
-    /** Keyed by session id once created, by a fresh object while being created. */
+    /** Keyed by session id once created (alone only), by a fresh object while being created. */
     private final Map<Object, Reservation> reservations = new LinkedHashMap<>();
+    /** In a cluster: sessions this node's router serves that this control unit recorded in the directory. */
+    private final Set<SessionId> hosted = ConcurrentHashMap.newKeySet();
     private long order;
 
     ControlCore(Settings settings, Supplier<RouterService> router, Authenticator authenticator,
-        Supplier<AdmissionPolicy> admission, Supplier<PlacementPolicy> placement, Clock clock) {
+        Supplier<AdmissionPolicy> admission, Supplier<PlacementPolicy> placement, Supplier<ClusterControl> cluster,
+        Clock clock) {
         this.settings = settings;
+        this.cluster = cluster;
         this.router = router;
         this.authenticator = authenticator;
         this.admission = admission;
@@ -83,18 +110,25 @@ final class ControlCore {
     /** @return the reply to a request; never throws */
     ControlMessage.Reply handle(ControlMessage.Request request) {
         try {
+            ClusterControl c = cluster.get();
             if (request instanceof ControlMessage.Auth a) {
+                leader(c, "authenticate " + a.user());
                 return auth(a);
             } else if (request instanceof ControlMessage.Open o) {
-                return open(o);
-            } else if (request instanceof ControlMessage.Close c) {
-                return close(c);
+                leader(c, "open a session");
+                return open(o, c);
+            } else if (request instanceof ControlMessage.Close cl) {
+                leader(c, "close session " + Long.toUnsignedString(cl.sessionId()));
+                return close(cl, c);
             } else if (request instanceof ControlMessage.ListSessions l) {
-                return list(l);
+                leader(c, "list sessions");
+                return list(l, c);
             }
             throw new Refusal(RefusalCode.UNKNOWN_MESSAGE, "unknown request " + request.type());
         } catch (Refusal r) {
             return new ControlMessage.Refused(request.requestId(), r.code, r.getMessage());
+        } catch (ClusterControl.NotLeader e) {
+            return new ControlMessage.Refused(request.requestId(), RefusalCode.NOT_LEADER, e.getMessage());
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "control request " + request.getClass().getSimpleName() + " failed", e);
             return new ControlMessage.Refused(request.requestId(), RefusalCode.INTERNAL,
@@ -110,6 +144,13 @@ final class ControlCore {
         Refusal(RefusalCode code, String message) {
             super(message, null, false, false);
             this.code = code;
+        }
+    }
+
+    /** In a cluster, only the leader of a partition with quorum answers (tokens are the leader's own). */
+    private static void leader(ClusterControl c, String action) {
+        if (c != null) {
+            c.requireLeader(action);
         }
     }
 
@@ -137,7 +178,7 @@ final class ControlCore {
 
     // ---- OPEN
 
-    private ControlMessage.Reply open(ControlMessage.Open o) {
+    private ControlMessage.Reply open(ControlMessage.Open o, ClusterControl c) {
         String user = userOf(o);
         RouterService r = router();
         Resources res = o.resources();
@@ -158,12 +199,11 @@ final class ControlCore {
         } catch (IllegalArgumentException e) {
             throw new Refusal(RefusalCode.INVALID, e.getMessage());
         }
-        SessionDemand demand = new SessionDemand(user, o.program(), res.cpus(),
-            res.memoryMb() == 0 ? Execution.DEFAULT_MEMORY_MB : res.memoryMb(), res.bandwidthBps(), k);
+        int memoryMb = res.memoryMb() == 0 ? Execution.DEFAULT_MEMORY_MB : res.memoryMb();
+        SessionDemand demand = new SessionDemand(user, o.program(), res.cpus(), memoryMb, res.bandwidthBps(), k);
         Object pending = new Object();
         synchronized (lock) {
-            reconcile(r);
-            ResourceView view = view(r, user);
+            ResourceView view = view(r, user, held(r, c), c);
             AdmissionDecision decision = admission.get().admit(demand, view);
             if (!decision.admitted()) {
                 throw new Refusal(decision.refusal() == AdmissionDecision.Refusal.QUOTA ? RefusalCode.QUOTA
@@ -195,8 +235,13 @@ final class ControlCore {
         synchronized (lock) {
             Reservation p = reservations.remove(pending);
             // the router makes the final choice of units (router API 1.2 takes a count): reserve where it placed
-            reservations.put(info.id(), new Reservation(user, info.id(), info.name(), info.program(), info.units(),
-                p.cpus(), p.bandwidthBps(), p.distribution(), p.order()));
+            if (c == null) {
+                reservations.put(info.id(), new Reservation(user, info.id(), info.name(), info.program(),
+                    info.units(), p.cpus(), p.bandwidthBps(), p.distribution(), p.order()));
+            } else {
+                record(c, r, new ClusterControl.Placed(info.id(), user, info.name(), info.program(), info.ingress(),
+                    info.units(), p.cpus(), memoryMb, p.bandwidthBps(), c.localMember(), clock.instant()));
+            }
             if (!Set.copyOf(info.units()).equals(Set.copyOf(p.units()))) {
                 LOG.log(Level.FINE, "session {0}: placed on {1}, the router chose {2}",
                     new Object[] {info.id(), p.units(), info.units()});
@@ -212,6 +257,40 @@ final class ControlCore {
         return new ControlMessage.Opened(o.requestId(), info.id().value(), info.name(), info.ingress(),
             info.units().stream().map(UnitId::value).toList(),
             info.keyed() ? Optional.of(request.key().orElseThrow().bytes()) : Optional.empty());
+    }
+
+    /**
+     * Records a session just created on this node's router in the cluster's directory; if that fails, closes it
+     * again (a session nobody leads must not run) and refuses.
+     */
+    private void record(ClusterControl c, RouterService r, ClusterControl.Placed placed) {
+        Optional<ClusterControl.Placed> before;
+        try {
+            before = c.record(placed);
+        } catch (RuntimeException e) {
+            closeQuietly(r, placed.id());
+            if (e instanceof ClusterControl.NotLeader) {
+                throw e;
+            }
+            throw new Refusal(RefusalCode.UNAVAILABLE, "the session could not be recorded in the cluster's "
+                + "directory: " + e.getMessage());
+        }
+        if (before.isPresent()) { // another router already uses the id: never place a session twice
+            closeQuietly(r, placed.id());
+            LOG.log(Level.WARNING, "session id {0} of {1}''s router is already in the directory (placed by {2}); "
+                + "closed it", new Object[] {placed.id(), placed.placedBy(), before.get().placedBy()});
+            throw new Refusal(RefusalCode.UNAVAILABLE, "the router gave a session id that is already in use in the "
+                + "cluster; try again");
+        }
+        hosted.add(placed.id());
+    }
+
+    private static void closeQuietly(RouterService r, SessionId id) {
+        try {
+            r.closeSession(id);
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "could not close session " + id + " again", e);
+        }
     }
 
     /** @return a fresh random session key: only its owner learns it (in OPENED) */
@@ -239,6 +318,55 @@ final class ControlCore {
         }
     }
 
+    /**
+     * @return every reservation held now, the OPENs being created included; alone, after dropping those of sessions
+     *     the router no longer has; in a cluster, from the directory, after forgetting sessions this node's router
+     *     served and no longer has (closed by an administrator, or lost). Called under {@link #lock}.
+     */
+    private List<Reservation> held(RouterService r, ClusterControl c) {
+        if (c == null) {
+            reconcile(r);
+            return new ArrayList<>(reservations.values());
+        }
+        List<Reservation> out = new ArrayList<>(reservations.values());
+        String me = c.localMember();
+        for (ClusterControl.Placed p : c.sessions()) {
+            if (p.placedBy().equals(me) && r != null && r.session(p.id()).isEmpty()) {
+                c.forget(p.id());
+                hosted.remove(p.id());
+                LOG.log(Level.INFO, "session {0} of {1}: this node''s router no longer has it; forgotten",
+                    new Object[] {p.id(), p.owner()});
+                continue;
+            }
+            out.add(new Reservation(p.owner(), p.id(), p.name(), p.program(), p.units(), p.cpus(), p.bandwidthBps(),
+                Distribution.over(Math.max(1, p.units().size())), p.placedAt().toEpochMilli(), p.placedBy(),
+                p.ingress()));
+        }
+        return out;
+    }
+
+    /**
+     * In a cluster, closes on this node's router the sessions it serves whose record the leader removed (the owner
+     * closed them through another member); only with quorum, when the directory is complete. Called periodically.
+     */
+    void reconcileHosted() {
+        ClusterControl c = cluster.get();
+        RouterService r = router.get();
+        if (c == null || r == null || hosted.isEmpty() || !c.hasQuorum()) {
+            return;
+        }
+        for (SessionId id : List.copyOf(hosted)) {
+            if (c.session(id).isEmpty()) {
+                hosted.remove(id);
+                if (r.session(id).isPresent()) {
+                    closeQuietly(r, id);
+                    LOG.log(Level.INFO, "session {0} closed on this node''s router: its owner closed it through "
+                        + "the leader", id);
+                }
+            }
+        }
+    }
+
     /** Drops reservations of sessions the router no longer has (closed by an administrator, or lost). */
     private void reconcile(RouterService r) {
         Set<SessionId> open = new HashSet<>();
@@ -248,33 +376,36 @@ final class ControlCore {
         reservations.entrySet().removeIf(e -> e.getValue().id() != null && !open.contains(e.getValue().id()));
     }
 
-    private ResourceView view(RouterService r, String user) {
+    /**
+     * @param held every reservation ({@link #held})
+     * @param c the cluster, or null alone: then the units are the router's, else every node's unit reports, of
+     *     which only those this node's router uses can take a session here
+     */
+    private ResourceView view(RouterService r, String user, List<Reservation> held, ClusterControl c) {
         List<UnitResources> units = new ArrayList<>();
-        long now = clock.millis();
-        for (UnitInfo u : r.units()) {
-            double reserved = 0;
-            int sessions = 0;
-            for (Reservation res : reservations.values()) {
-                if (res.units().contains(u.id())) {
-                    reserved += res.cpus();
-                    sessions++;
+        if (c == null) {
+            for (UnitInfo u : r.units()) {
+                units.add(unit(u.load(), held, Optional.empty()));
+            }
+        } else {
+            Set<UnitId> routed = new HashSet<>();
+            for (UnitInfo u : r.units()) {
+                routed.add(u.id());
+            }
+            Set<UnitId> seen = new HashSet<>();
+            for (ClusterControl.ReportedUnit u : c.units()) {
+                if (!seen.add(u.load().unit())) {
+                    continue; // two members report a unit of that id: the first (by member name) counts
                 }
+                units.add(unit(u.load(), held, routed.contains(u.load().unit()) ? Optional.empty()
+                    : Optional.of("(on " + u.member() + ") is not used by " + c.localMember() + "'s router")));
             }
-            long age = now - u.load().at().toEpochMilli();
-            Optional<String> unavailable = Optional.empty();
-            if (age > settings.reportMaxAgeSeconds() * 1000) {
-                unavailable = Optional.of("has not reported for " + Duration.ofMillis(age).toSeconds() + " s");
-            } else if (u.load().cpu() >= settings.unitOverload()) {
-                unavailable = Optional.of(String.format(Locale.ROOT, "is overloaded (CPU %.2f)", u.load().cpu()));
-            }
-            units.add(new UnitResources(u.id(), u.load(), settings.unitCpuCapacity(), reserved, sessions,
-                unavailable));
         }
         int sessions = 0;
         double cpus = 0;
         long bandwidth = 0;
         long allBandwidth = 0;
-        for (Reservation res : reservations.values()) {
+        for (Reservation res : held) {
             allBandwidth += res.bandwidthBps();
             if (res.user().equals(user)) {
                 sessions++;
@@ -286,11 +417,33 @@ final class ControlCore {
             allBandwidth, settings.bandwidthCapacityBps());
     }
 
+    /** @return a unit with what is reserved on it and whether it may take a session */
+    private UnitResources unit(UnitLoad load, List<Reservation> held, Optional<String> unavailable) {
+        double reserved = 0;
+        int sessions = 0;
+        for (Reservation res : held) {
+            if (res.units().contains(load.unit())) {
+                reserved += res.cpus();
+                sessions++;
+            }
+        }
+        long age = clock.millis() - load.at().toEpochMilli();
+        if (unavailable.isEmpty() && age > settings.reportMaxAgeSeconds() * 1000) {
+            unavailable = Optional.of("has not reported for " + Duration.ofMillis(age).toSeconds() + " s");
+        } else if (unavailable.isEmpty() && load.cpu() >= settings.unitOverload()) {
+            unavailable = Optional.of(String.format(Locale.ROOT, "is overloaded (CPU %.2f)", load.cpu()));
+        }
+        return new UnitResources(load.unit(), load, settings.unitCpuCapacity(), reserved, sessions, unavailable);
+    }
+
     // ---- CLOSE
 
-    private ControlMessage.Reply close(ControlMessage.Close c) {
+    private ControlMessage.Reply close(ControlMessage.Close c, ClusterControl cc) {
         String user = userOf(c);
         SessionId id = new SessionId(c.sessionId());
+        if (cc != null) {
+            return closeInCluster(c, cc, user, id);
+        }
         synchronized (lock) {
             Reservation res = reservations.get(id);
             if (res == null || !res.user().equals(user)) {
@@ -311,25 +464,68 @@ final class ControlCore {
         return new ControlMessage.Closed(c.requestId(), c.sessionId(), counters);
     }
 
+    /**
+     * Closes a session of the directory: on this node's router if it serves it (with its final counters); else the
+     * record goes, and the member whose router serves it closes it there ({@link #reconcileHosted}); a session
+     * whose member left is gone already and only its reservation is released.
+     */
+    private ControlMessage.Reply closeInCluster(ControlMessage.Close c, ClusterControl cc, String user,
+        SessionId id) {
+        ClusterControl.Placed p = cc.session(id).filter(s -> s.owner().equals(user))
+            .orElseThrow(() -> new Refusal(RefusalCode.NOT_YOURS, "not your session"));
+        RouterService r = router.get();
+        Map<String, Long> counters = new TreeMap<>();
+        String where;
+        boolean mine = p.placedBy().equals(cc.localMember()); // ids are per router: only this node's are here
+        if (mine && r != null && r.session(id).isPresent()) {
+            try {
+                counters.putAll(r.closeSession(id).counters());
+            } catch (NoSuchElementException e) {
+                // closed meanwhile (an administrator): the record goes all the same
+            }
+            where = "on this node's router";
+        } else {
+            where = mine ? "(this node's router no longer had it)"
+                : cc.members().contains(p.placedBy()) ? "(" + p.placedBy() + " closes it on its router)"
+                : "(" + p.placedBy() + " left the cluster: only its reservation was left)";
+        }
+        synchronized (lock) {
+            cc.forget(id);
+            hosted.remove(id);
+        }
+        LOG.log(Level.INFO, "session {0} closed by {1} {2}", new Object[] {id, user, where});
+        return new ControlMessage.Closed(c.requestId(), c.sessionId(), counters);
+    }
+
     // ---- LIST
 
-    private ControlMessage.Reply list(ControlMessage.ListSessions l) {
+    private ControlMessage.Reply list(ControlMessage.ListSessions l, ClusterControl c) {
         String user = userOf(l);
-        RouterService r = router();
+        RouterService r = c == null ? router() : router.get();
         List<Reservation> mine = new ArrayList<>();
         synchronized (lock) {
-            reconcile(r);
-            for (Reservation res : reservations.values()) {
+            for (Reservation res : held(r, c)) {
                 if (res.id() != null && res.user().equals(user)) {
                     mine.add(res);
                 }
             }
         }
-        mine.sort((a, b) -> Long.compare(a.order(), b.order()));
+        mine.sort((a, b) -> a.order() != b.order() ? Long.compare(a.order(), b.order())
+            : Long.compareUnsigned(a.id().value(), b.id().value()));
+        Set<String> members = c == null ? Set.of() : c.members();
+        String me = c == null ? null : c.localMember();
         List<SessionSummary> out = new ArrayList<>();
         for (Reservation res : mine) {
-            Optional<SessionInfo> info = r.session(res.id());
+            // ids are per router: a session another member placed is never looked up on this node's router
+            Optional<SessionInfo> info = r == null || (me != null && !me.equals(res.placedBy())) ? Optional.empty()
+                : r.session(res.id());
             if (info.isEmpty()) {
+                if (res.placedBy() != null) { // in the directory, served elsewhere (or by nobody any more)
+                    out.add(new SessionSummary(res.id().value(), res.name(), res.program(),
+                        members.contains(res.placedBy()) ? REMOTE : LOST, res.ingress(),
+                        res.units().stream().map(UnitId::value).toList(), (int) Math.round(res.cpus() * 1000),
+                        res.bandwidthBps(), res.distribution()));
+                }
                 continue;
             }
             SessionInfo s = info.get();

@@ -18,7 +18,9 @@ import io.pando.control.protocol.RefusalCode;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -122,17 +124,27 @@ public class ControlServer {
         policyOption = ReferencePolicyOption.GREEDY)
     volatile PlacementPolicy placement;
 
+    /** Present when pando-cluster runs: then only the leader admits, and sessions live in its directory. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+        policyOption = ReferencePolicyOption.GREEDY)
+    volatile ClusterControl cluster;
+
     private Running running;
+
+    /** How often a node closes on its router the sessions the leader closed for their owner, ms. */
+    static final long RECONCILE_MILLIS = 1000;
 
     /** The endpoint, the workers and the core of one activation. */
     static final class Running implements AutoCloseable {
         final ControlCore core;
         final ThreadPoolExecutor workers;
         final ArtpEndpoint endpoint;
+        final ScheduledExecutorService reconciler;
 
         Running(Settings settings, Supplier<RouterService> router, Authenticator authenticator,
-            Supplier<AdmissionPolicy> admission, Supplier<PlacementPolicy> placement, Clock clock) {
-            this.core = new ControlCore(settings, router, authenticator, admission, placement, clock);
+            Supplier<AdmissionPolicy> admission, Supplier<PlacementPolicy> placement,
+            Supplier<ClusterControl> cluster, Clock clock) {
+            this.core = new ControlCore(settings, router, authenticator, admission, placement, cluster, clock);
             AtomicInteger n = new AtomicInteger();
             this.workers = new ThreadPoolExecutor(settings.workers(), settings.workers(), 60, TimeUnit.SECONDS,
                 new ArrayBlockingQueue<>(QUEUE), r -> {
@@ -149,6 +161,18 @@ public class ControlServer {
                 workers.shutdownNow();
                 throw e;
             }
+            this.reconciler = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "pando-control-reconciler");
+                t.setDaemon(true);
+                return t;
+            });
+            reconciler.scheduleWithFixedDelay(() -> {
+                try {
+                    core.reconcileHosted();
+                } catch (RuntimeException e) {
+                    LOG.log(Level.FINE, "reconciling this node's sessions with the directory failed; next time", e);
+                }
+            }, RECONCILE_MILLIS, RECONCILE_MILLIS, TimeUnit.MILLISECONDS);
         }
 
         InetSocketAddress address() {
@@ -157,6 +181,7 @@ public class ControlServer {
 
         @Override
         public void close() {
+            reconciler.shutdownNow();
             endpoint.close();
             workers.shutdownNow();
             try {
@@ -254,7 +279,7 @@ public class ControlServer {
             () -> {
                 PlacementPolicy p = placement;
                 return p != null ? p : new MostFreePlacement();
-            }, Clock.systemUTC());
+            }, () -> cluster, Clock.systemUTC());
         LOG.log(Level.INFO, "control unit listening on {0} (realm {1})",
             new Object[] {running.address(), config.realm()});
     }
@@ -278,8 +303,15 @@ public class ControlServer {
     /** For tests outside a framework: a JAAS configuration of their own. */
     static Running start(Config config, Configuration jaas, Supplier<RouterService> router,
         Supplier<AdmissionPolicy> admission, Supplier<PlacementPolicy> placement, Clock clock) {
+        return start(config, jaas, router, admission, placement, () -> null, clock);
+    }
+
+    /** For tests outside a framework: a control unit on a cluster. */
+    static Running start(Config config, Configuration jaas, Supplier<RouterService> router,
+        Supplier<AdmissionPolicy> admission, Supplier<PlacementPolicy> placement, Supplier<ClusterControl> cluster,
+        Clock clock) {
         return new Running(settings(config), router, new JaasAuthenticator(config.realm(), jaas),
             admission == null ? DefaultAdmissionPolicy::new : admission,
-            placement == null ? MostFreePlacement::new : placement, clock);
+            placement == null ? MostFreePlacement::new : placement, cluster, clock);
     }
 }

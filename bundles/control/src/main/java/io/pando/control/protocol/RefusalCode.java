@@ -26,7 +26,12 @@ public enum RefusalCode {
     /** Too many requests in progress. */
     BUSY(10),
     /** An unexpected error in the control unit. */
-    INTERNAL(11);
+    INTERNAL(11),
+    /**
+     * In a cluster: this node does not lead the control unit, or its partition has no quorum; the reason names the
+     * leader (or says "no quorum"). Ask another node (since 1.1).
+     */
+    NOT_LEADER(12);
 
     private final int code;
 

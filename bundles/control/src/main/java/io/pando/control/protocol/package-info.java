@@ -8,7 +8,7 @@
  * {@link io.pando.control.protocol.ControlProtocolException} naming the field and the rule.
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package io.pando.control.protocol;
 
 import org.osgi.annotation.bundle.Export;

@@ -12,7 +12,7 @@ import java.time.Clock;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import javax.security.auth.login.AppConfigurationEntry;
+import java.util.function.Supplier;
 import javax.security.auth.login.Configuration;
 
 /**
@@ -25,6 +25,7 @@ public final class ControlFixture implements AutoCloseable {
 
     private final FakeRouter router;
     private final ControlServer.Running running;
+    private final AutoCloseable cluster;
 
     /**
      * @param users user = password lines
@@ -50,6 +51,15 @@ public final class ControlFixture implements AutoCloseable {
      */
     public ControlFixture(Map<String, String> users, Path dir, Map<String, Object> config, int firstPort, int lastPort,
         RouterService router) throws IOException {
+        this(users, dir, config, firstPort, lastPort, router, () -> null, null);
+    }
+
+    /** A control unit on a cluster ({@link NoQuorumControl}); this class names no cluster type, so that modules
+     *  without pando-cluster on their class path can use it. */
+    ControlFixture(Map<String, String> users, Path dir, Map<String, Object> config, int firstPort,
+        int lastPort, RouterService router, Supplier<ClusterControl> clusterControl, AutoCloseable cluster)
+        throws IOException {
+        this.cluster = cluster;
         FakeRouter fake = router == null ? new FakeRouter("u1", "u2") : null;
         this.router = fake;
         RouterService serving = router == null ? fake : router;
@@ -57,20 +67,14 @@ public final class ControlFixture implements AutoCloseable {
         StringBuilder b = new StringBuilder();
         users.forEach((u, p) -> b.append(u).append(" = ").append(p).append('\n'));
         Files.writeString(file, b);
-        Configuration jaas = new Configuration() {
-            @Override
-            public AppConfigurationEntry[] getAppConfigurationEntry(String name) {
-                return new AppConfigurationEntry[] {new AppConfigurationEntry(PropertiesLoginModule.class.getName(),
-                    AppConfigurationEntry.LoginModuleControlFlag.REQUIRED, Map.of("file", file.toString()))};
-            }
-        };
+        Configuration jaas = PropertiesLoginModule.everyRealm(file);
         ControlServer.Running started = null;
         for (int port = firstPort; port <= lastPort && started == null; port++) {
             Map<String, Object> c = new HashMap<>(config);
             c.put("port", port);
             try {
                 started = ControlServer.start(Configs.of(ControlServer.Config.class, c), jaas, () -> serving, null,
-                    null, Clock.systemUTC());
+                    null, clusterControl, Clock.systemUTC());
             } catch (ArtpException e) {
                 // in use: next port
             }
@@ -122,5 +126,12 @@ public final class ControlFixture implements AutoCloseable {
     @Override
     public void close() {
         running.close();
+        if (cluster != null) {
+            try {
+                cluster.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("the cluster member did not stop", e);
+            }
+        }
     }
 }

@@ -37,6 +37,15 @@ final class FakeRouter implements RouterService {
     volatile boolean keysSessions = true;
     private final AtomicLong ids = new AtomicLong(1000);
 
+    /**
+     * @param firstId the first session id is one more (routers of one cluster test draw distinct ids)
+     * @param unitIds the units
+     */
+    FakeRouter(long firstId, String... unitIds) {
+        this(unitIds);
+        ids.set(firstId);
+    }
+
     FakeRouter(String... unitIds) {
         for (String u : unitIds) {
             units.put(UnitId.of(u), 0.1);

@@ -13,6 +13,8 @@ import javax.security.auth.callback.Callback;
 import javax.security.auth.callback.CallbackHandler;
 import javax.security.auth.callback.NameCallback;
 import javax.security.auth.callback.PasswordCallback;
+import javax.security.auth.login.AppConfigurationEntry;
+import javax.security.auth.login.Configuration;
 import javax.security.auth.login.FailedLoginException;
 import javax.security.auth.login.LoginException;
 import javax.security.auth.spi.LoginModule;
@@ -22,6 +24,20 @@ import javax.security.auth.spi.LoginModule;
  * {@code user = password}), the way Karaf's realm reads etc/users.properties.
  */
 public final class PropertiesLoginModule implements LoginModule {
+
+    /**
+     * @param users the properties file of users
+     * @return a JAAS configuration in which every realm logs in through this module reading {@code users}
+     */
+    static Configuration everyRealm(Path users) {
+        return new Configuration() {
+            @Override
+            public AppConfigurationEntry[] getAppConfigurationEntry(String name) {
+                return new AppConfigurationEntry[] {new AppConfigurationEntry(PropertiesLoginModule.class.getName(),
+                    AppConfigurationEntry.LoginModuleControlFlag.REQUIRED, Map.of("file", users.toString()))};
+            }
+        };
+    }
 
     private CallbackHandler handler;
     private Path file;

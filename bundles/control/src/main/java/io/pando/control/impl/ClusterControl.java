@@ -1,0 +1,212 @@
+package io.pando.control.impl;
+
+import io.pando.api.session.SessionId;
+import io.pando.api.unit.UnitId;
+import io.pando.api.unit.UnitLoad;
+import io.pando.cluster.ClusterMember;
+import io.pando.cluster.ClusterService;
+import io.pando.cluster.NoQuorumException;
+import io.pando.cluster.NotLeaderException;
+import io.pando.cluster.SessionDirectory;
+import io.pando.cluster.SessionRecord;
+import io.pando.cluster.UnitDirectory;
+import io.pando.cluster.UnitReport;
+import java.io.IOException;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+
+/**
+ * The control unit's view of the cluster (docs/control.md, section 11): the leader check, the replicated session
+ * directory and every node's unit reports. A component of its own, registered only when {@code pando-cluster} runs,
+ * so that the control unit resolves and works alone without it ({@code io.pando.cluster} is imported optionally):
+ * the control unit sees only this class, whose methods speak the router API's and its own types.
+ *
+ * <p>Directory records ({@link SessionRecord}) carry the owner, the program, the units, the member whose router
+ * serves the session ({@code placedBy}) and the reservations {@link #CPU} (thousandths of a core per unit),
+ * {@link #MEMORY} and {@link #BANDWIDTH}; the session's name lives only on the router that serves it.
+ */
+@Component(service = ClusterControl.class)
+public final class ClusterControl {
+
+    /** Reservation key: CPU share per unit, thousandths of a core. */
+    static final String CPU = "cpu.millis";
+    /** Reservation key: the program's memory per unit, bytes. */
+    static final String MEMORY = "memory.bytes";
+    /** Reservation key: the session's bandwidth, bits per second (absent if none was reserved). */
+    static final String BANDWIDTH = "bandwidth.bps";
+
+    /** Attribute: the session's name. */
+    static final String NAME = "name";
+    /** Attribute: the ingress senders connect to, {@code HOST:PORT} ({@code [V6]:PORT}). */
+    static final String INGRESS = "ingress";
+
+    /** A session as the directory holds it, in the control unit's terms. */
+    record Placed(SessionId id, String owner, String name, String program, InetSocketAddress ingress,
+        List<UnitId> units, double cpus, long memoryMb, long bandwidthBps, String placedBy, Instant placedAt) {
+    }
+
+    /** A unit as its node last reported it. */
+    record ReportedUnit(String member, UnitLoad load) {
+    }
+
+    /** A leader-only action was refused: why, for the user. */
+    static final class NotLeader extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        NotLeader(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    private final ClusterService cluster;
+    private final SessionDirectory directory;
+    private final UnitDirectory units;
+
+    /**
+     * @param cluster membership and leader
+     * @param directory the replicated session directory
+     * @param units every node's unit reports
+     */
+    @Activate
+    public ClusterControl(@Reference ClusterService cluster, @Reference SessionDirectory directory,
+        @Reference UnitDirectory units) {
+        this.cluster = cluster;
+        this.directory = directory;
+        this.units = units;
+    }
+
+    /**
+     * @param action what is about to happen, for the reason
+     * @throws NotLeader with the reason (which member leads, or that this partition has no quorum)
+     */
+    void requireLeader(String action) {
+        try {
+            cluster.requireLeader(action);
+        } catch (NotLeaderException | NoQuorumException e) {
+            throw new NotLeader(e.getMessage());
+        }
+    }
+
+    /** @return whether this node's partition has quorum (directory reads are then complete) */
+    boolean hasQuorum() {
+        return cluster.hasQuorum();
+    }
+
+    /** @return this node's member name */
+    String localMember() {
+        return cluster.localMember().name();
+    }
+
+    /** @return the names of the members this node sees */
+    Set<String> members() {
+        return cluster.members().stream().map(ClusterMember::name).collect(Collectors.toSet());
+    }
+
+    /** @return every unit the current members report, in member then unit order */
+    List<ReportedUnit> units() {
+        List<ReportedUnit> out = new ArrayList<>();
+        for (UnitReport r : units.units()) {
+            out.add(new ReportedUnit(r.member(), r.load()));
+        }
+        return out;
+    }
+
+    /** @return every session of the directory */
+    List<Placed> sessions() {
+        List<Placed> out = new ArrayList<>();
+        for (SessionRecord r : directory.list()) {
+            placed(r).ifPresent(out::add);
+        }
+        return out;
+    }
+
+    /** @return the session's record, if the directory has one */
+    Optional<Placed> session(SessionId id) {
+        return directory.get(id.toString()).flatMap(ClusterControl::placed);
+    }
+
+    /**
+     * Records a new session.
+     *
+     * @return empty if recorded; else the record already stored under its id (a session id used twice)
+     * @throws NotLeader if this partition lost quorum meanwhile
+     */
+    Optional<Placed> record(Placed p) {
+        Map<String, Long> reservations = new HashMap<>();
+        reservations.put(CPU, Math.round(p.cpus() * 1000));
+        reservations.put(MEMORY, p.memoryMb() << 20);
+        if (p.bandwidthBps() > 0) {
+            reservations.put(BANDWIDTH, p.bandwidthBps());
+        }
+        String host = p.ingress().getAddress() instanceof Inet6Address ? "[" + p.ingress().getHostString() + "]"
+            : p.ingress().getHostString();
+        SessionRecord r = new SessionRecord(p.id().toString(), p.owner(), p.program(),
+            p.units().stream().map(UnitId::value).toList(), reservations, p.placedBy(), p.placedAt(),
+            Map.of(NAME, p.name(), INGRESS, host + ":" + p.ingress().getPort()));
+        try {
+            return directory.putIfAbsent(r).map(before -> placed(before).orElse(p));
+        } catch (NoQuorumException e) {
+            throw new NotLeader(e.getMessage());
+        }
+    }
+
+    /**
+     * Forgets a session.
+     *
+     * @return whether a record was removed
+     * @throws NotLeader if this partition lost quorum meanwhile
+     */
+    boolean forget(SessionId id) {
+        try {
+            return directory.remove(id.toString()).isPresent();
+        } catch (NoQuorumException e) {
+            throw new NotLeader(e.getMessage());
+        }
+    }
+
+    /** @return the record in the control unit's terms, or empty (logged by the caller) if it is not one of its */
+    private static Optional<Placed> placed(SessionRecord r) {
+        SessionId id;
+        try {
+            id = SessionId.parse(r.sessionId());
+        } catch (IllegalArgumentException e) {
+            return Optional.empty(); // not a session the control unit opened
+        }
+        Long cpu = r.reservations().get(CPU);
+        String name = r.attributes().get(NAME);
+        String ingress = r.attributes().get(INGRESS);
+        if (cpu == null || name == null || ingress == null) {
+            return Optional.empty();
+        }
+        InetSocketAddress at;
+        try {
+            int colon = ingress.lastIndexOf(':');
+            String host = ingress.substring(0, colon);
+            if (host.startsWith("[") && host.endsWith("]")) {
+                host = host.substring(1, host.length() - 1);
+            }
+            at = new InetSocketAddress(InetAddress.getByName(host), Integer.parseInt(ingress.substring(colon + 1)));
+        } catch (IOException | RuntimeException e) { // a literal address is never looked up
+            return Optional.empty();
+        }
+        List<UnitId> u = new ArrayList<>();
+        for (String unit : r.units()) {
+            u.add(UnitId.of(unit));
+        }
+        return Optional.of(new Placed(id, r.owner(), name, r.program(), at, List.copyOf(u), cpu / 1000.0,
+            r.reservations().getOrDefault(MEMORY, 0L) >> 20, r.reservations().getOrDefault(BANDWIDTH, 0L),
+            r.placedBy(), r.placedAt()));
+    }
+}
