@@ -173,6 +173,7 @@ class FlowsEndToEndTest {
                         out.deliver(sequence, 9, Unpooled.copyLong(-1)); // a flow the plan lacks
                     }
                     out.deliver(sequence, flow, data);
+                    out.processed(sequence); // every result of it is at the aggregation unit
                 }
 
                 @Override
