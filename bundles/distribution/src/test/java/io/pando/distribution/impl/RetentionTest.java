@@ -9,8 +9,6 @@ import io.netty.buffer.PooledByteBufAllocator;
 import io.pando.aggregation.impl.AggregationUnit;
 import io.pando.api.router.SessionInfo;
 import io.pando.api.router.SessionRequest;
-import io.pando.api.unit.UnitId;
-import io.pando.api.unit.UnitLoad;
 import io.pando.artp.ArtpConfig;
 import io.pando.artp.ArtpConnection;
 import io.pando.artp.ArtpEndpoint;
@@ -26,7 +24,6 @@ import io.pando.policies.impl.RoundRobinPolicy;
 import java.lang.reflect.Method;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -63,51 +60,21 @@ class RetentionTest {
      * {@code dieAt} >= 0, dies on its {@code dieAt}-th datagram after handing only its first result: from then on it
      * drops everything, as a dead unit would.
      */
-    static final class ScriptedUnit implements UnitPort {
-        final UnitId id;
+    static final class ScriptedUnit extends FlowsEndToEndTest.EchoUnit {
         final int ackEvery;
         final int dieAt;
         volatile boolean dead;
         volatile int got;
 
         ScriptedUnit(String id, int ackEvery, int dieAt) {
-            this.id = UnitId.of(id);
+            super(id);
             this.ackEvery = ackEvery;
             this.dieAt = dieAt;
         }
 
         @Override
-        public UnitId id() {
-            return id;
-        }
-
-        @Override
-        public String location() {
-            return "local";
-        }
-
-        @Override
-        public UnitLoad load() {
-            return new UnitLoad(id, Instant.now(), 0.0, 0, 1 << 20, 0, 0);
-        }
-
-        @Override
-        public String scheduler() {
-            return "fifo";
-        }
-
-        @Override
         public Set<String> programs() {
             return Set.of("two");
-        }
-
-        @Override
-        public Map<String, Long> counters() {
-            return Map.of();
-        }
-
-        @Override
-        public void selectScheduler(String name) {
         }
 
         @Override
@@ -155,6 +122,11 @@ class RetentionTest {
     }
 
     private DistributionCore core(long quota, UnitPort... units) {
+        return router(closing, quota, units);
+    }
+
+    /** A distribution unit (round robin, {@code quota} per session) with a real aggregation unit, and its units. */
+    static DistributionCore router(List<AutoCloseable> closing, long quota, UnitPort... units) {
         AggregationUnit aggregation = new AggregationUnit(Configs.of(AggregationUnit.Config.class,
             Map.of("egress_host", "127.0.0.1", "strategy", "direct")));
         closing.add(() -> {
@@ -173,6 +145,11 @@ class RetentionTest {
     }
 
     private ArtpConnection sender(SessionInfo info) throws Exception {
+        return sender(closing, info);
+    }
+
+    /** A sender connected to the session. */
+    static ArtpConnection sender(List<AutoCloseable> closing, SessionInfo info) throws Exception {
         ArtpEndpoint e = ArtpEndpoint.builder().handler((c, d, ctl) -> d.release()).start();
         closing.add(e);
         return e.connect(info.ingress(), info.id().value(), null).toCompletableFuture().get(5, TimeUnit.SECONDS);

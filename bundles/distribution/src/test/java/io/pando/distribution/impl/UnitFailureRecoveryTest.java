@@ -6,19 +6,16 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
-import io.pando.aggregation.impl.AggregationUnit;
 import io.pando.api.program.ActiveProgram;
 import io.pando.api.program.Datagram;
 import io.pando.api.program.ProgramContext;
 import io.pando.api.router.SessionInfo;
 import io.pando.api.router.SessionRequest;
-import io.pando.artp.ArtpConfig;
 import io.pando.artp.ArtpConnection;
 import io.pando.artp.ArtpEndpoint;
 import io.pando.artp.ArtpHandler;
 import io.pando.artp.SessionAcceptor;
 import io.pando.artp.testing.Configs;
-import io.pando.policies.impl.RoundRobinPolicy;
 import io.pando.unit.impl.ArUnit;
 import java.lang.reflect.Method;
 import java.net.InetSocketAddress;
@@ -107,26 +104,8 @@ class UnitFailureRecoveryTest {
         }
     }
 
-    private AggregationUnit aggregation() {
-        AggregationUnit a = new AggregationUnit(Configs.of(AggregationUnit.Config.class,
-            Map.of("egress_host", "127.0.0.1", "strategy", "direct")));
-        closing.add(() -> {
-            Method m = AggregationUnit.class.getDeclaredMethod("deactivate");
-            m.setAccessible(true);
-            m.invoke(a);
-        });
-        return a;
-    }
-
-    private DistributionCore core(AggregationUnit aggregation, ArUnit... units) {
-        DistributionCore core = new DistributionCore(new InetSocketAddress("127.0.0.1", 0), "", RoundRobinPolicy.NAME,
-            1 << 20, aggregation, ArtpConfig.defaults());
-        closing.add(core::stop);
-        core.addPolicy(RoundRobinPolicy.NAME, new RoundRobinPolicy(Configs.of(RoundRobinPolicy.Config.class, Map.of())));
-        for (ArUnit u : units) {
-            core.addUnit(u);
-        }
-        return core;
+    private DistributionCore core(ArUnit... units) {
+        return RetentionTest.router(closing, 1 << 20, units);
     }
 
     /** The destination: the time each datagram (by its index) first arrived, and how many came again. */
@@ -164,12 +143,6 @@ class UnitFailureRecoveryTest {
         return r;
     }
 
-    private ArtpConnection sender(SessionInfo info) throws Exception {
-        ArtpEndpoint e = ArtpEndpoint.builder().handler((c, d, ctl) -> d.release()).start();
-        closing.add(e);
-        return e.connect(info.ingress(), info.id().value(), null).toCompletableFuture().get(5, TimeUnit.SECONDS);
-    }
-
     private static ByteBuf datagram(long index) {
         ByteBuf b = PooledByteBufAllocator.DEFAULT.directBuffer(SIZE);
         b.writeLong(index);
@@ -185,7 +158,7 @@ class UnitFailureRecoveryTest {
      */
     private Map<String, Long> streamAndKill(String label, DistributionCore core, SessionInfo info, Receiver d,
             ArUnit victim, int killAt, Runnable afterKill) throws Exception {
-        ArtpConnection c = sender(info);
+        ArtpConnection c = RetentionTest.sender(closing, info);
         long killedAt = 0;
         for (int i = 0; i < N; i++) {
             c.send(datagram(i));
@@ -247,7 +220,7 @@ class UnitFailureRecoveryTest {
         ArUnit u1 = unit("u1");
         ArUnit u2 = unit("u2");
         Receiver d = receiver();
-        DistributionCore core = core(aggregation(), u1, u2);
+        DistributionCore core = core(u1, u2);
         SessionInfo info = core.createSession(new SessionRequest("spread", "slow", d.address(), 2, Optional.empty(),
             Optional.empty(), Map.of()));
         Map<String, Long> c = streamAndKill("k = 2", core, info, d, u2, N / 3, () -> { });
@@ -261,7 +234,7 @@ class UnitFailureRecoveryTest {
         ArUnit u1 = unit("u1");
         ArUnit u2 = unit("u2");
         Receiver d = receiver();
-        DistributionCore core = core(aggregation(), u1, u2);
+        DistributionCore core = core(u1, u2);
         SessionInfo info = core.createSession(new SessionRequest("single", "slow", d.address(), 1, Optional.empty(),
             Optional.empty(), Map.of()));
         ArUnit victim = info.units().get(0).equals(u1.id()) ? u1 : u2;
@@ -274,7 +247,7 @@ class UnitFailureRecoveryTest {
     void aSessionWhoseOnlyUnitDiesWaitsForAUnitThatRunsItsProgramAndLosesNothing() throws Exception {
         ArUnit u1 = unit("u1");
         Receiver d = receiver();
-        DistributionCore core = core(aggregation(), u1);
+        DistributionCore core = core(u1);
         SessionInfo info = core.createSession(new SessionRequest("alone", "slow", d.address(), 1, Optional.empty(),
             Optional.empty(), Map.of()));
         Map<String, Long> c = streamAndKill("k = 1, no other unit for 300 ms", core, info, d, u1, N / 3, () -> {
