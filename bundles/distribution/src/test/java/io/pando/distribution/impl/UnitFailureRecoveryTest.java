@@ -168,11 +168,19 @@ class UnitFailureRecoveryTest {
             if (i + 1 == killAt) {
                 Map<String, Long> before = core.session(info.id()).orElseThrow().counters();
                 killedAt = System.nanoTime();
-                kill(victim);
-                core.removeUnit(victim);
-                System.out.printf("%s: killed unit %s after %d datagrams sent, %d retained at the distribution "
+                Thread killer = new Thread(() -> { // the sender goes on meanwhile
+                    try {
+                        kill(victim);
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                    core.removeUnit(victim);
+                    afterKill.run();
+                }, "killer");
+                killer.start();
+                System.out.printf("%s: killing unit %s after %d datagrams sent, %d retained at the distribution "
                     + "unit%n", label, victim.id(), killAt, before.get("retained"));
-                afterKill.run();
+                closing.add(killer::join);
             }
         }
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
