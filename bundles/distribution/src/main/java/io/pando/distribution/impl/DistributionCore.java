@@ -88,6 +88,12 @@ import java.util.stream.Collectors;
  * channels; the source processes what it had, hands the program's state over and closes once its results left;
  * the target installs the state and processes what it held. A drained unit gets no new session and its sessions
  * migrate to the least loaded other units.
+ *
+ * <p><b>Failure</b> (io.pando.link, "Failure"; README, "Failure recovery"): each channel to a unit is a
+ * {@link RetainingChannel} that keeps what the unit has not acknowledged, within the session's quota. When a unit's
+ * service goes away ({@link #removeUnit}) or its channel throws, each of its sessions is recovered on the ingress
+ * loop: what it had not finished goes to the session's other units, or the session is re-placed on another unit that
+ * runs its program (held, with the sender paused, until one does, or until {@link #HELD_TIMEOUT_MS}).
  */
 final class DistributionCore implements RouterService, ArtpHandler {
 
