@@ -40,12 +40,26 @@
  * (ARTP credit) instead of dropping anything. The aggregation unit does not use the plan's units: a unit attaches
  * when it opens the session and stays attached until its results have left.
  *
+ * <h2>Failure</h2>
+ * A unit that dies loses nothing it had accepted. The distribution unit hands each unit the
+ * {@link io.pando.link.AggregationPort} to attach to and keeps a reference to each datagram it gave the unit (its
+ * <em>retention</em>, bounded by the session's quota: over half of it pauses the sender's ARTP credit like a
+ * congested unit) until the unit acknowledges it with {@link io.pando.link.AggregationChannel#processed}: every
+ * result of that datagram and of every earlier one was handed to the aggregation channel. When the unit's port goes
+ * away (its service is withdrawn: the unit stopped, or its node was lost) or its channel refuses a datagram, the
+ * distribution unit fences the unit's aggregation channel (later results of it are dropped and counted), gives every
+ * datagram not acknowledged and whose results did not all reach the aggregation unit to the session's other units
+ * (or opens the session on another unit that runs the program), with its original sequence, and suppresses the
+ * results the dead unit had already handed on for the one datagram it was in the middle of. A unit that does not
+ * attach through the port it is given (a unit on another node, whose results travel on their own connection)
+ * acknowledges nothing here, so nothing is retained for it.
+ *
  * <h2>Threads</h2>
  * Every method is thread-safe. {@code deliver} and {@code release} are on the packet path: they take no lock
  * and do not block.
  */
 @Export
-@Version("1.3.0")
+@Version("1.4.0")
 package io.pando.link;
 
 import org.osgi.annotation.bundle.Export;

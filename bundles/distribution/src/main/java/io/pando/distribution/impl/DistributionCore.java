@@ -88,6 +88,12 @@ import java.util.stream.Collectors;
  * channels; the source processes what it had, hands the program's state over and closes once its results left;
  * the target installs the state and processes what it held. A drained unit gets no new session and its sessions
  * migrate to the least loaded other units.
+ *
+ * <p><b>Failure</b> (io.pando.link, "Failure"; README, "Failure recovery"): each channel to a unit is a
+ * {@link RetainingChannel} that keeps what the unit has not acknowledged, within the session's quota. When a unit's
+ * service goes away ({@link #removeUnit}) or its channel throws, each of its sessions is recovered on the ingress
+ * loop: what it had not finished goes to the session's other units, or the session is re-placed on another unit that
+ * runs its program (held, with the sender paused, until one does, or until {@link #HELD_TIMEOUT_MS}).
  */
 final class DistributionCore implements RouterService, ArtpHandler {
 
@@ -102,6 +108,10 @@ final class DistributionCore implements RouterService, ArtpHandler {
         }, new java.util.concurrent.ThreadPoolExecutor.CallerRunsPolicy());
     private static final long CLOSE_TIMEOUT_S = 30;
     private static final long HANDOVER_TIMEOUT_S = 30;
+    /** How often the ingress loop applies the units' acknowledgements when no datagram comes to do it. */
+    private static final long ACK_SWEEP_MS = 5;
+    /** How long a session that lost its only unit, with no other to take it, keeps what it holds. */
+    static final long HELD_TIMEOUT_MS = 30_000;
 
     private final ArtpEndpoint ingress;
     private final EventLoop loop;
@@ -124,6 +134,27 @@ final class DistributionCore implements RouterService, ArtpHandler {
     private long bytesIn;
     private long policyMissing;
     private long unknownFlow;
+    // failure recovery (ingress loop; totals over every session, closed ones too)
+    private long retainedTotal;
+    private long retainedBytesNow;
+    private long retainedBytesHighWater;
+    private long unitFailures;
+    private long resentAfterUnitFailure;
+    private long heldWithoutUnit;
+    private long retainedTimedOut;
+    private long sessionsReplaced;
+    /** Suppressed duplicates and late results of sessions that closed (the open ones count their own). */
+    private final java.util.concurrent.atomic.LongAdder duplicatesSuppressed = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder lateFromFailedUnit = new java.util.concurrent.atomic.LongAdder();
+    /** How long a session without a unit keeps what it holds before releasing it (counted). */
+    volatile long heldTimeoutMillis = HELD_TIMEOUT_MS;
+    /** Opens sessions on replacement units, off the ingress loop (one daemon thread, ends when idle). */
+    private final java.util.concurrent.ThreadPoolExecutor recovery = new java.util.concurrent.ThreadPoolExecutor(1, 1,
+        10, TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(), r -> {
+            Thread t = new Thread(r, "pando-session-recovery");
+            t.setDaemon(true);
+            return t;
+        });
     // admin
     private long sessionsCreated;
     private long sessionsClosed;
@@ -151,6 +182,7 @@ final class DistributionCore implements RouterService, ArtpHandler {
         this.ingress = ArtpEndpoint.builder().bind(bind).config(config).handler(this).acceptor(this::accept).start();
         this.loop = ingress.eventLoop();
         loop.scheduleAtFixedRate(this::refreshLoads, 0, 50, TimeUnit.MILLISECONDS);
+        loop.scheduleAtFixedRate(this::applyAcks, ACK_SWEEP_MS, ACK_SWEEP_MS, TimeUnit.MILLISECONDS);
     }
 
     void stop() {
@@ -161,6 +193,7 @@ final class DistributionCore implements RouterService, ArtpHandler {
                 LOG.log(Level.WARNING, "closing session " + s.id + " on stop failed", e);
             }
         }
+        recovery.shutdownNow();
         ingress.close();
     }
 
@@ -184,15 +217,22 @@ final class DistributionCore implements RouterService, ArtpHandler {
             LOG.log(Level.ERROR, "two units are named {0} ({1} and {2}): the second is not used; give every unit a "
                 + "unique unit.id", unit.id(), other.location(), unit.location());
             duplicateUnits++;
+            return;
+        }
+        for (IngressSession s : sessions.values()) {
+            if (s.orphaned) { // waits for a unit with its program: this one may be it
+                recovery.execute(() -> replace(s));
+            }
         }
     }
 
+    /**
+     * The unit's service went away: the unit stopped, or the remote layer lost its node (the control connection
+     * closed, or the node stopped answering). Each session it served is recovered ({@link #unitFailed}).
+     */
     void removeUnit(UnitPort unit) {
-        units.remove(unit.id(), unit);
-        for (IngressSession s : sessions.values()) {
-            if (s.candidates.contains(unit.id())) {
-                LOG.log(Level.WARNING, "unit {0} went away while serving session {1}", unit.id(), s.id);
-            }
+        if (units.remove(unit.id(), unit)) {
+            unitFailed(unit.id(), "unit " + unit.id() + " (" + unit.location() + ") went away");
         }
     }
 
@@ -268,6 +308,10 @@ final class DistributionCore implements RouterService, ArtpHandler {
                 bytesIn += len;
                 s.controlIn++;
                 s.flowDatagramsIn[position]++;
+                if (s.channelArray.length == 0) { // its unit died and no other took it yet
+                    hold(s, UnitChannel.NO_SEQUENCE, flow, data, true);
+                    return;
+                }
                 for (UnitChannel c : s.channelArray) {
                     c.deliver(UnitChannel.NO_SEQUENCE, flow, data.retainedDuplicate(), true);
                 }
@@ -282,6 +326,10 @@ final class DistributionCore implements RouterService, ArtpHandler {
         datagramsIn++;
         bytesIn += len;
         s.flowDatagramsIn[position]++;
+        if (s.channelArray.length == 0) {
+            hold(s, s.nextSequence++, s.flowIds[position], data, false);
+            return;
+        }
         choose(s, s.channelArray, position, data).deliver(s.nextSequence++, s.flowIds[position], data, false);
     }
 
@@ -394,7 +442,8 @@ final class DistributionCore implements RouterService, ArtpHandler {
             List<CompletableFuture<UnitChannel>> opening = new ArrayList<>();
             for (UnitPort u : chosen) {
                 opening.add(chosen.size() == 1 ? open(u, plan, s)
-                    : CompletableFuture.supplyAsync(() -> u.open(plan, aggregation, s), UNIT_OPENER));
+                    : CompletableFuture.supplyAsync(() -> RetainingChannel.open(u, plan, aggregation, s, false),
+                        UNIT_OPENER));
             }
             RuntimeException failure = null;
             for (int i = 0; i < chosen.size(); i++) {
@@ -427,7 +476,7 @@ final class DistributionCore implements RouterService, ArtpHandler {
 
     private CompletableFuture<UnitChannel> open(UnitPort u, SessionPlan plan, IngressSession s) {
         try {
-            return CompletableFuture.completedFuture(u.open(plan, aggregation, s));
+            return CompletableFuture.completedFuture(RetainingChannel.open(u, plan, aggregation, s, false));
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
         }
@@ -517,6 +566,15 @@ final class DistributionCore implements RouterService, ArtpHandler {
                 }
             }
             await(draining, "the units of session " + id + " to drain", () -> { });
+            onLoop(() -> { // drained: nothing retained is needed any more
+                for (UnitChannel c : s.channels.values()) {
+                    if (c instanceof RetainingChannel r) {
+                        r.releaseAll();
+                    }
+                }
+                releaseHeld(s, "the session closed");
+                return null;
+            });
             Map<UnitId, Map<String, Long>> unitCounters = unitCounters(s);
             Map<String, Long> reorder = aggregation.reorder(id);
             Map<String, Long> egress;
@@ -530,6 +588,8 @@ final class DistributionCore implements RouterService, ArtpHandler {
                 egress = Map.of();
             }
             sessions.remove(id, s);
+            duplicatesSuppressed.add(s.duplicatesSuppressed.sum());
+            lateFromFailedUnit.add(s.lateFromFailedUnit.sum());
             synchronized (admin) {
                 sessionsClosed++;
             }
@@ -652,12 +712,11 @@ final class DistributionCore implements RouterService, ArtpHandler {
         }
         List<UnitId> next = new ArrayList<>(s.candidates);
         next.set(next.indexOf(from), to);
-        SessionPlan moved = new SessionPlan(plan.id(), plan.name(), plan.program(), plan.parameters(),
-            plan.destination(), next, plan.quotaBytes(), plan.reorderWindowMillis(), plan.execution(), plan.flows());
+        SessionPlan moved = withUnits(plan, next);
         target.validate(moved);
         UnitChannel in;
         try {
-            in = target.openForHandover(moved, aggregation, s);
+            in = RetainingChannel.open(target, moved, aggregation, s, true);
         } catch (RuntimeException e) {
             throw new RouterException("unit " + to + " cannot take session " + s.id + " over: " + e.getMessage(), e);
         }
@@ -822,6 +881,25 @@ final class DistributionCore implements RouterService, ArtpHandler {
         m.put("handover_us_max", handoverNanosMax.get() / 1000);
         m.putAll(onLoop(() -> {
             Map<String, Long> i = new LinkedHashMap<>();
+            long retainedNow = 0;
+            long duplicates = duplicatesSuppressed.sum();
+            long late = lateFromFailedUnit.sum();
+            for (IngressSession s : sessions.values()) {
+                retainedNow += s.snapshotRetained();
+                duplicates += s.duplicatesSuppressed.sum();
+                late += s.lateFromFailedUnit.sum();
+            }
+            i.put("retained", retainedNow);
+            i.put("retained_total", retainedTotal);
+            i.put("retained_bytes", retainedBytesNow);
+            i.put("retained_bytes_high_water", retainedBytesHighWater);
+            i.put("unit_failures", unitFailures);
+            i.put("resent_after_unit_failure", resentAfterUnitFailure);
+            i.put("duplicates_suppressed", duplicates);
+            i.put("late_from_failed_unit", late);
+            i.put("held_without_unit", heldWithoutUnit);
+            i.put("retained_timed_out", retainedTimedOut);
+            i.put("sessions_replaced", sessionsReplaced);
             i.put("datagrams_in", datagramsIn);
             i.put("bytes_in", bytesIn);
             i.put("refused_no_session", refusedNoSession);
@@ -851,6 +929,209 @@ final class DistributionCore implements RouterService, ArtpHandler {
             throw new IllegalStateException("distribution unit: " + e.getCause(), e.getCause());
         } catch (TimeoutException e) {
             throw new IllegalStateException("the distribution unit did not answer within 10 s", e);
+        }
+    }
+
+    // ---- failure recovery (io.pando.link "Failure"; README "Failure recovery")
+
+    /** Ingress loop: applies the acknowledgements of every unit of every session. */
+    private void applyAcks() {
+        for (IngressSession s : sessions.values()) {
+            for (UnitChannel c : s.channelArray) {
+                if (c instanceof RetainingChannel r) {
+                    r.applyAcks();
+                }
+            }
+        }
+    }
+
+    /** Ingress loop. */
+    void retained(int len) {
+        retainedTotal++;
+        retainedBytesNow += len;
+        if (retainedBytesNow > retainedBytesHighWater) {
+            retainedBytesHighWater = retainedBytesNow;
+        }
+    }
+
+    /** Ingress loop. */
+    void released(int len) {
+        retainedBytesNow -= len;
+    }
+
+    /**
+     * Any thread: the unit is dead (its service went away, or its channel refused a datagram). Each session it
+     * served is recovered on the ingress loop, between two datagrams.
+     */
+    void unitFailed(UnitId unit, String why) {
+        for (IngressSession s : sessions.values()) {
+            if (s.channels.containsKey(unit)) {
+                loop.execute(() -> recover(s, unit, why));
+            }
+        }
+    }
+
+    /**
+     * Ingress loop: fences the dead unit's results, takes it out of the session, and gives what it had not finished
+     * to the session's other units (with their original sequences; the results of a half-done datagram that the
+     * aggregation unit already has are suppressed), or, when it was the only one, holds it and looks for another
+     * unit that runs the program.
+     */
+    private void recover(IngressSession s, UnitId unit, String why) {
+        UnitChannel c = s.channels.get(unit);
+        if (c == null) {
+            return; // recovered already, or moved away
+        }
+        long t0 = System.nanoTime();
+        List<RetainingChannel.Unfinished> again = List.of();
+        if (c instanceof RetainingChannel r) {
+            r.fence();
+            again = r.takeUnfinished();
+        }
+        List<UnitId> next = new ArrayList<>(s.candidates);
+        next.remove(unit);
+        install(s, withUnits(s.plan, next), unit, null);
+        s.unitFailures++;
+        unitFailures++;
+        for (RetainingChannel.Unfinished u : again) {
+            if (u.suppress() > 0) {
+                s.suppress.put(u.sequence(), new java.util.concurrent.atomic.AtomicInteger(u.suppress()));
+            }
+        }
+        if (s.channelArray.length > 0) {
+            for (RetainingChannel.Unfinished u : again) {
+                choose(s, s.channelArray, s.position(u.flow()), u.data()).deliver(u.sequence(), u.flow(), u.data(),
+                    false);
+                s.resentAfterUnitFailure++;
+                resentAfterUnitFailure++;
+            }
+        } else {
+            for (RetainingChannel.Unfinished u : again) {
+                s.held.add(new IngressSession.Held(u.sequence(), u.flow(), u.data(), false));
+                s.heldWithoutUnit++;
+                heldWithoutUnit++;
+            }
+            orphan(s, unit);
+        }
+        long took = System.nanoTime() - t0;
+        s.recoveryNanosMax = Math.max(s.recoveryNanosMax, took);
+        LOG.log(Level.WARNING, "session {0}: {1}; {2} datagrams it had not finished went {3} ({4} µs)", s.id, why,
+            again.size(), s.channelArray.length > 0 ? "to " + s.candidates : "on hold until another unit takes the "
+            + "session", took / 1000);
+    }
+
+    /** Ingress loop: replaces the session's units by {@code plan}'s: {@code gone} leaves, {@code added} joins. */
+    private static void install(IngressSession s, SessionPlan plan, UnitId gone, RetainingChannel added) {
+        Map<UnitId, UnitChannel> m = new LinkedHashMap<>(s.channels);
+        if (gone != null) {
+            m.remove(gone);
+        }
+        if (added != null) {
+            m.put(added.unit, added);
+        }
+        s.channels = m;
+        s.channelArray = m.values().toArray(new UnitChannel[0]);
+        s.candidates = plan.units();
+        s.plan = plan;
+        s.active = activeView(s, SessionState.ACTIVE);
+    }
+
+    private static SessionPlan withUnits(SessionPlan p, List<UnitId> units) {
+        return new SessionPlan(p.id(), p.name(), p.program(), p.parameters(), p.destination(), units, p.quotaBytes(),
+            p.reorderWindowMillis(), p.execution(), p.flows());
+    }
+
+    /** Ingress loop: a session without a unit keeps what comes, in order, and counts it. */
+    private void hold(IngressSession s, long sequence, long flow, ByteBuf data, boolean control) {
+        s.held.add(new IngressSession.Held(sequence, flow, data, control));
+        s.heldWithoutUnit++;
+        heldWithoutUnit++;
+    }
+
+    /** Ingress loop: the session lost its last unit: pause its sender and look for another unit. */
+    private void orphan(IngressSession s, UnitId unit) {
+        if (!s.orphaned) {
+            s.orphaned = true;
+            s.orphanedSince = System.nanoTime();
+            s.congestion(unit, true); // no more credit for the sender until a unit takes the session
+            long timeout = heldTimeoutMillis;
+            loop.schedule(() -> expireHeld(s, timeout), timeout, TimeUnit.MILLISECONDS);
+        }
+        recovery.execute(() -> replace(s));
+    }
+
+    /** Ingress loop: a session still without a unit after the timeout lets what it held go, counted. */
+    private void expireHeld(IngressSession s, long timeout) {
+        if (!s.orphaned || s.state != SessionState.ACTIVE) {
+            return;
+        }
+        int n = s.held.size();
+        releaseHeld(s, "no unit took the session within " + timeout + " ms");
+        s.retainedTimedOut += n;
+        retainedTimedOut += n;
+        loop.schedule(() -> expireHeld(s, timeout), timeout, TimeUnit.MILLISECONDS);
+    }
+
+    /** Ingress loop: releases what a session without a unit held. */
+    private static void releaseHeld(IngressSession s, String why) {
+        int n = s.held.size();
+        IngressSession.Held h;
+        while ((h = s.held.poll()) != null) {
+            h.data().release();
+        }
+        if (n > 0) {
+            LOG.log(Level.ERROR, "session {0}: {1} datagrams held without a unit are released: {2}", s.id, n, why);
+        }
+    }
+
+    /**
+     * Recovery thread: opens a session that lost its only unit on the least loaded unit that runs its program (not
+     * drained), then gives it, on the ingress loop, everything held meanwhile, in order, and resumes the sender. With
+     * no such unit the session waits (a unit that appears is tried, {@link #addUnit}).
+     */
+    private void replace(IngressSession s) {
+        synchronized (s) { // a close or a migration of the session waits
+            if (!s.orphaned || s.state != SessionState.ACTIVE) {
+                return;
+            }
+            String program = s.plan.program();
+            UnitPort u = units.values().stream()
+                .filter(p -> !drained.contains(p.id()) && p.programs().contains(program))
+                .min(Comparator.comparingInt((UnitPort p) -> p.load().sessions()).thenComparing(p -> p.id().value()))
+                .orElse(null);
+            if (u == null) {
+                LOG.log(Level.ERROR, "session {0} has no unit: none runs program ''{1}'' (and is not drained); its "
+                    + "datagrams are held (pando:stats held_without_unit) for {2} ms", s.id, program,
+                    heldTimeoutMillis);
+                return;
+            }
+            SessionPlan plan = withUnits(s.plan, List.of(u.id()));
+            RetainingChannel c;
+            try {
+                u.validate(plan);
+                c = RetainingChannel.open(u, plan, aggregation, s, false);
+            } catch (RuntimeException e) {
+                LOG.log(Level.ERROR, "session " + s.id + " could not be re-placed on unit " + u.id() + "; it stays "
+                    + "without a unit", e);
+                return;
+            }
+            onLoop(() -> {
+                install(s, plan, null, c);
+                IngressSession.Held h;
+                while ((h = s.held.poll()) != null) {
+                    if (!h.control()) {
+                        s.resentAfterUnitFailure++;
+                        resentAfterUnitFailure++;
+                    }
+                    c.deliver(h.sequence(), h.flow(), h.data(), h.control());
+                }
+                s.orphaned = false;
+                s.replacements++;
+                sessionsReplaced++;
+                s.congestion(u.id(), false);
+                return null;
+            });
+            LOG.log(Level.WARNING, "session {0} re-placed on unit {1}", s.id, u.id());
         }
     }
 }

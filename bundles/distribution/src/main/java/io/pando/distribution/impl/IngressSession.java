@@ -74,6 +74,33 @@ final class IngressSession implements SessionEvents {
     volatile boolean forwarding = true;
     /** A migration of the session runs (at most one at a time). */
     final java.util.concurrent.atomic.AtomicBoolean migrating = new java.util.concurrent.atomic.AtomicBoolean();
+    // failure recovery (RetainingChannel; ingress loop unless said otherwise)
+    long retainedTotal;
+    long retainedBytes;
+    long retainedBytesHighWater;
+    long retentionPauses;
+    long unitFailures;
+    long resentAfterUnitFailure;
+    long recoveredDelivered;
+    long heldWithoutUnit;
+    long retainedTimedOut;
+    long replacements;
+    long recoveryNanosMax;
+    /** What came (or was given back by a dead unit) while the session had no unit, in order. */
+    final java.util.ArrayDeque<Held> held = new java.util.ArrayDeque<>();
+    /** Whether the session has no unit and its sender is paused until it gets one. */
+    volatile boolean orphaned;
+    /** When the session lost its last unit (nanoTime). */
+    long orphanedSince;
+    /** Results a resend will give the aggregation unit again, by sequence: how many to drop (unit threads). */
+    final Map<Long, java.util.concurrent.atomic.AtomicInteger> suppress = new java.util.concurrent.ConcurrentHashMap<>();
+    final java.util.concurrent.atomic.LongAdder duplicatesSuppressed = new java.util.concurrent.atomic.LongAdder();
+    final java.util.concurrent.atomic.LongAdder lateFromFailedUnit = new java.util.concurrent.atomic.LongAdder();
+
+    /** A datagram held while the session has no unit; {@code data} is owned by the session. */
+    record Held(long sequence, long flow, ByteBuf data, boolean control) {
+    }
+
     // admin, under the session's lock
     volatile long migrations;
     volatile long handoverHeld;
@@ -94,6 +121,22 @@ final class IngressSession implements SessionEvents {
             flowIds[i] = flows[i].value();
         }
         this.flowDatagramsIn = new long[flowIds.length];
+    }
+
+    /** Ingress loop: a unit's retention took a datagram of {@code len} bytes. */
+    void retained(int len) {
+        retainedTotal++;
+        retainedBytes += len;
+        if (retainedBytes > retainedBytesHighWater) {
+            retainedBytesHighWater = retainedBytes;
+        }
+        core.retained(len);
+    }
+
+    /** Ingress loop: a unit's retention let a datagram of {@code len} bytes go. */
+    void released(int len) {
+        retainedBytes -= len;
+        core.released(len);
     }
 
     /**
@@ -178,6 +221,17 @@ final class IngressSession implements SessionEvents {
         });
     }
 
+    /** Ingress loop: @return how many datagrams the session's units have not acknowledged */
+    long snapshotRetained() {
+        long n = 0;
+        for (UnitChannel c : channelArray) {
+            if (c instanceof RetainingChannel r) {
+                n += r.retainedCount();
+            }
+        }
+        return n;
+    }
+
     /** Ingress loop: the session's distribution counters. */
     Map<String, Long> snapshot() {
         Map<String, Long> m = new LinkedHashMap<>();
@@ -195,6 +249,21 @@ final class IngressSession implements SessionEvents {
         m.put("migrations", migrations);
         m.put("handover_held", handoverHeld);
         m.put("handover_us", handoverNanos / 1000);
+        m.put("retained", snapshotRetained());
+        m.put("retained_total", retainedTotal);
+        m.put("retained_bytes", retainedBytes);
+        m.put("retained_bytes_high_water", retainedBytesHighWater);
+        m.put("retention_pauses", retentionPauses);
+        m.put("unit_failures", unitFailures);
+        m.put("resent_after_unit_failure", resentAfterUnitFailure);
+        m.put("recovered_already_delivered", recoveredDelivered);
+        m.put("duplicates_suppressed", duplicatesSuppressed.sum());
+        m.put("late_from_failed_unit", lateFromFailedUnit.sum());
+        m.put("held_without_unit", heldWithoutUnit);
+        m.put("held_now", (long) held.size());
+        m.put("retained_timed_out", retainedTimedOut);
+        m.put("replacements", replacements);
+        m.put("recovery_us_max", recoveryNanosMax / 1000);
         if (flowIds.length > 1) {
             for (int i = 0; i < flowIds.length; i++) {
                 m.put("flow_" + flowIds[i] + "_datagrams_in", flowDatagramsIn[i]);

@@ -109,7 +109,7 @@ class FlowsEndToEndTest {
     }
 
     /** A unit whose program echoes every datagram on its flow, and derives a flow 3 result from each of flow 2. */
-    static final class EchoUnit implements UnitPort {
+    static class EchoUnit implements UnitPort {
         final UnitId id;
         final Map<Long, Long> inputFlows = new ConcurrentHashMap<>();
         final AtomicLong controls = new AtomicLong();
@@ -173,6 +173,7 @@ class FlowsEndToEndTest {
                         out.deliver(sequence, 9, Unpooled.copyLong(-1)); // a flow the plan lacks
                     }
                     out.deliver(sequence, flow, data);
+                    out.processed(sequence); // every result of it is at the aggregation unit
                 }
 
                 @Override

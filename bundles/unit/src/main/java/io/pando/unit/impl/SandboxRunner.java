@@ -996,6 +996,9 @@ final class SandboxRunner {
                 op(f, seq);
             }
             inflight.poll();
+            if (!in.timer && !in.control) {
+                s.processed(seq);
+            }
             answered++;
             int len = in.data.readableBytes();
             inflightBytes -= len;

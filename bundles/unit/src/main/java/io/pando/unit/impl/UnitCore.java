@@ -100,6 +100,10 @@ final class UnitCore implements UnitPort {
     private final Context ctx = new Context();
     private final TimerHeap timerHeap = new TimerHeap();
     private final Runnable timerTask = this::onTimers;
+    /** Sessions with an acknowledgement to tell (loop); the queue grows once and is reused. */
+    private final java.util.ArrayDeque<UnitSession> ackReady = new java.util.ArrayDeque<>();
+    private final Runnable ackFlush = this::flushAcknowledgements;
+    private boolean ackFlushScheduled;
     private volatile boolean linkBlocked;
     private volatile String schedulerName;
     private volatile String schedulerInUse = ArrivalOrderScheduler.NAME;
@@ -612,6 +616,7 @@ final class UnitCore implements UnitPort {
         if (w.sequence != UnitChannel.NO_SEQUENCE) {
             s.lastSequence = w.sequence;
         }
+        long seq = w.control ? UnitChannel.NO_SEQUENCE : w.sequence;
         long t0 = System.nanoTime();
         try {
             s.program.process(in, ctx);
@@ -623,6 +628,7 @@ final class UnitCore implements UnitPort {
             w.recycle();
             s.uncharge(len);
         }
+        s.processed(seq);
     }
 
     /** Calls the program for an expired timer, as {@link #run} does for a datagram. */
@@ -815,6 +821,8 @@ final class UnitCore implements UnitPort {
                 long flow = w.flow.value();
                 w.recycle();
                 s.output.deliver(seq, flow, data);
+                s.handed++;
+                s.checkAcknowledged();
             }
             linkBlocked = true;
             if (linkInFlight.get() > 0) {
@@ -931,7 +939,37 @@ final class UnitCore implements UnitPort {
         int len = data.readableBytes();
         s.charge(len);
         s.out.add(Work.of(s, sequence, flow, data, false));
+        s.emitted++;
         scheduler.enqueued(s.id, len);
+    }
+
+    /**
+     * Loop: the session has an acknowledgement to tell; it is told once the tasks already queued on the loop ran
+     * (the datagrams that came in a burst are acknowledged together, by the last of them).
+     */
+    void acknowledgeLater(UnitSession s) {
+        ackReady.add(s);
+        if (!ackFlushScheduled) {
+            ackFlushScheduled = true;
+            try {
+                loop.execute(ackFlush);
+            } catch (java.util.concurrent.RejectedExecutionException e) { // the unit stopped: nothing to tell
+                ackFlushScheduled = false;
+            }
+        }
+    }
+
+    /** Loop: tells each session's newest acknowledgement to its aggregation channel. */
+    private void flushAcknowledgements() {
+        ackFlushScheduled = false;
+        UnitSession s;
+        while ((s = ackReady.poll()) != null) {
+            s.ackQueued = false;
+            if (s.output != null && s.readyAck != UnitChannel.NO_SEQUENCE) {
+                s.acknowledgements++;
+                s.output.processed(s.readyAck);
+            }
+        }
     }
 
     void countProgramError() {

@@ -95,6 +95,19 @@ final class UnitSession implements UnitChannel, Credit {
     long lateAfterHandover;
     long timersHandedOver;
     long timersTakenOver;
+    // acknowledgements (loop; io.pando.link "Failure"): two checkpoints, each a processed datagram and the number of
+    // results emitted up to it; it is acknowledged once that many results were handed to the aggregation channel
+    /** Results emitted (queued) and results handed to {@link #output}. */
+    long emitted;
+    long handed;
+    long ackSeq = UnitChannel.NO_SEQUENCE;
+    long ackAfter;
+    long nextAckSeq = UnitChannel.NO_SEQUENCE;
+    long nextAckAfter;
+    /** The newest acknowledgement not yet told, and whether the unit's flush has the session queued. */
+    long readyAck = UnitChannel.NO_SEQUENCE;
+    boolean ackQueued;
+    long acknowledgements;
 
     UnitSession(UnitCore core, SessionPlan plan, SessionEvents events) {
         this.core = core;
@@ -111,6 +124,38 @@ final class UnitSession implements UnitChannel, Credit {
             flowNumbers[i] = flowIds[i].value();
         }
         this.flows = List.of(flowIds);
+    }
+
+    /**
+     * Loop: the program is done with the datagram numbered {@code sequence} (its results, if any, are queued); it is
+     * acknowledged once every result queued so far was handed to the aggregation channel.
+     */
+    void processed(long sequence) {
+        if (sequence == UnitChannel.NO_SEQUENCE) {
+            return;
+        }
+        if (ackSeq == UnitChannel.NO_SEQUENCE) {
+            ackSeq = sequence;
+            ackAfter = emitted;
+        } else { // the newer one replaces any other waiting behind the first: acknowledgements are cumulative
+            nextAckSeq = sequence;
+            nextAckAfter = emitted;
+        }
+        checkAcknowledged();
+    }
+
+    /** Loop: after results were handed on: the checkpoints they complete become ready to tell. */
+    void checkAcknowledged() {
+        while (ackSeq != UnitChannel.NO_SEQUENCE && handed >= ackAfter) {
+            readyAck = ackSeq;
+            ackSeq = nextAckSeq;
+            ackAfter = nextAckAfter;
+            nextAckSeq = UnitChannel.NO_SEQUENCE;
+            if (!ackQueued) {
+                ackQueued = true;
+                core.acknowledgeLater(this);
+            }
+        }
     }
 
     /** @return the session's id of flow {@code flow} (the cached object), or null if it has no such flow */
@@ -253,6 +298,7 @@ final class UnitSession implements UnitChannel, Credit {
         m.put("program_swaps", programSwaps);
         m.put("waiting_for_program", (long) waiting.size());
         m.put("queued_results", (long) out.size());
+        m.put("acknowledgements", acknowledgements);
         m.put("buffer_bytes", held.get());
         m.put("buffer_high_water", highWater.get());
         m.put("quota_bytes", quota);

@@ -82,6 +82,8 @@ final class RecordingAggregation implements AggregationPort {
         final Credit credit;
         final List<Result> results = new ArrayList<>();
         final ConcurrentLinkedQueue<Integer> uncredited = new ConcurrentLinkedQueue<>();
+        /** Each acknowledgement: the sequence, and how many results had come before it. */
+        final List<long[]> acks = new ArrayList<>();
 
         Channel(SessionId session, UnitId unit, Credit credit) {
             this.session = session;
@@ -105,6 +107,19 @@ final class RecordingAggregation implements AggregationPort {
                 case ASYNC -> creditor.execute(() -> give(len));
                 case MANUAL -> uncredited.add(len);
                 default -> throw new AssertionError(mode);
+            }
+        }
+
+        @Override
+        public void processed(long sequence) {
+            synchronized (results) {
+                acks.add(new long[] {sequence, results.size()});
+            }
+        }
+
+        List<long[]> acks() {
+            synchronized (results) {
+                return new ArrayList<>(acks);
             }
         }
 

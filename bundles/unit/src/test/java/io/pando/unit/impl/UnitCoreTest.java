@@ -238,6 +238,54 @@ class UnitCoreTest {
     // ---- buffer pool, quota, congestion
 
     @Test
+    void aDatagramIsAcknowledgedOnlyAfterAllItsResultsAndThoseOfEveryEarlierOneAndInBatches() throws Exception {
+        UnitCore core = core(16 * MIB, 4096, "fifo"); // a small link window: results wait in the unit
+        core.addProgram("fan", new Factories.Programs((in, ctx) -> { // input k yields k % 3 results
+            long k = in.data().getLong();
+            for (int i = 0; i < k % 3; i++) {
+                ctx.emit(in.flow(), ByteBuffer.allocate(512).putLong(k).putInt(i).position(512).flip());
+            }
+        }));
+        RecordingAggregation agg = aggregation(CreditMode.ASYNC);
+        UnitChannel ch = core.open(plan(1, "fan", 8 * MIB), agg, new RecordingEvents());
+        int n = 3_000;
+        for (int i = 0; i < n; i++) {
+            ch.deliver(i, datagram(i, 64), false);
+        }
+        ch.close().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        RecordingAggregation.Channel c = agg.channel(new SessionId(1));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while ((c.acks().isEmpty() || c.acks().get(c.acks().size() - 1)[0] != n - 1)
+            && System.nanoTime() < deadline) {
+            Thread.sleep(1); // the last acknowledgement is told by a task after the last result
+        }
+        List<Result> results = c.results();
+        List<long[]> acks = c.acks();
+        assertFalse(acks.isEmpty());
+        assertEquals(n - 1, acks.get(acks.size() - 1)[0], "the last datagram is acknowledged");
+        assertTrue(acks.size() < n / 2, "acknowledgements are batched: " + acks.size() + " for " + n + " datagrams");
+        long previous = -1;
+        for (long[] a : acks) {
+            assertTrue(a[0] > previous, "cumulative, in the order given");
+            previous = a[0];
+            int before = 0;
+            for (int r = 0; r < results.size(); r++) {
+                if (results.get(r).sequence() <= a[0]) {
+                    assertTrue(r < a[1], "result " + r + " of datagram " + results.get(r).sequence()
+                        + " came after the acknowledgement of " + a[0]);
+                    before++;
+                }
+            }
+            long expected = 0;
+            for (long k = 0; k <= a[0]; k++) {
+                expected += k % 3;
+            }
+            assertEquals(expected, before, "every result up to " + a[0] + " came before its acknowledgement");
+        }
+        assertEquals(Long.valueOf(acks.size()), ch.counters().get("acknowledgements"));
+    }
+
+    @Test
     void congestionIsReportedOnceAboveHalfTheQuotaAndClearedOnceBackAtAQuarter() throws Exception {
         UnitCore core = core(16 * MIB, MIB, "fifo");
         core.addProgram("passthrough", passthrough());
