@@ -164,12 +164,9 @@ class DistributionMigrationTest {
     @Test
     void drainMovesEverySessionToTheLeastLoadedUnitAndPlacesNothingNewThere() throws Exception {
         DistributionCore core = core();
-        SessionInfo a = core.createSession(request("a", 1));
-        SessionInfo b = core.createSession(request("b", 1));
-        SessionInfo c = core.createSession(request("c", 1));
-        SessionInfo d = core.createSession(request("d", 1));
-        assertEquals(List.of(List.of(U1), List.of(U2), List.of(U3), List.of(U1)),
-            List.of(a.units(), b.units(), c.units(), d.units()));
+        List<SessionInfo> four = fourSessions(core);
+        SessionInfo a = four.get(0);
+        SessionInfo d = four.get(3);
         DrainInfo drain = core.drainUnit(U1);
         assertEquals(Map.of(), drain.notMigrated());
         assertEquals(List.of(a.id(), d.id()), drain.migrated().stream().map(MigrationInfo::session).toList());
@@ -188,6 +185,17 @@ class DistributionMigrationTest {
         assertEquals(List.of(U1), core.createSession(request("g", 1)).units());
     }
 
+    /** @return sessions a, b, c, d of one unit each, placed on u1, u2, u3, u1 (fewest sessions first) */
+    private static List<SessionInfo> fourSessions(DistributionCore core) {
+        List<SessionInfo> four = new ArrayList<>();
+        for (String name : List.of("a", "b", "c", "d")) {
+            four.add(core.createSession(request(name, 1)));
+        }
+        assertEquals(List.of(List.of(U1), List.of(U2), List.of(U3), List.of(U1)),
+            four.stream().map(SessionInfo::units).toList());
+        return four;
+    }
+
     // ---- the session balancer
 
     private static final long SECOND = 1_000_000_000L;
@@ -203,11 +211,9 @@ class DistributionMigrationTest {
     @Test
     void theBalancerMovesTheBusiestSessionOffAUnitThatStaysOverloadedAndLosesNothing() throws Exception {
         DistributionCore core = core();
-        SessionInfo a = core.createSession(request("a", 1));
-        core.createSession(request("b", 1));
-        core.createSession(request("c", 1));
-        SessionInfo d = core.createSession(request("d", 1));
-        assertEquals(List.of(U1), d.units());
+        List<SessionInfo> four = fourSessions(core);
+        SessionInfo a = four.get(0);
+        SessionInfo d = four.get(3);
         ArtpConnection sender = connect(d);
         send(sender, 0, 300, 100);
         await(() -> u1.channel(d.id()).count() == 300, "u1 has the first part");
@@ -261,10 +267,11 @@ class DistributionMigrationTest {
     @Test
     void theBalancerTriesTheNextTargetWhenTheRouterRefusesOneAndKeepsAMovedSessionWhereItWent() throws Exception {
         DistributionCore core = core();
-        SessionInfo a = core.createSession(request("a", 1));
-        SessionInfo bs = core.createSession(request("b", 1));
-        SessionInfo c = core.createSession(request("c", 1));
-        SessionInfo d = core.createSession(request("d", 1));
+        List<SessionInfo> four = fourSessions(core);
+        SessionInfo a = four.get(0);
+        SessionInfo bs = four.get(1);
+        SessionInfo c = four.get(2);
+        SessionInfo d = four.get(3);
         u3.programs = Set.of("other");
         u1.cpu = 0.95;
         u2.cpu = 0.20;

@@ -8,7 +8,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
@@ -35,7 +34,7 @@ final class Bubblewrap {
     private static final List<String> SYSTEM_DIRS = List.of("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32");
     private static final List<String> SYSTEM_FILES = List.of("/etc/ld.so.cache", "/etc/ld.so.conf",
         "/etc/ld.so.conf.d", "/etc/localtime", "/etc/nsswitch.conf");
-    private static volatile String probed;
+    private static final Probe PROBE = new Probe(Bubblewrap::probe);
 
     private Bubblewrap() {
     }
@@ -45,40 +44,14 @@ final class Bubblewrap {
      *         {@code /bin/true} in the sandbox's namespaces (probed once per JVM)
      */
     static String unavailableReason() {
-        String p = probed;
-        if (p == null) {
-            synchronized (Bubblewrap.class) {
-                p = probed;
-                if (p == null) {
-                    p = probe();
-                    probed = p;
-                }
-            }
-        }
-        return p.isEmpty() ? null : p;
+        return PROBE.reason();
     }
 
     private static String probe() {
         if (!Files.isExecutable(BWRAP)) {
             return BWRAP + " is not installed";
         }
-        List<String> cmd = probeCommand();
-        try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.PIPE)
-                .start();
-            p.getOutputStream().close();
-            if (!p.waitFor(5, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                return "bubblewrap probe did not finish within 5 s";
-            }
-            String out = new String(p.getInputStream().readAllBytes()).strip();
-            return p.exitValue() == 0 ? "" : "bubblewrap probe failed (exit " + p.exitValue() + "): " + out;
-        } catch (IOException e) {
-            return "bubblewrap probe could not run: " + e.getMessage();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return "bubblewrap probe interrupted";
-        }
+        return Probe.run(probeCommand(), "bubblewrap probe");
     }
 
     /** @return a bubblewrap command line in the sandbox's namespaces that runs {@code /bin/true} */

@@ -10,7 +10,6 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A router that runs as root starts each sandbox's bubblewrap under an unprivileged uid and gid ({@value #UID},
@@ -30,7 +29,7 @@ final class Unprivileged {
     /** At most this many entries of the runtime directory are checked (it holds a few dozen). */
     private static final int MAX_ENTRIES = 10_000;
 
-    private static volatile String probed;
+    private static final Probe PROBE = new Probe(Unprivileged::probe);
 
     private Unprivileged() {
     }
@@ -45,17 +44,7 @@ final class Unprivileged {
      *         {@value #SETPRIV} exists and starts bubblewrap under that uid (probed once per JVM)
      */
     static String unavailableReason() {
-        String p = probed;
-        if (p == null) {
-            synchronized (Unprivileged.class) {
-                p = probed;
-                if (p == null) {
-                    p = probe();
-                    probed = p;
-                }
-            }
-        }
-        return p.isEmpty() ? null : p;
+        return PROBE.reason();
     }
 
     private static String probe() {
@@ -72,22 +61,7 @@ final class Unprivileged {
         }
         List<String> cmd = new ArrayList<>(prefix());
         cmd.addAll(Bubblewrap.probeCommand());
-        try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            p.getOutputStream().close();
-            if (!p.waitFor(5, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                return "bubblewrap under uid " + UID + " did not finish its probe within 5 s";
-            }
-            String out = new String(p.getInputStream().readAllBytes()).strip();
-            return p.exitValue() == 0 ? "" : "bubblewrap under uid " + UID + " fails (exit " + p.exitValue() + "): "
-                + out;
-        } catch (IOException e) {
-            return "bubblewrap under uid " + UID + " could not run: " + e.getMessage();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return "probe interrupted";
-        }
+        return Probe.run(cmd, "bubblewrap under uid " + UID);
     }
 
     /** @return what goes before bubblewrap's command line to run it under {@value #UID} */
