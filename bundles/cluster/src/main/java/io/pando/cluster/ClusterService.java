@@ -62,4 +62,14 @@ public interface ClusterService {
      * @throws NoQuorumException if it has not
      */
     void requireQuorum(String action);
+
+    /**
+     * @return whether everything the cluster holds (the session directory, unit reports, desired state) has its
+     *     backups on other members: false while data moves between members after a membership change, when a record
+     *     written on one member could be lost with it
+     * @since 1.2
+     */
+    default boolean replicated() {
+        return true;
+    }
 }

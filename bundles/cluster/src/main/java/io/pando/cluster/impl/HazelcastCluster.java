@@ -376,7 +376,8 @@ public class HazelcastCluster implements ClusterService, SessionDirectory, Clust
      * @return whether every partition of the engine has its backups in sync (no migration under way): until then,
      *     a record written since the last membership change may live on one member only
      */
-    boolean replicated() {
+    @Override
+    public boolean replicated() {
         return hz.getPartitionService().isClusterSafe();
     }
 

@@ -51,6 +51,8 @@ public final class ClusterControl {
     static final String NAME = "name";
     /** Attribute: the ingress senders connect to, {@code HOST:PORT} ({@code [V6]:PORT}). */
     static final String INGRESS = "ingress";
+    /** How long an OPEN or CLOSE waits for the directory's backups after a membership change. */
+    static final long REPLICATION_WAIT_MS = 5_000;
 
     /** A session as the directory holds it, in the control unit's terms. */
     record Placed(SessionId id, String owner, String name, String program, InetSocketAddress ingress,
@@ -96,6 +98,30 @@ public final class ClusterControl {
             cluster.requireLeader(action);
         } catch (NotLeaderException | NoQuorumException e) {
             throw new NotLeader(e.getMessage());
+        }
+    }
+
+    /**
+     * Waits, up to {@link #REPLICATION_WAIT_MS}, until every record of the directory has its backups: after a
+     * membership change the engine copies data between members for a while, and a record written then, on a leader
+     * that dies before the copy, would be lost with it (a session open with nobody to know its owner).
+     *
+     * @param action what is about to happen, for the reason
+     * @throws NotLeader saying that the cluster is still copying its data (the request may be sent again)
+     */
+    void requireReplicated(String action) {
+        long deadline = System.nanoTime() + REPLICATION_WAIT_MS * 1_000_000;
+        while (!cluster.replicated()) {
+            if (System.nanoTime() - deadline > 0) {
+                throw new NotLeader("cannot " + action + " now: the cluster is still copying its data after a "
+                    + "membership change (for more than " + REPLICATION_WAIT_MS + " ms); try again shortly");
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new NotLeader("cannot " + action + ": interrupted while the cluster copies its data");
+            }
         }
     }
 

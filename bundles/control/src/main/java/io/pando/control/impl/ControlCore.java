@@ -116,9 +116,11 @@ final class ControlCore {
                 return auth(a);
             } else if (request instanceof ControlMessage.Open o) {
                 leader(c, "open a session");
+                replicated(c, "open a session");
                 return open(o, c);
             } else if (request instanceof ControlMessage.Close cl) {
                 leader(c, "close session " + Long.toUnsignedString(cl.sessionId()));
+                replicated(c, "close session " + Long.toUnsignedString(cl.sessionId()));
                 return close(cl, c);
             } else if (request instanceof ControlMessage.ListSessions l) {
                 leader(c, "list sessions");
@@ -151,6 +153,13 @@ final class ControlCore {
     private static void leader(ClusterControl c, String action) {
         if (c != null) {
             c.requireLeader(action);
+        }
+    }
+
+    /** In a cluster, the directory is written only once what it holds has its backups (see ClusterControl). */
+    private static void replicated(ClusterControl c, String action) {
+        if (c != null) {
+            c.requireReplicated(action);
         }
     }
 
