@@ -80,8 +80,9 @@ import java.util.stream.Collectors;
  * ARTP credit until every unit reports it clear; nothing that ARTP acknowledged is ever dropped.
  *
  * <p><b>Sessions</b> are created and closed by the administrator ({@link RouterService}); creation opens the
- * egress at the aggregation unit first, then the session on each chosen unit, and undoes everything if one
- * step fails.
+ * session at the aggregation unit first (which opens its egress connection only when the first result comes, so
+ * creation does not wait for the destination), then on each chosen unit, and undoes everything if one step fails.
+ * Creation costs no scan of the open sessions (names are indexed), so it stays as fast with 100,000 sessions open.
  *
  * <p><b>Migration</b> (io.pando.link, "Migration"): the session is opened on the target unit, which holds what it
  * gets; on the ingress loop, between two datagrams, the target replaces the source in the session's units and
@@ -111,6 +112,8 @@ final class DistributionCore implements RouterService, ArtpHandler {
     private final Map<UnitId, UnitPort> units = new ConcurrentHashMap<>();
     private final Map<String, LoadBalancingPolicy> policies = new ConcurrentHashMap<>();
     private final Map<SessionId, IngressSession> sessions = new ConcurrentHashMap<>();
+    /** The open sessions by name (names are unique among them); changed under {@link #admin}. */
+    private final Map<String, IngressSession> byName = new HashMap<>();
     private final SecureRandom random = new SecureRandom();
     private final Object admin = new Object();
     private volatile String selectedPolicy;
@@ -363,11 +366,10 @@ final class DistributionCore implements RouterService, ArtpHandler {
                         + new TreeSet<>(policies.keySet()));
                 }
             });
-            for (IngressSession other : sessions.values()) {
-                if (other.plan.name().equals(request.name())) {
-                    throw new IllegalArgumentException("a session named '" + request.name() + "' is open (id "
-                        + other.id + ")");
-                }
+            IngressSession other = byName.get(request.name());
+            if (other != null) {
+                throw new IllegalArgumentException("a session named '" + request.name() + "' is open (id "
+                    + other.id + ")");
             }
             SessionId id = newId();
             List<UnitId> unitIds = chosen.stream().map(UnitPort::id).toList();
@@ -416,6 +418,7 @@ final class DistributionCore implements RouterService, ArtpHandler {
             s.channelArray = s.channels.values().toArray(new UnitChannel[0]);
             s.active = activeView(s, SessionState.ACTIVE);
             sessions.put(id, s);
+            byName.put(plan.name(), s);
             s.state = SessionState.ACTIVE;
             sessionsCreated++;
             LOG.log(Level.INFO, "session {0} ({1}) created: program {2}, units {3}, to {4}, {5}", id, request.name(),
@@ -531,6 +534,7 @@ final class DistributionCore implements RouterService, ArtpHandler {
             }
             sessions.remove(id, s);
             synchronized (admin) {
+                byName.remove(s.plan.name(), s);
                 sessionsClosed++;
             }
             Map<String, Long> counters = new LinkedHashMap<>(ingressCounters);
