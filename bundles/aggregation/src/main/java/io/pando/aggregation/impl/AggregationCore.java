@@ -161,7 +161,9 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
 
     /**
      * Opens the session; its egress connections open when their first result arrives ({@link #arrived}). Completes
-     * once the strategy knows the session (one task on the loop): nothing here waits for the network.
+     * at once: nothing here waits for the network or for the loop. The strategy learns of the session in a task
+     * queued now, so before any of its results (a unit attaches to the session only after this returns, and the
+     * loop runs tasks in the order they were queued).
      */
     @Override
     public CompletionStage<Void> open(SessionPlan plan) {
@@ -170,12 +172,8 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
             return CompletableFuture.failedFuture(new IllegalStateException("session " + plan.id()
                 + " is already open"));
         }
-        CompletableFuture<Void> opened = new CompletableFuture<>();
-        loop.execute(() -> {
-            configure(strategy, s);
-            opened.complete(null);
-        });
-        return opened;
+        loop.execute(() -> configure(strategy, s));
+        return CompletableFuture.completedFuture(null);
     }
 
     /** Loop: opens the egress connection of {@code e}, for the result that is waiting for it. */

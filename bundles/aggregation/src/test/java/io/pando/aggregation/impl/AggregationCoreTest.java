@@ -191,7 +191,7 @@ class AggregationCoreTest {
         core.addStrategy(PassThroughStrategy.NAME, passThrough());
         SessionPlan plan = plan(1, receiver.address(), Optional.of(10_000L)); // no deadline release in a test
         core.open(plan).toCompletableFuture().get(5, TimeUnit.SECONDS);
-        assertEquals(ReorderWindowStrategy.NAME, core.strategy());
+        await(() -> ReorderWindowStrategy.NAME.equals(core.strategy()), "the strategy bound");
         FakeUnit a = new FakeUnit(core, plan.id(), U1);
         FakeUnit b = new FakeUnit(core, plan.id(), U2);
         int n = 4_000;

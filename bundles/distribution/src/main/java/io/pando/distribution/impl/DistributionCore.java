@@ -417,6 +417,7 @@ final class DistributionCore implements RouterService, ArtpHandler {
             }
             s.channelArray = s.channels.values().toArray(new UnitChannel[0]);
             s.active = activeView(s, SessionState.ACTIVE);
+            Map<String, Long> ingressCounters = s.snapshot(); // unpublished yet: no trip to the ingress loop
             sessions.put(id, s);
             byName.put(plan.name(), s);
             s.state = SessionState.ACTIVE;
@@ -424,7 +425,7 @@ final class DistributionCore implements RouterService, ArtpHandler {
             LOG.log(Level.INFO, "session {0} ({1}) created: program {2}, units {3}, to {4}, {5}", id, request.name(),
                 request.program(), unitIds, plan.flows().size() == 1 ? request.destination() : plan.flows(),
                 s.grant.isKeyed() ? "keyed" : "unkeyed");
-            return info(s);
+            return info(s, ingressCounters);
         }
     }
 
@@ -566,7 +567,11 @@ final class DistributionCore implements RouterService, ArtpHandler {
     }
 
     private SessionInfo info(IngressSession s) {
-        Map<String, Long> counters = new LinkedHashMap<>(onLoop(s::snapshot));
+        return info(s, onLoop(s::snapshot));
+    }
+
+    private SessionInfo info(IngressSession s, Map<String, Long> ingressCounters) {
+        Map<String, Long> counters = new LinkedHashMap<>(ingressCounters);
         counters.putAll(aggregation.counters(s.id));
         Map<UnitId, Map<String, Long>> unitCounters = unitCounters(s);
         return new SessionInfo(s.id, s.plan.name(), s.plan.program(), s.state, ingressAddress(),
