@@ -507,11 +507,10 @@ final class DistributionCore implements RouterService, ArtpHandler {
                     c.reset(ErrorCode.APPLICATION_ABORT, "session closed by the administrator");
                 }
             });
-            onLoop(() -> {
+            Map<String, Long> ingressCounters = onLoop(() -> { // one trip to the ingress loop for both
                 s.forwarding = false;
-                return null;
+                return s.snapshot();
             });
-            Map<String, Long> ingressCounters = onLoop(s::snapshot);
             List<CompletableFuture<Void>> draining = new ArrayList<>();
             for (Map.Entry<UnitId, UnitChannel> e : s.channels.entrySet()) {
                 try {
