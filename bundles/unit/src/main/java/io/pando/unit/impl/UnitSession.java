@@ -68,6 +68,8 @@ final class UnitSession implements UnitChannel, Credit {
     final SessionTimers timers = new SessionTimers(this);
     /** The ingress sequence of the last datagram the program processed: what its timers' results carry. */
     long lastSequence;
+    /** In the unit's list of sessions with queued work or a sandbox (UnitCore#sampleCpu). */
+    boolean listedBusy;
     long stateBytes;
     volatile boolean closing;
     final CompletableFuture<Void> closed = new CompletableFuture<>();
