@@ -10,11 +10,9 @@ import io.pando.artp.ArtpConfig;
 import io.pando.artp.ArtpConnection;
 import io.pando.artp.ArtpEndpoint;
 import io.pando.artp.ErrorCode;
-import io.pando.artp.testing.Configs;
 import io.pando.distribution.impl.FlowsEndToEndTest.Destination;
 import io.pando.distribution.impl.FlowsEndToEndTest.EchoUnit;
 import io.pando.policies.impl.RoundRobinPolicy;
-import java.lang.reflect.Method;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -42,13 +40,7 @@ class LazyEgressEndToEndTest {
     void router() {
         destination = new Destination();
         closing.add(destination);
-        AggregationUnit aggregation = new AggregationUnit(Configs.of(AggregationUnit.Config.class,
-            Map.of("egress_host", "127.0.0.1", "strategy", "direct")));
-        closing.add(() -> {
-            Method m = AggregationUnit.class.getDeclaredMethod("deactivate");
-            m.setAccessible(true);
-            m.invoke(aggregation);
-        });
+        AggregationUnit aggregation = FlowsEndToEndTest.aggregation(closing);
         core = new DistributionCore(new InetSocketAddress("127.0.0.1", 0), "", RoundRobinPolicy.NAME, 1 << 20,
             aggregation, ArtpConfig.defaults());
         closing.add(core::stop);

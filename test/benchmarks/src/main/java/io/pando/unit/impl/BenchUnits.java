@@ -17,6 +17,11 @@ public final class BenchUnits {
      * @return a unit running the built-in {@code passthrough} program in-process, one instance for all sessions
      */
     public static UnitPort passthrough(String id, long capacity) {
+        return passthroughCore(id, capacity);
+    }
+
+    /** {@link #passthrough}, as the unit's own class (for the benchmarks in this package). */
+    static UnitCore passthroughCore(String id, long capacity) {
         UnitCore unit = new UnitCore(UnitId.of(id), capacity, 1 << 20, "drr", PooledByteBufAllocator.DEFAULT);
         ActiveProgram passthrough = new PassthroughProgram();
         unit.addProgram("passthrough", new ProgramFactory() {
