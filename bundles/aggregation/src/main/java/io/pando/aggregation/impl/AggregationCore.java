@@ -22,6 +22,7 @@ import io.pando.policies.api.ReorderWindowControl;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -56,11 +57,20 @@ import java.util.concurrent.TimeoutException;
  * strategy is not registered, results pass straight through.
  *
  * <p><b>Flows.</b> Each result names its flow; the strategy sees it in {@link Datagram#flow()}. A session has one
- * egress connection per distinct destination of its flows (all opened when the session opens); flow 0 leaves as
+ * egress connection per distinct destination of its flows; flow 0 leaves as
  * DATA, any other flow as a flow datagram (docs/artp.md, 9.3), so a destination of several flows tells them
  * apart. A result of a flow the plan does not have is dropped and counted ({@code results_unknown_flow} per
  * session, {@code unknown_flow} in the totals). If one destination fails, only the flows to it lose their
  * results ({@code egress_lost}).
+ *
+ * <p><b>Lazy egress.</b> Opening a session costs no connection: each egress connection is opened when the first
+ * result for its destination arrives (docs/artp.md, 6.2: a connection binds to one session, so connections cannot
+ * be shared between sessions). An idle session thus holds no ARTP connection, no ARTP timer and sends no
+ * keep-alive, and a node holds as many idle sessions as its heap allows. The results that arrive while the
+ * connection opens wait for it in arrival order, with their credit held (the unit's link window bounds them), and
+ * are sent, in that order, as soon as it is open; a session closed meanwhile waits for them. A destination that
+ * cannot be reached therefore shows when the first result is sent, not when the session opens: its results are
+ * dropped and counted ({@code egress_lost}, {@code egress_failed}), with the reason in the log.
  *
  * <p><b>Reordering</b> is measured at the egress for every session whatever the strategy: a result sent after
  * one with a higher ingress sequence counts as out of order, with its displacement.
@@ -91,6 +101,7 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
     private long strategySwitches;
     private long reverseDatagrams;
     private long unknownFlow;
+    private long egressFailed;
 
     /**
      * @param bind local address of the egress endpoint
@@ -110,7 +121,10 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
             onLoop(() -> {
                 for (EgressSession s : sessions.values()) {
                     flush(s);
-                    s.egresses.forEach(this::releaseDeferred);
+                    for (Egress e : s.egresses) {
+                        releaseDeferred(e);
+                        loseWaiting(e);
+                    }
                     s.closed.complete(snapshot(s));
                 }
                 sessions.clear();
@@ -145,52 +159,62 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
         });
     }
 
-    /** Opens one egress connection per distinct destination of the session's flows. */
+    /**
+     * Opens the session; its egress connections open when their first result arrives ({@link #arrived}). Completes
+     * at once: nothing here waits for the network or for the loop. The strategy learns of the session in a task
+     * queued now, so before any of its results (a unit attaches to the session only after this returns, and the
+     * loop runs tasks in the order they were queued).
+     */
     @Override
     public CompletionStage<Void> open(SessionPlan plan) {
-        CompletableFuture<Void> opened = new CompletableFuture<>();
         EgressSession s = new EgressSession(this, plan);
         if (sessions.putIfAbsent(plan.id(), s) != null) {
-            opened.completeExceptionally(new IllegalStateException("session " + plan.id() + " is already open"));
-            return opened;
+            return CompletableFuture.failedFuture(new IllegalStateException("session " + plan.id()
+                + " is already open"));
         }
-        List<CompletableFuture<ArtpConnection>> connecting = new ArrayList<>();
-        for (Egress e : s.egresses) {
-            connecting.add(egress.connect(e.destination, plan.id().value(), null).toCompletableFuture());
-        }
-        CompletableFuture.allOf(connecting.toArray(new CompletableFuture[0])).whenComplete((v, err) -> loop.execute(() -> {
-            if (err != null || s.closing || sessions.get(plan.id()) != s) { // do not keep what did connect
-                for (CompletableFuture<ArtpConnection> f : connecting) {
-                    if (f.isDone() && !f.isCompletedExceptionally()) {
-                        f.join().close();
+        loop.execute(() -> configure(strategy, s));
+        return CompletableFuture.completedFuture(null);
+    }
+
+    /** Loop: opens the egress connection of {@code e}, for the result that is waiting for it. */
+    private void connect(Egress e) {
+        e.ready = new CompletableFuture<>();
+        egress.connect(e.destination, e.session.id.value(), null)
+            .whenComplete((c, err) -> loop.execute(() -> connected(e, c, err)));
+    }
+
+    /** Loop: the egress connection of {@code e} is open (or failed): sends what waited for it, in order. */
+    private void connected(Egress e, ArtpConnection c, Throwable err) {
+        EgressSession s = e.session;
+        if (err != null || stopped) {
+            if (c != null) {
+                c.close();
+            }
+            e.failed = true;
+            e.failure = err == null ? "the aggregation unit stopped" : "cannot reach the destination "
+                + e.destination + " of session " + s.id + ": " + rootMessage(err);
+            s.egressFailed++;
+            egressFailed++;
+            LOG.log(Level.WARNING, "aggregation: {0}; {1} waiting results are dropped, later ones too", e.failure,
+                e.waitingCount());
+            loseWaiting(e);
+        } else {
+            e.connection = c;
+            c.attach(e);
+            ArrayDeque<Result> w = e.waiting;
+            e.waiting = null;
+            if (w != null) {
+                Result r;
+                while ((r = w.poll()) != null) {
+                    if (s.closing) { // the strategy was flushed already: these go out now, before the close
+                        send(s, r);
+                    } else {
+                        dispatch(s, r);
                     }
                 }
-                if (err == null) {
-                    opened.completeExceptionally(new IllegalStateException("session " + plan.id()
-                        + " was closed while its egress was connecting"));
-                    return;
-                }
-                sessions.remove(plan.id(), s);
-                InetSocketAddress failed = plan.destination();
-                for (int i = 0; i < connecting.size(); i++) {
-                    if (connecting.get(i).isCompletedExceptionally()) {
-                        failed = s.egresses.get(i).destination;
-                        break;
-                    }
-                }
-                opened.completeExceptionally(new IllegalStateException("cannot reach the destination " + failed
-                    + " of session " + plan.id() + ": " + rootMessage(err), err));
-                return;
             }
-            for (int i = 0; i < connecting.size(); i++) {
-                Egress e = s.egresses.get(i);
-                e.connection = connecting.get(i).join();
-                e.connection.attach(e);
-            }
-            configure(strategy, s);
-            opened.complete(null);
-        }));
-        return opened;
+        }
+        e.ready.complete(null);
     }
 
     @Override
@@ -213,8 +237,10 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
             flush(s);
             List<CompletableFuture<Void>> closing = new ArrayList<>();
             for (Egress e : s.egresses) {
-                if (e.connection != null && !e.failed) {
-                    closing.add(e.connection.close().toCompletableFuture());
+                if (e.ready != null && !e.ready.isDone()) { // what waits for the connection goes out first
+                    closing.add(e.ready.thenCompose(v -> closeConnection(e)));
+                } else if (e.connection != null && !e.failed) {
+                    closing.add(closeConnection(e));
                 }
             }
             if (closing.isEmpty()) {
@@ -225,6 +251,12 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
                 .whenComplete((v, err) -> loop.execute(() -> finish(s)));
         });
         return s.closed;
+    }
+
+    /** Loop: closes the egress connection of {@code e}, if it is open. */
+    private static CompletableFuture<Void> closeConnection(Egress e) {
+        return e.connection != null && !e.failed ? e.connection.close().toCompletableFuture()
+            : CompletableFuture.completedFuture(null);
     }
 
     private void finish(EgressSession s) {
@@ -278,6 +310,7 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
             m.put("bytes_out", bytesOut);
             m.put("held", (long) held.size());
             m.put("egress_lost", egressLost);
+            m.put("egress_failed", egressFailed);
             m.put("strategy_errors", strategyErrors);
             m.put("strategy_switches", strategySwitches);
             m.put("reverse_datagrams", reverseDatagrams);
@@ -295,17 +328,21 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
         m.put("max_displacement", s.maxDisplacement);
         m.put("egress_lost", s.egressLost);
         m.put("results_unknown_flow", s.unknownFlow);
+        m.put("egress_failed", s.egressFailed);
         long deferred = 0;
+        long waiting = 0;
         long pending = 0;
         boolean connected = false;
         for (Egress e : s.egresses) {
-            deferred += e.deferred.size();
+            deferred += e.deferredCount();
+            waiting += e.waitingCount();
             if (e.connection != null) {
                 connected = true;
                 pending += e.connection.pendingBytes();
             }
         }
         m.put("credit_deferred", deferred);
+        m.put("egress_waiting", waiting);
         ArtpConnection main = s.egresses.get(0).connection; // flow 0's
         if (main != null) {
             Map<String, Long> artp = main.stats().toMap();
@@ -414,10 +451,27 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
         }
         r.position = p;
         Egress e = s.egressOf[p];
-        if (e.failed || e.connection == null) {
+        if (e.failed) {
             lose(s, r);
             return;
         }
+        if (e.connection == null) { // the destination's first result, or one of those that wait for it
+            if (s.closed.isDone()) { // a straggler after the close: no connection is opened for it
+                lose(s, r);
+                return;
+            }
+            e.await(r);
+            if (e.ready == null) {
+                connect(e);
+            }
+            return;
+        }
+        dispatch(s, r);
+    }
+
+    /** Loop: hands a result whose connection is open to the strategy (or straight to the connection). */
+    private void dispatch(EgressSession s, Result r) {
+        int p = r.position;
         AggregationStrategy st = strategy;
         if (st == null) {
             send(s, r);
@@ -478,7 +532,7 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
         if (e.connection.isWritable()) {
             returnCredit(r);
         } else {
-            e.deferred.add(r);
+            e.defer(r);
         }
     }
 
@@ -529,9 +583,24 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
     }
 
     private void releaseDeferred(Egress e) {
+        if (e.deferred == null) {
+            return;
+        }
         Result r;
         while ((r = e.deferred.poll()) != null) {
             returnCredit(r);
+        }
+    }
+
+    /** Drops (and counts) the results that waited for a connection that will not open. */
+    private void loseWaiting(Egress e) {
+        ArrayDeque<Result> w = e.waiting;
+        e.waiting = null;
+        if (w != null) {
+            Result r;
+            while ((r = w.poll()) != null) {
+                lose(e.session, r);
+            }
         }
     }
 

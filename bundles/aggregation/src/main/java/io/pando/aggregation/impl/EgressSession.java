@@ -42,6 +42,8 @@ final class EgressSession {
     long highestSent = -1;
     long egressLost;
     long unknownFlow;
+    /** Egress connections that could not be opened. */
+    long egressFailed;
 
     EgressSession(AggregationCore core, SessionPlan plan) {
         this.core = core;

@@ -80,8 +80,9 @@ import java.util.stream.Collectors;
  * ARTP credit until every unit reports it clear; nothing that ARTP acknowledged is ever dropped.
  *
  * <p><b>Sessions</b> are created and closed by the administrator ({@link RouterService}); creation opens the
- * egress at the aggregation unit first, then the session on each chosen unit, and undoes everything if one
- * step fails.
+ * session at the aggregation unit first (which opens its egress connection only when the first result comes, so
+ * creation does not wait for the destination), then on each chosen unit, and undoes everything if one step fails.
+ * Creation costs no scan of the open sessions (names are indexed), so it stays as fast with 100,000 sessions open.
  *
  * <p><b>Migration</b> (io.pando.link, "Migration"): the session is opened on the target unit, which holds what it
  * gets; on the ingress loop, between two datagrams, the target replaces the source in the session's units and
@@ -121,6 +122,8 @@ final class DistributionCore implements RouterService, ArtpHandler {
     private final Map<UnitId, UnitPort> units = new ConcurrentHashMap<>();
     private final Map<String, LoadBalancingPolicy> policies = new ConcurrentHashMap<>();
     private final Map<SessionId, IngressSession> sessions = new ConcurrentHashMap<>();
+    /** The open sessions by name (names are unique among them); changed under {@link #admin}. */
+    private final Map<String, IngressSession> byName = new HashMap<>();
     private final SecureRandom random = new SecureRandom();
     private final Object admin = new Object();
     private volatile String selectedPolicy;
@@ -411,11 +414,10 @@ final class DistributionCore implements RouterService, ArtpHandler {
                         + new TreeSet<>(policies.keySet()));
                 }
             });
-            for (IngressSession other : sessions.values()) {
-                if (other.plan.name().equals(request.name())) {
-                    throw new IllegalArgumentException("a session named '" + request.name() + "' is open (id "
-                        + other.id + ")");
-                }
+            IngressSession other = byName.get(request.name());
+            if (other != null) {
+                throw new IllegalArgumentException("a session named '" + request.name() + "' is open (id "
+                    + other.id + ")");
             }
             SessionId id = newId();
             List<UnitId> unitIds = chosen.stream().map(UnitPort::id).toList();
@@ -464,13 +466,15 @@ final class DistributionCore implements RouterService, ArtpHandler {
             }
             s.channelArray = s.channels.values().toArray(new UnitChannel[0]);
             s.active = activeView(s, SessionState.ACTIVE);
+            Map<String, Long> ingressCounters = s.snapshot(); // unpublished yet: no trip to the ingress loop
             sessions.put(id, s);
+            byName.put(plan.name(), s);
             s.state = SessionState.ACTIVE;
             sessionsCreated++;
             LOG.log(Level.INFO, "session {0} ({1}) created: program {2}, units {3}, to {4}, {5}", id, request.name(),
                 request.program(), unitIds, plan.flows().size() == 1 ? request.destination() : plan.flows(),
                 s.grant.isKeyed() ? "keyed" : "unkeyed");
-            return info(s);
+            return info(s, ingressCounters);
         }
     }
 
@@ -552,11 +556,10 @@ final class DistributionCore implements RouterService, ArtpHandler {
                     c.reset(ErrorCode.APPLICATION_ABORT, "session closed by the administrator");
                 }
             });
-            onLoop(() -> {
+            Map<String, Long> ingressCounters = onLoop(() -> { // one trip to the ingress loop for both
                 s.forwarding = false;
-                return null;
+                return s.snapshot();
             });
-            Map<String, Long> ingressCounters = onLoop(s::snapshot);
             List<CompletableFuture<Void>> draining = new ArrayList<>();
             for (Map.Entry<UnitId, UnitChannel> e : s.channels.entrySet()) {
                 try {
@@ -591,6 +594,7 @@ final class DistributionCore implements RouterService, ArtpHandler {
             duplicatesSuppressed.add(s.duplicatesSuppressed.sum());
             lateFromFailedUnit.add(s.lateFromFailedUnit.sum());
             synchronized (admin) {
+                byName.remove(s.plan.name(), s);
                 sessionsClosed++;
             }
             Map<String, Long> counters = new LinkedHashMap<>(ingressCounters);
@@ -622,7 +626,11 @@ final class DistributionCore implements RouterService, ArtpHandler {
     }
 
     private SessionInfo info(IngressSession s) {
-        Map<String, Long> counters = new LinkedHashMap<>(onLoop(s::snapshot));
+        return info(s, onLoop(s::snapshot));
+    }
+
+    private SessionInfo info(IngressSession s, Map<String, Long> ingressCounters) {
+        Map<String, Long> counters = new LinkedHashMap<>(ingressCounters);
         counters.putAll(aggregation.counters(s.id));
         Map<UnitId, Map<String, Long>> unitCounters = unitCounters(s);
         return new SessionInfo(s.id, s.plan.name(), s.plan.program(), s.state, ingressAddress(),

@@ -208,6 +208,18 @@ class FlowsEndToEndTest {
         }
     }
 
+    /** The real aggregation unit on loopback, no strategy (results pass straight through); deactivated on close. */
+    static AggregationUnit aggregation(List<AutoCloseable> closing) {
+        AggregationUnit aggregation = new AggregationUnit(Configs.of(AggregationUnit.Config.class,
+            Map.of("egress_host", "127.0.0.1", "strategy", "direct")));
+        closing.add(() -> {
+            Method m = AggregationUnit.class.getDeclaredMethod("deactivate");
+            m.setAccessible(true);
+            m.invoke(aggregation);
+        });
+        return aggregation;
+    }
+
     private Destination destination() {
         Destination d = new Destination();
         closing.add(d);
@@ -220,13 +232,7 @@ class FlowsEndToEndTest {
         Destination d1 = destination();
         Destination d2 = destination();
         Destination d3 = destination();
-        AggregationUnit aggregation = new AggregationUnit(Configs.of(AggregationUnit.Config.class,
-            Map.of("egress_host", "127.0.0.1", "strategy", "direct")));
-        closing.add(() -> {
-            Method m = AggregationUnit.class.getDeclaredMethod("deactivate");
-            m.setAccessible(true);
-            m.invoke(aggregation);
-        });
+        AggregationUnit aggregation = aggregation(closing);
         EchoUnit u1 = new EchoUnit("u1");
         EchoUnit u2 = new EchoUnit("u2");
         DistributionCore core = new DistributionCore(new InetSocketAddress("127.0.0.1", 0), "", RoundRobinPolicy.NAME,

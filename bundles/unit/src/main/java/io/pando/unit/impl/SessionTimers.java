@@ -9,8 +9,15 @@ package io.pando.unit.impl;
 final class SessionTimers {
 
     private final UnitSession session;
-    private long[] keys = new long[16];
-    private Timer[] values = new Timer[16];
+    /**
+     * Shared by every session that has never set a timer (most): one empty slot, never written, since the first
+     * {@link #add} grows the table before it inserts. A session's table costs nothing until it is needed.
+     */
+    private static final long[] NO_KEYS = new long[1];
+    private static final Timer[] NO_VALUES = new Timer[1];
+
+    private long[] keys = NO_KEYS;
+    private Timer[] values = NO_VALUES;
     private int size;
     private Timer free;
     private Timer dueHead;
@@ -86,8 +93,9 @@ final class SessionTimers {
     private void grow() {
         long[] oldKeys = keys;
         Timer[] oldValues = values;
-        keys = new long[oldKeys.length * 2];
-        values = new Timer[oldKeys.length * 2];
+        int n = Math.max(16, oldKeys.length * 2);
+        keys = new long[n];
+        values = new Timer[n];
         for (int i = 0; i < oldKeys.length; i++) {
             if (oldValues[i] != null) {
                 insert(oldKeys[i], oldValues[i]);

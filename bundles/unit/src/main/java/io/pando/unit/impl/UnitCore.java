@@ -28,6 +28,7 @@ import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -114,6 +115,12 @@ final class UnitCore implements UnitPort {
     private final String sandboxUnavailable;
 
     // loop
+    /**
+     * The sessions that may hold queued work or run a sandbox: listed when they get either, unlisted by
+     * {@link #sampleCpu} once they have neither. The periodic sample walks these, not every session, so an idle
+     * session costs the unit nothing between datagrams.
+     */
+    private final ArrayList<UnitSession> busySessions = new ArrayList<>();
     private PacketScheduler scheduler = new ArrivalOrderScheduler();
     private SchedulerFactory schedulerFactory;
     private long busyNanos;
@@ -430,6 +437,7 @@ final class UnitCore implements UnitPort {
                     s.sandbox.retire(() -> { // the sandbox answers what it has; the rest waits for the next one
                         s.sandbox = null;
                         s.programSwaps++;
+                        listBusy(s); // what the sandbox left waits for the next binding
                         bindProgram(s);
                     });
                 }
@@ -477,6 +485,7 @@ final class UnitCore implements UnitPort {
             }
             SandboxRunner r = new SandboxRunner(this, s, f, sandboxes);
             s.sandbox = r;
+            listBusy(s);
             r.firstReady.whenComplete((v, e) -> {
                 if (e == null) {
                     s.started.complete(null);
@@ -591,6 +600,7 @@ final class UnitCore implements UnitPort {
         }
         if (s.program == null || !s.waiting.isEmpty()) {
             s.waiting.add(w);
+            listBusy(s);
             return;
         }
         run(s, w);
@@ -940,6 +950,7 @@ final class UnitCore implements UnitPort {
         s.charge(len);
         s.out.add(Work.of(s, sequence, flow, data, false));
         s.emitted++;
+        listBusy(s);
         scheduler.enqueued(s.id, len);
     }
 
@@ -969,6 +980,14 @@ final class UnitCore implements UnitPort {
                 s.acknowledgements++;
                 s.output.processed(s.readyAck);
             }
+        }
+    }
+
+    /** Loop: the session holds queued work or runs a sandbox: {@link #sampleCpu} looks at it until it does not. */
+    private void listBusy(UnitSession s) {
+        if (!s.listedBusy) {
+            s.listedBusy = true;
+            busySessions.add(s);
         }
     }
 
@@ -1063,13 +1082,22 @@ final class UnitCore implements UnitPort {
         sampledBusy = busy;
         sampledAt = now;
         long n = 0;
-        for (UnitSession s : sessions.values()) {
-            n += s.waiting.size() + s.out.size();
+        int keep = 0;
+        for (int i = 0, size = busySessions.size(); i < size; i++) {
+            UnitSession s = busySessions.get(i);
+            long q = s.waiting.size() + s.out.size();
             if (s.sandbox != null) {
-                n += s.sandbox.inflight();
+                q += s.sandbox.inflight();
                 s.sandbox.check(now);
             }
+            n += q;
+            if ((q > 0 || s.sandbox != null) && sessions.get(s.id) == s) {
+                busySessions.set(keep++, s);
+            } else {
+                s.listedBusy = false;
+            }
         }
+        busySessions.subList(keep, busySessions.size()).clear();
         queued = n;
     }
 

@@ -61,12 +61,15 @@ final class UnitSession implements UnitChannel, Credit {
     SandboxRunner sandbox;
     /** Completes when the program can take datagrams the first time (its sandbox said READY). */
     final CompletableFuture<Void> started = new CompletableFuture<>();
-    final ArrayDeque<Work> waiting = new ArrayDeque<>();
-    final ArrayDeque<Work> out = new ArrayDeque<>();
+    /** Sized small: an idle session holds little, and these grow (amortised) with the first burst. */
+    final ArrayDeque<Work> waiting = new ArrayDeque<>(2);
+    final ArrayDeque<Work> out = new ArrayDeque<>(2);
     final Map<String, byte[]> state = new HashMap<>();
     final SessionTimers timers = new SessionTimers(this);
     /** The ingress sequence of the last datagram the program processed: what its timers' results carry. */
     long lastSequence;
+    /** In the unit's list of sessions with queued work or a sandbox (UnitCore#sampleCpu). */
+    boolean listedBusy;
     long stateBytes;
     volatile boolean closing;
     final CompletableFuture<Void> closed = new CompletableFuture<>();

@@ -569,6 +569,30 @@ class UnitCoreTest {
         assertTrue(e.getMessage().contains("'wfq'") && e.getMessage().contains("[fifo]"), e.getMessage());
     }
 
+    @Test
+    void theLoadCountsQueuedDatagramsOfBusySessionsAndForgetsThemOnceProcessed() throws Exception {
+        UnitCore core = core(64 * MIB, MIB, "fifo");
+        core.addProgram("passthrough", passthrough());
+        RecordingAggregation agg = aggregation(CreditMode.IMMEDIATE);
+        List<UnitChannel> idle = new ArrayList<>();
+        for (int i = 0; i < 100; i++) { // idle sessions: never listed, never counted
+            idle.add(core.open(plan(100 + i, "passthrough", 64 * 1024), agg, new RecordingEvents()));
+        }
+        UnitChannel held = core.openForHandover(plan(1, "passthrough", MIB), agg, new RecordingEvents());
+        for (int i = 0; i < 5; i++) { // held until the hand-over: queued
+            held.deliver(i, datagram(i, 100), false);
+        }
+        await(() -> core.load().queuedDatagrams() == 5, "the five held datagrams in the load");
+        held.takeOver(io.pando.link.SessionHandover.EMPTY);
+        await(() -> agg.channel(new SessionId(1)).results().size() == 5, "the five results");
+        await(() -> core.load().queuedDatagrams() == 0, "nothing queued once they are processed");
+        assertEquals(101, core.load().sessions());
+        held.close().toCompletableFuture().get(5, TimeUnit.SECONDS);
+        for (UnitChannel ch : idle) {
+            ch.close().toCompletableFuture().get(5, TimeUnit.SECONDS);
+        }
+    }
+
     private static long queued(List<UnitChannel> channels) {
         long n = 0;
         for (UnitChannel ch : channels) {

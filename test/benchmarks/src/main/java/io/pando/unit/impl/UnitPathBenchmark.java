@@ -5,7 +5,6 @@ import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.EventLoop;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollIoHandler;
-import io.pando.api.program.ActiveProgram;
 import io.pando.api.session.SessionId;
 import io.pando.api.unit.UnitId;
 import io.pando.link.AggregationChannel;
@@ -74,18 +73,7 @@ public class UnitPathBenchmark {
         for (int i = 0; i < size; i++) {
             source.writeByte(i);
         }
-        unit = new UnitCore(UnitId.of("bench"), 256L << 20, 1 << 20, "drr", PooledByteBufAllocator.DEFAULT);
-        ActiveProgram passthrough = new PassthroughProgram();
-        unit.addProgram("passthrough", new ProgramFactory() {
-            @Override
-            public ActiveProgram get() {
-                return passthrough;
-            }
-
-            @Override
-            public void unget(ActiveProgram program) {
-            }
-        });
+        unit = BenchUnits.passthroughCore("bench", 256L << 20);
         SessionPlan plan = new SessionPlan(new SessionId(1), "bench", "passthrough", Map.of(),
             new InetSocketAddress("127.0.0.1", 9), List.of(UnitId.of("bench")), 64L << 20, Optional.empty());
         channel = unit.open(plan, new Stub(), new SessionEvents() {
