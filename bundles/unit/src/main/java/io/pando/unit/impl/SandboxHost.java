@@ -55,7 +55,9 @@ final class SandboxHost {
             Path p = Path.of(d);
             if (base == null && Files.isDirectory(p) && Files.isWritable(p)) {
                 try {
-                    base = Files.createTempDirectory(p, "pando-ee-");
+                    // others may pass through (not list): a sandbox started under uid 65534 reaches its own directory
+                    base = Files.createTempDirectory(p, "pando-ee-", java.nio.file.attribute.PosixFilePermissions
+                        .asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x")));
                 } catch (IOException e) {
                     LOG.log(Level.DEBUG, "cannot use " + d + " for sandbox sockets", e);
                 }

@@ -121,6 +121,9 @@ public final class SandboxLauncher {
                     asIs = Unprivileged.unreadable(programJar);
                 }
                 if (asIs == null) {
+                    asIs = Unprivileged.unsearchableAbove(socket.getParent());
+                }
+                if (asIs == null) {
                     Unprivileged.handOver(socket.getParent());
                     cmd.addAll(Unprivileged.prefix());
                     outside = " as uid " + Unprivileged.UID;

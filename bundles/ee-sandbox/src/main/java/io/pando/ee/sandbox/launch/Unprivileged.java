@@ -70,16 +70,32 @@ final class Unprivileged {
     }
 
     /**
+     * @return why uid {@value #UID} cannot reach {@code dir} (a directory above it that others cannot search), or
+     *         null if it can (the directory itself is handed to that uid)
+     */
+    static String unsearchableAbove(Path dir) {
+        try {
+            for (Path up = dir.toAbsolutePath().normalize().getParent(); up != null; up = up.getParent()) {
+                if (!allows(up, PosixFilePermission.OTHERS_EXECUTE)) {
+                    return up + " is not searchable by uid " + UID;
+                }
+            }
+            return null;
+        } catch (IOException | RuntimeException e) {
+            return "cannot check " + dir + ": " + e.getMessage();
+        }
+    }
+
+    /**
      * @return why uid {@value #UID} cannot read {@code path} (a file, or a directory and everything in it), or null
      *         if it can
      */
     static String unreadable(Path path) {
         try {
             Path p = path.toAbsolutePath().normalize();
-            for (Path up = p.getParent(); up != null; up = up.getParent()) {
-                if (!allows(up, PosixFilePermission.OTHERS_EXECUTE)) {
-                    return up + " is not searchable by uid " + UID;
-                }
+            String above = unsearchableAbove(p);
+            if (above != null) {
+                return above;
             }
             int[] seen = {0};
             return unreadableTree(p, seen);
