@@ -112,7 +112,16 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
         this.selected = strategy;
         this.egress = ArtpEndpoint.builder().bind(bind).config(config).handler(this).start();
         this.loop = egress.eventLoop();
-        loop.scheduleAtFixedRate(this::tick, 1, 1, TimeUnit.MILLISECONDS);
+    }
+
+    /** Loop: the strategy's clock ticks every millisecond while a session is open, not at all without one. */
+    private java.util.concurrent.ScheduledFuture<?> ticker;
+
+    /** Loop. */
+    private void tickWhileOpen() {
+        if (ticker == null && !stopped) {
+            ticker = loop.scheduleAtFixedRate(this::tick, 1, 1, TimeUnit.MILLISECONDS);
+        }
     }
 
     void stop() {
@@ -172,7 +181,10 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
             return CompletableFuture.failedFuture(new IllegalStateException("session " + plan.id()
                 + " is already open"));
         }
-        loop.execute(() -> configure(strategy, s));
+        loop.execute(() -> {
+            configure(strategy, s);
+            tickWhileOpen();
+        });
         return CompletableFuture.completedFuture(null);
     }
 
@@ -616,6 +628,11 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
     }
 
     private void tick() {
+        if (sessions.isEmpty()) {
+            ticker.cancel(false); // the next open starts it again, on this loop
+            ticker = null;
+            return;
+        }
         AggregationStrategy st = strategy;
         if (st != null && !sessions.isEmpty()) {
             try {

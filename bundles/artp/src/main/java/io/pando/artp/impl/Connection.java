@@ -1121,6 +1121,23 @@ final class Connection implements ArtpConnection {
 
     // ------------------------------------------------------------------ timers
 
+    /**
+     * @return whether one of this connection's timers can come due within milliseconds (handshake, closing,
+     *     acknowledgement delay, loss detection, retransmission, data waiting to be sent or in flight); false when
+     *     only the keep-alive, idle and reassembly timers run, which are seconds away and can be checked coarsely
+     */
+    boolean timerBusy() {
+        ConnectionState s = state;
+        if (s == ConnectionState.CLOSED) {
+            return false;
+        }
+        if (s != ConnectionState.ESTABLISHED) {
+            return true;
+        }
+        return ackNow || ackDeadline != 0 || rtoDeadline != 0 || lossDeadline != 0 || cc.bytesInFlight() > 0
+            || !drained();
+    }
+
     /** Runs the timers that are due; returns false once the connection can be forgotten. */
     boolean onTimer(long now) {
         ConnectionState s = state;

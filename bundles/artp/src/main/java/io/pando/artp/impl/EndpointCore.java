@@ -363,6 +363,7 @@ final class EndpointCore {
     }
 
     void markDirty(Connection c) {
+        host.activity();
         if (!c.dirty) {
             c.dirty = true;
             dirty.add(c);
@@ -404,11 +405,18 @@ final class EndpointCore {
         void flush();
     }
 
-    /** Runs due timers of every connection. */
-    void onTick(long now) {
+    /**
+     * Runs due timers of every connection.
+     *
+     * @return whether a timer can come due within milliseconds (see {@link Connection#timerBusy()}), so that the host
+     *     keeps ticking finely; false when every connection is quiet (or there is none), and a coarse tick will do
+     *     until {@link Host#activity()} says otherwise
+     */
+    boolean onTick(long now) {
         if (wakeAt != 0 && now >= wakeAt) {
             wakeAt = 0;
         }
+        boolean busy = false;
         timerScratch.clear();
         timerScratch.addAll(connections.values());
         for (Connection c : timerScratch) {
@@ -416,17 +424,21 @@ final class EndpointCore {
                 if (connections.get(c.localId) == c && c.state() == io.pando.artp.ConnectionState.CLOSED) {
                     connections.remove(c.localId);
                 }
+            } else if (!busy) {
+                busy = c.timerBusy();
             }
         }
         timerScratch.clear();
         if (!dirty.isEmpty()) {
             flushAll();
         }
+        return busy || wakeAt != 0 || !dirty.isEmpty();
     }
 
     /** A connection's pacer wants to send again at {@code at}; the tick covers it with millisecond resolution. */
     void wakeAt(long at) {
         wakeAt = wakeAt == 0 ? at : Math.min(wakeAt, at);
+        host.activity();
     }
 
     void closed(Connection c, boolean remove) {

@@ -33,4 +33,12 @@ interface Host {
 
     /** Runs a task on the engine's thread, after the current one. */
     void execute(Runnable task);
+
+    /**
+     * The engine has work that its timers must follow closely (a packet to send, a pacer waiting, a connection
+     * opening): a host that slowed its tick while every connection was quiet ticks finely again. On the engine's
+     * thread.
+     */
+    default void activity() {
+    }
 }
