@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Random;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -37,14 +38,19 @@ import org.junit.jupiter.api.TestMethodOrder;
  * {@code pando:cluster-feature-install} of the vendor policy feature ({@code pando-vendor-consistent-hash}) reaches
  * every node, and a fourth node that joins later installs it too. Then the membership figures: {@code kill -9} of a
  * member that is not the leader, of the leader (the next oldest takes over), and of all but one node, which has no
- * quorum and refuses {@code pando:cluster-feature-install} with the reason.
+ * quorum and refuses {@code pando:cluster-feature-install} with the reason. Before the kills, network partitions
+ * (acceptance 2 of the issue): three times, one member (the leader, another one, one at random) is cut off from the
+ * others by nftables in its network namespace for a random while; the others keep or elect a leader with quorum, the
+ * cut-off member loses quorum and refuses to act, and once the partition heals it merges back as the youngest
+ * member.
  *
- * <p>Each node is a whole Pando router (pando-all) that runs a cluster member: cluster {@code pando-it}, members
- * c1-c4 on 127.0.0.1:5951-5954 (every node lists all four), heartbeat every second, a silent member removed after
+ * <p>Each node is a whole Pando router (pando-all) in a network namespace of its own ({@link NetNs}: bridge
+ * {@code pcit0}, 10.77.0.11-14) that runs a cluster member: cluster {@code pando-it}, members
+ * c1-c4 on 10.77.0.11-14:5951-5954 (every node lists all four), heartbeat every second, a silent member removed after
  * {@value #FAILURE_TIMEOUT_SECONDS} s (a killed process is noticed sooner: its connections close), quorum
  * {@value #QUORUM} members, so that two survivors still have a leader with quorum and one alone has none.
  *
- * <p>Ports: SSH 8951-8954, ingress 17951-17954, cluster members 5951-5954. Work files under
+ * <p>Ports (each in its node's namespace): SSH 8951-8954, ingress 17951-17954, cluster members 5951-5954. Work files under
  * {@code target/system-tests/cluster-cN}. The times are printed with {@code [cluster]}: those of the cluster's own
  * events come from the nodes' karaf.log (millisecond timestamps), those seen through the console from polling
  * {@code bin/pando console}, which takes a second or two per call.
@@ -65,6 +71,9 @@ class ClusterIT {
     private static final String MISSING_JVM_OPTIONS = "without proper access to required Java packages";
 
     private static final List<KarafNode> NODES = new ArrayList<>();
+    private static final String NET = "10.77.0";
+    private static NetNs.Bridge bridge;
+    private static final Map<String, NetNs> NAMESPACES = new LinkedHashMap<>();
     private static final ExecutorService POOL = Executors.newFixedThreadPool(4);
     private static long classStarted;
 
@@ -74,27 +83,35 @@ class ClusterIT {
     @BeforeAll
     static void startFourNodes() throws Exception {
         classStarted = System.nanoTime();
+        bridge = new NetNs.Bridge("pcit0", NET, java.nio.file.Path.of("target/system-tests/cluster-net")
+            .toAbsolutePath());
         for (int i = 1; i <= 4; i++) {
-            KarafNode node = KarafNode.create("cluster-c" + i, 8950 + i, 17950 + i);
+            NetNs ns = bridge.add("pando-cit-c" + i, i);
+            NAMESPACES.put("c" + i, ns);
+            KarafNode node = KarafNode.create("cluster-c" + i, 8950 + i, 17950 + i).inNamespace(ns);
             NODES.add(node);
-            Files.writeString(node.home.resolve("etc/io.pando.cluster.cfg"), clusterConfig("c" + i, 5950 + i));
+            Files.writeString(node.home.resolve("etc/io.pando.cluster.cfg"), clusterConfig("c" + i, ns.address,
+                5950 + i));
         }
         // all four Karafs boot now; c4's cluster member starts only in the late-joiner test
         long t0 = System.nanoTime();
+        // four whole routers booting at once on two cores take minutes on a loaded machine
+        KarafNode.Readiness booted = new KarafNode.Readiness(KarafNode.Readiness.LOCAL_UNITS.command(),
+            KarafNode.Readiness.LOCAL_UNITS.ready(), KarafNode.Readiness.LOCAL_UNITS.what(), 300, 120);
         onEach(NODES, n -> {
-            n.start();
+            n.start(booted);
             return null;
         });
         System.out.printf(Locale.ROOT, "[cluster] four nodes booted in parallel in %.1f s%n", since(t0));
     }
 
-    private static String clusterConfig(String member, int port) {
+    private static String clusterConfig(String member, String address, int port) {
         return "# written by ClusterIT\n"
             + "cluster.name = " + CLUSTER + "\n"
             + "member.name = " + member + "\n"
-            + "bind.address = 127.0.0.1\n"
+            + "bind.address = " + address + "\n"
             + "port = " + port + "\n"
-            + "members = 127.0.0.1:5951, 127.0.0.1:5952, 127.0.0.1:5953, 127.0.0.1:5954\n"
+            + "members = " + NET + ".11:5951, " + NET + ".12:5952, " + NET + ".13:5953, " + NET + ".14:5954\n"
             + "quorum.min.members = " + QUORUM + "\n"
             + "heartbeat.interval.seconds = " + HEARTBEAT_SECONDS + "\n"
             + "failure.timeout.seconds = " + FAILURE_TIMEOUT_SECONDS + "\n"
@@ -112,6 +129,9 @@ class ClusterIT {
             });
         } finally {
             POOL.shutdownNow();
+            if (bridge != null) {
+                bridge.close();
+            }
         }
         for (KarafNode n : NODES) {
             String log = n.log();
@@ -268,10 +288,104 @@ class ClusterIT {
 
     @Test
     @Order(4)
+    void aMemberCutOffByAPartitionLosesQuorumAndMergesBackWhenItHeals() throws Exception {
+        long seed = System.nanoTime();
+        Random random = new Random(seed);
+        System.out.println("[cluster] partitions: random seed " + seed);
+        for (int round = 1; round <= 3; round++) {
+            List<KarafNode> all = live();
+            int size = all.size();
+            String leader = order.get(0);
+            // the leader, then another member, then any member
+            String victim = round == 1 ? leader
+                : round == 2 ? order.get(1 + random.nextInt(size - 1)) : order.get(random.nextInt(size));
+            String expected = victim.equals(leader) ? order.get(1) : leader;
+            KarafNode cut = byMember(victim);
+            List<KarafNode> majority = without(all, victim);
+            Thread.sleep(random.nextInt(3000));
+
+            Instant isolated = Instant.now();
+            long t0 = System.nanoTime();
+            NAMESPACES.get(victim).isolate();
+            Map<String, Double> seen = awaitOnEach(majority, t0, (size - 1) + " members led by " + expected
+                + " with quorum", n -> {
+                    Map<String, Object> v = cluster(n);
+                    Optional<String> wrong = members(v, size - 1);
+                    if (wrong.isPresent()) {
+                        return wrong;
+                    }
+                    return expected.equals(v.get("leader")) && Boolean.TRUE.equals(JsonValue.obj(v, "quorum")
+                        .get("has")) ? Optional.empty() : Optional.of("leader " + v.get("leader") + ", quorum "
+                        + v.get("quorum"));
+                });
+            Map<String, Double> alone = awaitOnEach(List.of(cut), t0, "without quorum", n -> {
+                Map<String, Object> v = cluster(n);
+                return "no-quorum".equals(v.get("health")) ? Optional.empty()
+                    : Optional.of("health " + v.get("health") + ", members " + names(v));
+            });
+            Map<String, Double> left = new LinkedHashMap<>();
+            for (KarafNode n : majority) {
+                left.put(n.name, secondsAfter(isolated, logTime(n, isolated, ": member " + victim + " (", "left, "
+                    + (size - 1) + " members")));
+            }
+            Map<String, Double> takeover = new LinkedHashMap<>();
+            if (victim.equals(leader)) {
+                for (KarafNode n : majority) {
+                    takeover.put(n.name, secondsAfter(isolated, logTime(n, isolated, ": the leader is now " + expected,
+                        "")));
+                }
+            }
+            double lost = secondsAfter(isolated, logTime(cut, isolated, victim + ": quorum lost", ""));
+
+            // the cut-off member neither admits nor deploys: a cluster-wide install is refused with the reason
+            KarafNode.Console refused = cut.console("pando:cluster-feature-install pando-remote");
+            String said = (refused.out() + refused.err()).strip();
+            assertEquals(1, refused.exit(), victim + " without quorum refused" + refused.describe());
+            assertTrue(said.contains("no quorum"), "the refusal says why" + refused.describe());
+            assertEquals(List.of(POLICY_FEATURE), cluster(majority.get(0)).get("desired_features"),
+                "the refused install changed nothing");
+
+            Thread.sleep(random.nextInt(4000));
+            Instant healed = Instant.now();
+            long t1 = System.nanoTime();
+            NAMESPACES.get(victim).heal();
+            Map<String, Double> merged = awaitOnEach(all, t1, size + " members led by " + expected, n -> {
+                Map<String, Object> v = cluster(n);
+                Optional<String> wrong = members(v, size);
+                if (wrong.isPresent()) {
+                    return wrong;
+                }
+                return expected.equals(v.get("leader")) && "ok".equals(v.get("health")) ? Optional.empty()
+                    : Optional.of("leader " + v.get("leader") + ", health " + v.get("health"));
+            });
+            double regained;
+            try {
+                regained = secondsAfter(healed, logTime(cut, healed, victim + ": quorum gained", ""));
+            } catch (AssertionError e) { // a merge may restart the member instead: then it logs joining
+                regained = secondsAfter(healed, logTime(cut, healed, "cluster member " + victim + " (", "joined"));
+            }
+            List<Map<String, Object>> views = onEach(all, ClusterIT::cluster);
+            order = names(views.get(0));
+            for (int i = 0; i < all.size(); i++) {
+                assertEquals(order, names(views.get(i)), all.get(i).name + " agrees on the members: " + views.get(i));
+            }
+            assertEquals(victim, order.get(size - 1), "the cut-off member merged back as the youngest: " + order);
+            System.out.printf(Locale.ROOT, "[cluster] partition %d: %s (%s) cut off; the others saw it leave after %s s (karaf.log)%s, showed %d members led by %s with quorum after %s "
+                + "s; %s lost quorum after %.2f s (shown after %.1f s) and refused pando:cluster-feature-install; "
+                + "healed after %.1f s cut off: %s regained quorum after %.2f s, all %d agree on %s with leader %s "
+                + "after %s s%n", round, victim, victim.equals(leader) ? "the leader" : "not the leader", figures(left), takeover.isEmpty() ? "" : ", " + expected + " leads after " + figures(takeover)
+                + " s", size - 1, expected, figures(seen), victim, lost, alone.get(cut.name),
+                secondsAfter(isolated, healed), victim, regained, size, order, expected, figures(merged));
+        }
+    }
+
+    @Test
+    @Order(5)
     void killNineOfAMemberThatIsNotTheLeaderIsDetectedByTheOthers() throws Exception {
         // not the leader, nor the next oldest (which is to take over from the leader below)
         String victim = order.get(2);
-        List<KarafNode> survivors = without(NODES, victim);
+        String leader = order.get(0);
+        List<KarafNode> survivors = without(live(), victim);
         Instant killed = byMember(victim).kill();
         long t0 = System.nanoTime();
         Map<String, Double> seen = awaitOnEach(survivors, t0, "3 members", n -> members(cluster(n), 3));
@@ -287,18 +401,17 @@ class ClusterIT {
             + "failure detection time: " + detected);
         for (KarafNode n : survivors) {
             Map<String, Object> v = cluster(n);
-            assertEquals("c1", v.get("leader"), n.name + " " + v);
+            assertEquals(leader, v.get("leader"), n.name + " " + v);
             assertEquals(true, JsonValue.obj(v, "quorum").get("has"), n.name + " " + v);
         }
         order = names(cluster(survivors.get(0)));
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void killNineOfTheLeaderMakesTheNextOldestTheLeader() throws Exception {
         String leader = order.get(0);
         String next = order.get(1);
-        assertEquals("c1", leader);
         List<KarafNode> survivors = without(live(), leader);
         Instant killed = byMember(leader).kill();
         long t0 = System.nanoTime();
@@ -326,7 +439,7 @@ class ClusterIT {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void aNodeLeftAloneHasNoQuorumAndRefusesClusterFeatureInstall() throws Exception {
         String last = order.get(0);
         String victim = order.get(1);

@@ -44,6 +44,8 @@ final class KarafNode implements AutoCloseable {
     final Path work;
     final Path home;
     final int sshPort;
+    /** The network namespace the node runs in (its commands and console too), or null: the test's own. */
+    private NetNs netns;
     final int ingressPort;
     private final AtomicInteger calls = new AtomicInteger();
     private boolean started;
@@ -109,6 +111,20 @@ final class KarafNode implements AutoCloseable {
         } catch (IOException | NumberFormatException e) {
             return Optional.empty();
         }
+    }
+
+    /**
+     * Runs the node, its console and {@code bin/stop} in {@code ns} (call before {@link #start}): its ports are
+     * those of that namespace, so nodes in different namespaces may use the same ones.
+     */
+    KarafNode inNamespace(NetNs ns) {
+        this.netns = ns;
+        return this;
+    }
+
+    /** @return {@code cmd}, run in the node's namespace if it has one */
+    private List<String> here(List<String> cmd) {
+        return netns == null ? cmd : netns.wrap(cmd);
     }
 
     /**
@@ -273,7 +289,7 @@ final class KarafNode implements AutoCloseable {
         env.put("JAVA_HOME", System.getProperty("java.home"));
         env.put("EXTRA_JAVA_OPTS", String.join(" ", leakDetectionOptions()));
         started = true;
-        List<String> startCommand = List.of(home.resolve("bin/start").toString());
+        List<String> startCommand = here(List.of(home.resolve("bin/start").toString()));
         try (SystemProcess start = SystemProcess.start("start", work, startCommand, env)) {
             assertEquals(0, start.waitFor(60), "bin/start" + start.describe());
         }
@@ -316,6 +332,9 @@ final class KarafNode implements AutoCloseable {
     }
 
     private void assertPortFree() throws IOException {
+        if (netns != null) {
+            return; // a namespace of its own: nothing else listens there
+        }
         try (ServerSocket s = new ServerSocket()) {
             s.setReuseAddress(true);
             s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), sshPort));
@@ -388,7 +407,7 @@ final class KarafNode implements AutoCloseable {
         String label = String.format(Locale.ROOT, "%03d-%s", n,
             args[args.length - 1].split(" ")[0].replaceAll("[^A-Za-z0-9-]", "_"));
         long t0 = System.nanoTime();
-        try (SystemProcess p = SystemProcess.start(label, work.resolve("console"), cmd,
+        try (SystemProcess p = SystemProcess.start(label, work.resolve("console"), here(cmd),
             Map.of("PANDO_JAVA_OPTS", CONSOLE_JAVA_OPTS))) {
             int exit = p.waitFor(180);
             return new Console(args[args.length - 1], exit, p.out(), p.err(), (System.nanoTime() - t0) / 1e9);
@@ -461,7 +480,7 @@ final class KarafNode implements AutoCloseable {
         }
         Optional<ProcessHandle> jvm = pid().flatMap(ProcessHandle::of);
         int stop = -2;
-        try (SystemProcess p = SystemProcess.start("stop", work, List.of(home.resolve("bin/stop").toString()),
+        try (SystemProcess p = SystemProcess.start("stop", work, here(List.of(home.resolve("bin/stop").toString())),
             Map.of("JAVA_HOME", System.getProperty("java.home")))) {
             stop = p.waitFor(60);
         } catch (IOException e) {

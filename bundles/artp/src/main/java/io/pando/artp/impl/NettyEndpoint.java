@@ -367,6 +367,7 @@ public final class NettyEndpoint implements ArtpEndpoint, Host, EndpointCore.Flu
         }
         try {
             loop.submit(() -> {
+                coarse = false; // so that the packets closeAll sends do not start a tick again
                 ticker.cancel(false);
                 core.closeAll(ErrorCode.APPLICATION_ABORT, "endpoint closed");
                 unflushed = true;
