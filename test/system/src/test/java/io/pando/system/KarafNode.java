@@ -462,6 +462,25 @@ final class KarafNode implements AutoCloseable {
         return at;
     }
 
+    /**
+     * Freezes the node's JVM with SIGSTOP, as a machine that stalls would (its sockets stay open, nothing answers),
+     * and lets it go on with SIGCONT after {@code millis}.
+     *
+     * @return the moments the two signals were sent
+     */
+    Instant[] pause(long millis) throws Exception {
+        long pid = pid().flatMap(ProcessHandle::of).filter(ProcessHandle::isAlive).map(ProcessHandle::pid)
+            .orElseThrow(() -> new AssertionError(name + ": no running Karaf to stop (karaf.pid)"));
+        Instant stopped = Instant.now();
+        assertEquals(0, run(List.of("kill", "-STOP", Long.toString(pid)), 10), "kill -STOP " + pid);
+        try {
+            Thread.sleep(millis);
+        } finally {
+            run(List.of("kill", "-CONT", Long.toString(pid)), 10); // also when interrupted: never leave it frozen
+        }
+        return new Instant[] {stopped, Instant.now()};
+    }
+
     /** @return the node's karaf.log so far */
     String log() {
         try {
