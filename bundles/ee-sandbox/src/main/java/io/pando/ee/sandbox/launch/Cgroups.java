@@ -279,6 +279,26 @@ public final class Cgroups {
         return g;
     }
 
+    /** v1 {@code cpu.shares} of one whole CPU: the kernel's default weight of a group. */
+    public static final long V1_SHARES_PER_CPU = 1024;
+    /** v2 {@code cpu.weight} of one whole CPU: the kernel's default weight of a group. */
+    public static final long V2_WEIGHT_PER_CPU = 100;
+
+    /**
+     * The CPU weight of a group reserved {@code cpus}: the kernel's default weight (that of a group nobody
+     * configured) per reserved CPU, so a group reserved half a CPU weighs half a default group and two groups
+     * reserved 0.2 and 0.6 share a contended CPU 1 : 3. Clamped to the kernel's range: v1 {@code cpu.shares}
+     * 1024 per CPU in [2, 262144], v2 {@code cpu.weight} 100 per CPU in [1, 10000].
+     *
+     * @param version the layout
+     * @param cpus the reserved CPUs, &gt; 0
+     * @return the value for {@code cpu.shares} (v1) or {@code cpu.weight} (v2)
+     */
+    public static long weightFor(Version version, double cpus) {
+        return version == Version.V1 ? Math.max(2, Math.min(262_144, Math.round(cpus * V1_SHARES_PER_CPU)))
+            : Math.max(1, Math.min(10_000, Math.round(cpus * V2_WEIGHT_PER_CPU)));
+    }
+
     /**
      * Accounting read back from a group. A value the kernel does not offer is -1.
      *
@@ -290,14 +310,15 @@ public final class Cgroups {
      * @param memoryLimitHits times the memory limit was hit (v1 {@code memory.failcnt}, v2 {@code max} events)
      * @param throttledPeriods CFS periods in which the group was throttled
      * @param throttledNanos time the group was throttled
+     * @param cpuWeight the group's CPU weight (v1 {@code cpu.shares}, v2 {@code cpu.weight})
      */
     public record Stats(long cpuNanos, long memoryBytes, long memoryPeakBytes, long memoryLimitBytes, long oomKills,
-        long memoryLimitHits, long throttledPeriods, long throttledNanos) {
+        long memoryLimitHits, long throttledPeriods, long throttledNanos, long cpuWeight) {
 
         /**
          * @return the known values by name: {@code cpu_ns}, {@code memory_bytes}, {@code memory_peak_bytes},
          *         {@code memory_limit_bytes}, {@code oom_kills}, {@code memory_limit_hits}, {@code throttled},
-         *         {@code throttled_ns}
+         *         {@code throttled_ns}, {@code cpu_weight}
          */
         public Map<String, Long> toMap() {
             Map<String, Long> m = new LinkedHashMap<>();
@@ -309,6 +330,7 @@ public final class Cgroups {
             put(m, "memory_limit_hits", memoryLimitHits);
             put(m, "throttled", throttledPeriods);
             put(m, "throttled_ns", throttledNanos);
+            put(m, "cpu_weight", cpuWeight);
             return m;
         }
 
@@ -350,7 +372,9 @@ public final class Cgroups {
         }
 
         /**
-         * Sets the CPU quota.
+         * Sets the CPU share: the quota (a cap of {@code cpus} per CFS period) and the weight the group competes
+         * with when the CPUs are contended, proportional to {@code cpus} ({@link #weightFor}), so that sibling groups
+         * share a contended CPU in proportion to their reservations instead of equally.
          *
          * @param cpus CPUs (0.5 = half of one CPU per period), &gt; 0
          */
@@ -359,12 +383,16 @@ public final class Cgroups {
                 throw new IllegalArgumentException("a CPU quota is in (0, 1024] CPUs, got " + cpus);
             }
             long quota = Math.max(1000, Math.round(cpus * CFS_PERIOD_US));
+            long weight = weightFor(version, cpus);
             if (version == Version.V1) {
                 Path cpu = dirs.get("cpu");
                 Files.writeString(cpu.resolve("cpu.cfs_period_us"), Long.toString(CFS_PERIOD_US));
                 Files.writeString(cpu.resolve("cpu.cfs_quota_us"), Long.toString(quota));
+                Files.writeString(cpu.resolve("cpu.shares"), Long.toString(weight));
             } else {
-                Files.writeString(dirs.get("unified").resolve("cpu.max"), quota + " " + CFS_PERIOD_US);
+                Path u = dirs.get("unified");
+                Files.writeString(u.resolve("cpu.max"), quota + " " + CFS_PERIOD_US);
+                Files.writeString(u.resolve("cpu.weight"), Long.toString(weight));
             }
         }
 
@@ -402,7 +430,7 @@ public final class Cgroups {
             synchronized (this) {
                 if (closed) {
                     Stats s = last;
-                    return s == null ? new Stats(-1, -1, -1, -1, -1, -1, -1, -1) : s;
+                    return s == null ? new Stats(-1, -1, -1, -1, -1, -1, -1, -1, -1) : s;
                 }
             }
             Stats s = version == Version.V1 ? statsV1() : statsV2();
@@ -423,7 +451,8 @@ public final class Cgroups {
                 oom.getOrDefault("oom_kill", -1L),
                 number(mem.resolve("memory.failcnt")),
                 cpuStat.getOrDefault("nr_throttled", -1L),
-                cpuStat.getOrDefault("throttled_time", -1L));
+                cpuStat.getOrDefault("throttled_time", -1L),
+                number(cpu.resolve("cpu.shares")));
         }
 
         private Stats statsV2() {
@@ -440,7 +469,8 @@ public final class Cgroups {
                 events.getOrDefault("oom_kill", -1L),
                 events.getOrDefault("max", -1L),
                 cpuStat.getOrDefault("nr_throttled", -1L),
-                throttled < 0 ? -1 : throttled * 1000);
+                throttled < 0 ? -1 : throttled * 1000,
+                number(u.resolve("cpu.weight")));
         }
 
         /** @return the ids of the processes in the group (any hierarchy) */
