@@ -279,16 +279,21 @@ public final class Cgroups {
         return g;
     }
 
-    /** v1 {@code cpu.shares} of one whole CPU: the kernel's default weight of a group. */
-    public static final long V1_SHARES_PER_CPU = 1024;
-    /** v2 {@code cpu.weight} of one whole CPU: the kernel's default weight of a group. */
-    public static final long V2_WEIGHT_PER_CPU = 100;
+    /**
+     * v1 {@code cpu.shares} per reserved CPU: 16 times the weight of a default group or of one nice-0 thread (1024).
+     */
+    public static final long V1_SHARES_PER_CPU = 16 * 1024;
+    /** v2 {@code cpu.weight} per reserved CPU: 16 times the weight of a default group (100). */
+    public static final long V2_WEIGHT_PER_CPU = 16 * 100;
 
     /**
-     * The CPU weight of a group reserved {@code cpus}: the kernel's default weight (that of a group nobody
-     * configured) per reserved CPU, so a group reserved half a CPU weighs half a default group and two groups
-     * reserved 0.2 and 0.6 share a contended CPU 1 : 3. Clamped to the kernel's range: v1 {@code cpu.shares}
-     * 1024 per CPU in [2, 262144], v2 {@code cpu.weight} 100 per CPU in [1, 10000].
+     * The CPU weight of a group reserved {@code cpus}: proportional to the reservation, so that groups share a
+     * contended CPU in proportion to what they reserved (0.2 and 0.6 CPU: 1 : 3), and 16 times the kernel's default
+     * weight per reserved CPU, so that a group still gets its reservation when other work competes: a group of
+     * {@code c} CPUs (c &le; 1) keeps at least {@code c} of a CPU against up to {@code 16 (1 - c)} busy default-weight
+     * (nice 0, or default groups) competitors on that CPU — 8 for half a CPU. The group's quota (its cap) bounds
+     * what the weight can take from others: never more than the reservation. Clamped to the kernel's range: v1
+     * {@code cpu.shares} 16384 per CPU in [2, 262144], v2 {@code cpu.weight} 1600 per CPU in [1, 10000].
      *
      * @param version the layout
      * @param cpus the reserved CPUs, &gt; 0
@@ -373,8 +378,8 @@ public final class Cgroups {
 
         /**
          * Sets the CPU share: the quota (a cap of {@code cpus} per CFS period) and the weight the group competes
-         * with when the CPUs are contended, proportional to {@code cpus} ({@link #weightFor}), so that sibling groups
-         * share a contended CPU in proportion to their reservations instead of equally.
+         * with when the CPUs are contended ({@link #weightFor}): the cap keeps the group from taking more than
+         * {@code cpus}, the weight lets it get that much against other work.
          *
          * @param cpus CPUs (0.5 = half of one CPU per period), &gt; 0
          */

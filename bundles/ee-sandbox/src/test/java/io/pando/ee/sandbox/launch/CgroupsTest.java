@@ -80,17 +80,17 @@ class CgroupsTest {
 
     @Test
     void weightIsProportionalToTheReservedShareWithinTheKernelRange() {
-        assertEquals(512, Cgroups.weightFor(Cgroups.Version.V1, 0.5));
-        assertEquals(1024, Cgroups.weightFor(Cgroups.Version.V1, 1.0));
-        assertEquals(205, Cgroups.weightFor(Cgroups.Version.V1, 0.2));
-        assertEquals(614, Cgroups.weightFor(Cgroups.Version.V1, 0.6));
-        assertEquals(10, Cgroups.weightFor(Cgroups.Version.V1, 0.01));
-        assertEquals(2, Cgroups.weightFor(Cgroups.Version.V1, 0.001));
-        assertEquals(262_144, Cgroups.weightFor(Cgroups.Version.V1, 1024));
-        assertEquals(50, Cgroups.weightFor(Cgroups.Version.V2, 0.5));
-        assertEquals(1, Cgroups.weightFor(Cgroups.Version.V2, 0.01));
-        assertEquals(6400, Cgroups.weightFor(Cgroups.Version.V2, 64));
-        assertEquals(10_000, Cgroups.weightFor(Cgroups.Version.V2, 1024));
+        assertEquals(8192, Cgroups.weightFor(Cgroups.Version.V1, 0.5));
+        assertEquals(16384, Cgroups.weightFor(Cgroups.Version.V1, 1.0));
+        assertEquals(3277, Cgroups.weightFor(Cgroups.Version.V1, 0.2));
+        assertEquals(9830, Cgroups.weightFor(Cgroups.Version.V1, 0.6));
+        assertEquals(164, Cgroups.weightFor(Cgroups.Version.V1, 0.01));
+        assertEquals(2, Cgroups.weightFor(Cgroups.Version.V1, 0.0001));
+        assertEquals(262_144, Cgroups.weightFor(Cgroups.Version.V1, 64));
+        assertEquals(800, Cgroups.weightFor(Cgroups.Version.V2, 0.5));
+        assertEquals(16, Cgroups.weightFor(Cgroups.Version.V2, 0.01));
+        assertEquals(1, Cgroups.weightFor(Cgroups.Version.V2, 0.0001));
+        assertEquals(10_000, Cgroups.weightFor(Cgroups.Version.V2, 64));
     }
 
     /** On this host's real cgroups (when this process may create groups): the cap and the weight as the kernel holds them. */
