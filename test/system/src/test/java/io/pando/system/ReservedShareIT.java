@@ -100,7 +100,8 @@ class ReservedShareIT {
         Files.writeString(cliDir.resolve("alice.password"), ALICE_PASSWORD + "\n");
         Files.writeString(cliDir.resolve("bob.password"), BOB_PASSWORD + "\n");
 
-        node.start();
+        KarafNode.Readiness units = KarafNode.Readiness.LOCAL_UNITS;
+        node.start(new KarafNode.Readiness(units.command(), units.ready(), units.what(), 300, units.stallSeconds()));
         // one unit, so that both sessions are placed on u1: deleting u2's factory configuration stops that unit
         Matcher u2 = Pattern.compile("(?m)^Pid:\\s+(\\S+)").matcher(node.consoleOk("config:list '(unit.id=u2)'").out());
         assertTrue(u2.find(), "config:list shows unit u2's configuration");
@@ -130,9 +131,9 @@ class ReservedShareIT {
     static void stopNode() throws Exception {
         if (!TABLE.isEmpty()) {
             System.out.println("[share] | phase | session | reserved | delivered/s | cgroup CPU (cores) | share of "
-                + "reservation | weight | load average |");
+                + "reservation | weight | throttled/periods | load average |");
             System.out.println("[share] |-------|---------|----------|-------------|--------------------|---------"
-                + "-------------|--------|--------------|");
+                + "-------------|--------|-------------------|--------------|");
             TABLE.forEach(r -> System.out.println("[share] " + r));
         }
         if (node == null) {
@@ -158,7 +159,7 @@ class ReservedShareIT {
             bCpu.awaitBusy(60);
             Busy withB = runA("a-with-b", A_WITH_B_RECEIVER, bCpu);
             double bCores = withB.otherCores;
-            row("A + B", "B (floods)", B_CPUS, Double.NaN, bCores, bCpu.weight());
+            row("A + B", "B (floods)", B_CPUS, Double.NaN, bCores, bCpu.weight(), bCpu.throttling());
             assertTrue(bCores <= Double.parseDouble(B_CPUS) * 1.1, "B stays within its cap of " + B_CPUS
                 + " core: it used " + bCores);
             close("bob", ob.id);
@@ -185,7 +186,8 @@ class ReservedShareIT {
             r.assertDeliveredExactlyOnce();
             Busy busy = Busy.of(samples, steadyRate(r));
             double reserved = Double.parseDouble(A_CPUS);
-            row(other == null ? "A alone" : "A + B", "A", A_CPUS, busy.rate, busy.cores, aCpu.weight());
+            row(other == null ? "A alone" : "A + B", "A", A_CPUS, busy.rate, busy.cores, aCpu.weight(),
+                aCpu.throttling());
             close("alice", oa.id);
             assertTrue(busy.cores >= MIN_SHARE * reserved, label + ": A's cgroup accounted " + String.format(
                 Locale.ROOT, "%.3f", busy.cores) + " cores while busy, less than " + MIN_SHARE + " of the " + A_CPUS
@@ -194,10 +196,11 @@ class ReservedShareIT {
         }
     }
 
-    private static void row(String phase, String session, String reserved, double rate, double cores, long weight) {
-        TABLE.add(String.format(Locale.ROOT, "| %s | %s | %s | %s | %.3f | %.2f | %d | %s |", phase, session, reserved,
-            Double.isNaN(rate) ? "-" : String.format(Locale.ROOT, "%.0f", rate), cores,
-            cores / Double.parseDouble(reserved), weight, load()));
+    private static void row(String phase, String session, String reserved, double rate, double cores, long weight,
+        String throttled) {
+        TABLE.add(String.format(Locale.ROOT, "| %s | %s | %s | %s | %.3f | %.2f | %d | %s | %s |", phase, session,
+            reserved, Double.isNaN(rate) ? "-" : String.format(Locale.ROOT, "%.0f", rate), cores,
+            cores / Double.parseDouble(reserved), weight, throttled, load()));
     }
 
     /**
@@ -231,17 +234,14 @@ class ReservedShareIT {
         }
     }
 
-    /** Reads the CPU time of one session's sandbox from its cgroup. */
-    private static final class CpuMeter {
-        private final Path usage;
-        private final Path weight;
-        private final boolean v2;
-
-        private CpuMeter(Path usage, Path weight, boolean v2) {
-            this.usage = usage;
-            this.weight = weight;
-            this.v2 = v2;
-        }
+    /**
+     * Reads the CPU time of one session's sandbox from its cgroup.
+     *
+     * @param usageFile v1 {@code cpuacct.usage} or v2 {@code cpu.stat} of the group
+     * @param weightFile v1 {@code cpu.shares} or v2 {@code cpu.weight} of the group
+     * @param v2 whether the group is in the unified hierarchy
+     */
+    private record CpuMeter(Path usageFile, Path weightFile, boolean v2) {
 
         /** Waits (up to 30 s) for the cgroup of session {@code id}'s sandbox on u1 and opens it. */
         static CpuMeter of(String id) throws Exception {
@@ -280,7 +280,7 @@ class ReservedShareIT {
 
         /** @return CPU time used so far, ns */
         long nanos() throws IOException {
-            String text = Files.readString(usage).strip();
+            String text = Files.readString(usageFile).strip();
             if (!v2) {
                 return Long.parseLong(text);
             }
@@ -289,14 +289,30 @@ class ReservedShareIT {
                     return Long.parseLong(l.substring(11).strip()) * 1000;
                 }
             }
-            throw new IOException("no usage_usec in " + usage);
+            throw new IOException("no usage_usec in " + usageFile);
         }
 
         long weight() {
             try {
-                return Long.parseLong(Files.readString(weight).strip());
+                return Long.parseLong(Files.readString(weightFile).strip());
             } catch (IOException | NumberFormatException e) {
                 return -1;
+            }
+        }
+
+        /** @return "throttled/periods" of the group's CFS quota so far (how often the cap bound it) */
+        String throttling() {
+            try {
+                Map<String, String> kv = new java.util.HashMap<>();
+                for (String l : Files.readAllLines(weightFile.resolveSibling("cpu.stat"))) {
+                    String[] f = l.strip().split("\\s+");
+                    if (f.length == 2) {
+                        kv.put(f[0], f[1]);
+                    }
+                }
+                return kv.getOrDefault("nr_throttled", "?") + "/" + kv.getOrDefault("nr_periods", "?");
+            } catch (IOException e) {
+                return "?";
             }
         }
 
