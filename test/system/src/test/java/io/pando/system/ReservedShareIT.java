@@ -68,6 +68,7 @@ class ReservedShareIT {
     private static final int B_COUNT = 1_000_000;
     private static final int SIZE = 200;
     private static final int INTERVAL_MS = 100;
+    private static final int QUOTA_KB = 64;
     /** A's cgroup must account at least this fraction of its reserved share while it is busy. */
     private static final double MIN_SHARE = 0.8;
 
@@ -85,6 +86,10 @@ class ReservedShareIT {
         node = KarafNode.create("share", SSH, INGRESS);
         node.managementPorts(RMI, RMI + 1);
         Path etc = node.home.resolve("etc");
+        // a session's buffer quota of 64 KiB (about 300 of these datagrams): the flood B holds that much on the unit
+        // once its sender is paused by back-pressure, and closing B (in order) then takes seconds, not minutes
+        Path distribution = etc.resolve("io.pando.distribution.cfg");
+        Files.writeString(distribution, Files.readString(distribution) + "session.quota.kb = " + QUOTA_KB + "\n");
         Files.writeString(etc.resolve("io.pando.aggregation.cfg"), "egress.host = " + HOST + "\negress.port = "
             + EGRESS + "\n");
         Files.writeString(etc.resolve("io.pando.control.cfg"), "# written by ReservedShareIT\n"
@@ -162,6 +167,7 @@ class ReservedShareIT {
             row("A + B", "B (floods)", B_CPUS, Double.NaN, bCores, bCpu.weight(), bCpu.throttling());
             assertTrue(bCores <= Double.parseDouble(B_CPUS) * 1.1, "B stays within its cap of " + B_CPUS
                 + " core: it used " + bCores);
+            b.sender().close(); // the flood ends; closing B delivers what its quota holds first
             close("bob", ob.id);
             System.out.printf(Locale.ROOT, "[share] A delivered %.0f/s alone and %.0f/s with B (%.2f); its cgroup "
                     + "used %.3f and %.3f cores of the %s reserved%n", alone.rate, withB.rate, withB.rate / alone.rate,
@@ -342,7 +348,7 @@ class ReservedShareIT {
     }
 
     private static void close(String user, String id) throws Exception {
-        session(user, "close", "--session", id);
+        session(user, "close", "--session", id, "--timeout", "120");
     }
 
     /** {@code pando session SUB --control HOST:CONTROL --user USER --password-file ARGS}, which must succeed. */
@@ -352,7 +358,7 @@ class ReservedShareIT {
         cmd.addAll(List.of(args));
         String label = String.format(Locale.ROOT, "%02d-%s-%s", CALLS.incrementAndGet(), user, sub);
         try (SystemProcess p = node.pando(label, cliDir, cmd)) {
-            assertEquals(0, p.waitFor(60), label + p.describe());
+            assertEquals(0, p.waitFor(150), label + p.describe());
             return p;
         }
     }
