@@ -173,10 +173,15 @@ class SessionCommandTest {
             unknown.err.toString());
 
         Cli capacity = as("alice", alice, "session", "open", "--program", "passthrough", "--to", "127.0.0.1:9000",
-            "--cpus", "2");
+            "--cpus", "1", "--units", "5");
         assertEquals(1, capacity.exitCode(30));
-        assertTrue(capacity.err.toString().contains("refused (CAPACITY): capacity: CPU share 2.000 per unit"),
+        assertTrue(capacity.err.toString().contains("refused (CAPACITY): capacity: CPU share 1.000 per unit"),
             capacity.err.toString());
+        Cli oneThread = as("alice", alice, "session", "open", "--program", "passthrough", "--to", "127.0.0.1:9000",
+            "--cpus", "2");
+        assertEquals(1, oneThread.exitCode(30));
+        assertTrue(oneThread.err.toString().contains("refused (INVALID): CPU share 2.000 per unit cannot be "
+            + "guaranteed"), oneThread.err.toString());
 
         Cli badCpus = as("alice", alice, "session", "open", "--program", "passthrough", "--to", "127.0.0.1:9000",
             "--cpus", "100");

@@ -58,6 +58,12 @@ import java.util.logging.Logger;
 final class ControlCore {
 
     private static final Logger LOG = Logger.getLogger(ControlCore.class.getName());
+    /**
+     * The most CPU share a session can be guaranteed per unit: its program is called on one thread on each unit
+     * (the unit's event loop in-process, the sandbox's worker thread in a process), so a larger share could be
+     * reserved but never used.
+     */
+    static final double MAX_CPUS_PER_UNIT = 1.0;
 
     /**
      * One session the control unit admitted, or is admitting (then {@code id} is null). In a cluster, also who
@@ -189,8 +195,14 @@ final class ControlCore {
 
     private ControlMessage.Reply open(ControlMessage.Open o, ClusterControl c) {
         String user = userOf(o);
-        RouterService r = router();
         Resources res = o.resources();
+        if (res.cpus() > MAX_CPUS_PER_UNIT) {
+            throw new Refusal(RefusalCode.INVALID, String.format(Locale.ROOT, "CPU share %.3f per unit cannot be "
+                + "guaranteed: a session's program runs on one thread on each unit, so it can use at most %.3f core per "
+                + "unit; ask for %.3f or less per unit and spread the session over more units", res.cpus(),
+                MAX_CPUS_PER_UNIT, MAX_CPUS_PER_UNIT));
+        }
+        RouterService r = router();
         int k = o.distribution().units();
         String name = o.name().orElseGet(() -> sessionName(user));
         SessionRequest request;

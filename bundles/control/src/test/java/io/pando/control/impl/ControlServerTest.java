@@ -265,6 +265,19 @@ class ControlServerTest {
         assertEquals(3, router.sessions.size());
     }
 
+    /** A program runs on one thread per unit: more than one core per unit could be reserved, never guaranteed. */
+    @Test
+    void moreThanOneCorePerUnitIsRefusedAsImpossibleWhateverTheCapacity() throws Exception {
+        start(Map.of("unit_cpu_capacity", 4.0));
+        ControlClient c = client();
+        byte[] a = token(c, "alice", "wonder");
+        String why = refused(open(c, a, 1001, 1), RefusalCode.INVALID).reason();
+        assertTrue(why.contains("CPU share 1.001 per unit cannot be guaranteed") && why.contains("one thread"), why);
+        assertTrue(refused(open(c, a, 4000, 2), RefusalCode.INVALID).reason().contains("at most 1.000 core"));
+        assertEquals(0, router.sessions.size(), "nothing reaches the router");
+        assertInstanceOf(ControlMessage.Opened.class, open(c, a, 1000, 2), "one core per unit on two units is fine");
+    }
+
     @Test
     void admissionRefusesBeyondCapacity() throws Exception {
         start(Map.of("unit_cpu_capacity", 1.0));
@@ -279,8 +292,8 @@ class ControlServerTest {
         assertInstanceOf(ControlMessage.Opened.class, open(c, a, 200, 1), "what fits is admitted");
         // spread over more units than run
         refused(open(c, b, 10, 3), RefusalCode.CAPACITY);
-        // more share than a unit has
-        assertTrue(refused(open(c, b, 1500, 1), RefusalCode.CAPACITY).reason().contains("1.500 per unit"));
+        // more share than the units have left
+        assertTrue(refused(open(c, b, 900, 1), RefusalCode.CAPACITY).reason().contains("0.900 per unit"));
         assertEquals(3, router.sessions.size());
         // an administrator closes a session on the router: its share is free again
         router.closeSession(router.sessions.keySet().iterator().next());

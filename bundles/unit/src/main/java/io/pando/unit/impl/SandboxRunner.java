@@ -1121,6 +1121,7 @@ final class SandboxRunner {
         m.put("sandbox_oom_kills", oomKills + live.getOrDefault("oom_kills", 0L));
         m.put("sandbox_out_of_memory", outOfMemory);
         m.put("sandbox_throttled", throttled + live.getOrDefault("throttled", 0L));
+        m.put("sandbox_cpu_weight", live.getOrDefault("cpu_weight", 0L));
         return m;
     }
 

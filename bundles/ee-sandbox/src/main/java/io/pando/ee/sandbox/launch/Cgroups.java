@@ -280,6 +280,31 @@ public final class Cgroups {
     }
 
     /**
+     * v1 {@code cpu.shares} per reserved CPU: 16 times the weight of a default group or of one nice-0 thread (1024).
+     */
+    public static final long V1_SHARES_PER_CPU = 16 * 1024;
+    /** v2 {@code cpu.weight} per reserved CPU: 16 times the weight of a default group (100). */
+    public static final long V2_WEIGHT_PER_CPU = 16 * 100;
+
+    /**
+     * The CPU weight of a group reserved {@code cpus}: proportional to the reservation, so that groups share a
+     * contended CPU in proportion to what they reserved (0.2 and 0.6 CPU: 1 : 3), and 16 times the kernel's default
+     * weight per reserved CPU, so that a group still gets its reservation when other work competes: a group of
+     * {@code c} CPUs (c &le; 1) keeps at least {@code c} of a CPU against up to {@code 16 (1 - c)} busy default-weight
+     * (nice 0, or default groups) competitors on that CPU — 8 for half a CPU. The group's quota (its cap) bounds
+     * what the weight can take from others: never more than the reservation. Clamped to the kernel's range: v1
+     * {@code cpu.shares} 16384 per CPU in [2, 262144], v2 {@code cpu.weight} 1600 per CPU in [1, 10000].
+     *
+     * @param version the layout
+     * @param cpus the reserved CPUs, &gt; 0
+     * @return the value for {@code cpu.shares} (v1) or {@code cpu.weight} (v2)
+     */
+    public static long weightFor(Version version, double cpus) {
+        return version == Version.V1 ? Math.max(2, Math.min(262_144, Math.round(cpus * V1_SHARES_PER_CPU)))
+            : Math.max(1, Math.min(10_000, Math.round(cpus * V2_WEIGHT_PER_CPU)));
+    }
+
+    /**
      * Accounting read back from a group. A value the kernel does not offer is -1.
      *
      * @param cpuNanos CPU time used by the group's processes
@@ -290,14 +315,15 @@ public final class Cgroups {
      * @param memoryLimitHits times the memory limit was hit (v1 {@code memory.failcnt}, v2 {@code max} events)
      * @param throttledPeriods CFS periods in which the group was throttled
      * @param throttledNanos time the group was throttled
+     * @param cpuWeight the group's CPU weight (v1 {@code cpu.shares}, v2 {@code cpu.weight})
      */
     public record Stats(long cpuNanos, long memoryBytes, long memoryPeakBytes, long memoryLimitBytes, long oomKills,
-        long memoryLimitHits, long throttledPeriods, long throttledNanos) {
+        long memoryLimitHits, long throttledPeriods, long throttledNanos, long cpuWeight) {
 
         /**
          * @return the known values by name: {@code cpu_ns}, {@code memory_bytes}, {@code memory_peak_bytes},
          *         {@code memory_limit_bytes}, {@code oom_kills}, {@code memory_limit_hits}, {@code throttled},
-         *         {@code throttled_ns}
+         *         {@code throttled_ns}, {@code cpu_weight}
          */
         public Map<String, Long> toMap() {
             Map<String, Long> m = new LinkedHashMap<>();
@@ -309,6 +335,7 @@ public final class Cgroups {
             put(m, "memory_limit_hits", memoryLimitHits);
             put(m, "throttled", throttledPeriods);
             put(m, "throttled_ns", throttledNanos);
+            put(m, "cpu_weight", cpuWeight);
             return m;
         }
 
@@ -350,7 +377,9 @@ public final class Cgroups {
         }
 
         /**
-         * Sets the CPU quota.
+         * Sets the CPU share: the quota (a cap of {@code cpus} per CFS period) and the weight the group competes
+         * with when the CPUs are contended ({@link #weightFor}): the cap keeps the group from taking more than
+         * {@code cpus}, the weight lets it get that much against other work.
          *
          * @param cpus CPUs (0.5 = half of one CPU per period), &gt; 0
          */
@@ -359,12 +388,16 @@ public final class Cgroups {
                 throw new IllegalArgumentException("a CPU quota is in (0, 1024] CPUs, got " + cpus);
             }
             long quota = Math.max(1000, Math.round(cpus * CFS_PERIOD_US));
+            long weight = weightFor(version, cpus);
             if (version == Version.V1) {
                 Path cpu = dirs.get("cpu");
                 Files.writeString(cpu.resolve("cpu.cfs_period_us"), Long.toString(CFS_PERIOD_US));
                 Files.writeString(cpu.resolve("cpu.cfs_quota_us"), Long.toString(quota));
+                Files.writeString(cpu.resolve("cpu.shares"), Long.toString(weight));
             } else {
-                Files.writeString(dirs.get("unified").resolve("cpu.max"), quota + " " + CFS_PERIOD_US);
+                Path u = dirs.get("unified");
+                Files.writeString(u.resolve("cpu.max"), quota + " " + CFS_PERIOD_US);
+                Files.writeString(u.resolve("cpu.weight"), Long.toString(weight));
             }
         }
 
@@ -402,7 +435,7 @@ public final class Cgroups {
             synchronized (this) {
                 if (closed) {
                     Stats s = last;
-                    return s == null ? new Stats(-1, -1, -1, -1, -1, -1, -1, -1) : s;
+                    return s == null ? new Stats(-1, -1, -1, -1, -1, -1, -1, -1, -1) : s;
                 }
             }
             Stats s = version == Version.V1 ? statsV1() : statsV2();
@@ -423,7 +456,8 @@ public final class Cgroups {
                 oom.getOrDefault("oom_kill", -1L),
                 number(mem.resolve("memory.failcnt")),
                 cpuStat.getOrDefault("nr_throttled", -1L),
-                cpuStat.getOrDefault("throttled_time", -1L));
+                cpuStat.getOrDefault("throttled_time", -1L),
+                number(cpu.resolve("cpu.shares")));
         }
 
         private Stats statsV2() {
@@ -440,7 +474,8 @@ public final class Cgroups {
                 events.getOrDefault("oom_kill", -1L),
                 events.getOrDefault("max", -1L),
                 cpuStat.getOrDefault("nr_throttled", -1L),
-                throttled < 0 ? -1 : throttled * 1000);
+                throttled < 0 ? -1 : throttled * 1000,
+                number(u.resolve("cpu.weight")));
         }
 
         /** @return the ids of the processes in the group (any hierarchy) */

@@ -159,7 +159,8 @@ public final class SandboxLauncher {
             Process p = pb.start();
             String confinement = (bwrap ? "bubblewrap" + outside : "no bubblewrap (" + noBwrap + ")") + ", "
                 + (group != null ? Cgroups.host().describe().replaceFirst(" \\(.*", "") + " group " + group.name()
-                    + " (" + spec.cpus() + " CPU, " + spec.memoryMb() + " MiB)"
+                    + " (" + spec.cpus() + " CPU, weight " + Cgroups.weightFor(Cgroups.host().version().orElseThrow(),
+                        spec.cpus()) + ", " + spec.memoryMb() + " MiB)"
                     : "no cgroup (" + noCgroup + ")");
             return new Sandbox(spec, p, List.copyOf(cmd), bwrap, group, noCgroup, tmp, confinement, launched);
         } catch (IOException | RuntimeException e) {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -75,6 +76,47 @@ class CgroupsTest {
         Cgroups c = Cgroups.host();
         assertTrue(c.available() || c.unavailableReason() != null);
         System.out.println("[sandbox] cgroups here: " + c.describe());
+    }
+
+    @Test
+    void weightIsProportionalToTheReservedShareWithinTheKernelRange() {
+        assertEquals(8192, Cgroups.weightFor(Cgroups.Version.V1, 0.5));
+        assertEquals(16384, Cgroups.weightFor(Cgroups.Version.V1, 1.0));
+        assertEquals(3277, Cgroups.weightFor(Cgroups.Version.V1, 0.2));
+        assertEquals(9830, Cgroups.weightFor(Cgroups.Version.V1, 0.6));
+        assertEquals(164, Cgroups.weightFor(Cgroups.Version.V1, 0.01));
+        assertEquals(2, Cgroups.weightFor(Cgroups.Version.V1, 0.0001));
+        assertEquals(262_144, Cgroups.weightFor(Cgroups.Version.V1, 64));
+        assertEquals(800, Cgroups.weightFor(Cgroups.Version.V2, 0.5));
+        assertEquals(16, Cgroups.weightFor(Cgroups.Version.V2, 0.01));
+        assertEquals(1, Cgroups.weightFor(Cgroups.Version.V2, 0.0001));
+        assertEquals(10_000, Cgroups.weightFor(Cgroups.Version.V2, 64));
+    }
+
+    /** On this host's real cgroups (when this process may create groups): the cap and the weight as the kernel holds them. */
+    @Test
+    void aRealGroupGetsItsCapAndItsWeight() throws Exception {
+        Cgroups c = Cgroups.host();
+        Assumptions.assumeTrue(c.available(), () -> "no usable cgroups here: " + c.unavailableReason());
+        Cgroups.Version v = c.version().orElseThrow();
+        String name = "pando-test-weight-" + ProcessHandle.current().pid();
+        try (Cgroups.Group small = c.create(name + "-a", 0.2, 64L << 20);
+             Cgroups.Group large = c.create(name + "-b", 0.6, 64L << 20)) {
+            String capFile = v == Cgroups.Version.V1 ? "cpu.cfs_quota_us" : "cpu.max";
+            Path smallCpu = small.distinctDirs().stream().filter(d -> Files.exists(d.resolve(capFile))).findFirst()
+                .orElseThrow(() -> new AssertionError("no " + capFile + " in " + small.distinctDirs()));
+            if (v == Cgroups.Version.V1) {
+                assertEquals("20000", Files.readString(smallCpu.resolve("cpu.cfs_quota_us")).strip());
+            } else {
+                assertEquals("20000 100000", Files.readString(smallCpu.resolve("cpu.max")).strip());
+            }
+            long a = small.stats().cpuWeight();
+            long b = large.stats().cpuWeight();
+            assertEquals(Cgroups.weightFor(v, 0.2), a);
+            assertEquals(Cgroups.weightFor(v, 0.6), b);
+            assertEquals(a, small.stats().toMap().get("cpu_weight"));
+            System.out.println("[sandbox] " + c.describe() + ": 0.2 CPU weighs " + a + ", 0.6 CPU " + b);
+        }
     }
 
     @Test
