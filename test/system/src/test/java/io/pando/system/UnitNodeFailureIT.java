@@ -1,0 +1,194 @@
+package io.pando.system;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.ZoneId;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A unit node dies mid-stream and nothing is lost (bundles/distribution README, "Failure recovery"; bundles/remote
+ * README, "Failure"): node A runs the distribution and the aggregation unit and uses the units b1 and c1 of nodes B
+ * and C; a round-robin session over both carries a paced stream of numbered datagrams from {@code pando artp send}
+ * to {@code pando artp recv}, and at a random moment the Karaf JVM of one unit node is killed with SIGKILL. The
+ * receiver must get every datagram exactly once and intact. Three repetitions, killing B, C, B (the killed node is
+ * started again between them).
+ *
+ * <p>Measured and printed per repetition: the longest stretch without an arrival at the receiver (5 ms bins: the
+ * last arrival before the kill to the first one after, as the aggregation unit holds later results until the
+ * resent ones fill the gap), the time from the kill to the distribution unit's resend (its log line), and the
+ * session's recovery counters.
+ *
+ * <p>Ports: 18700-18799 (A 1870x, B 1871x, C 1872x, receivers 1873x).
+ */
+class UnitNodeFailureIT {
+
+    private static final int COUNT = 20_000;
+    private static final int RATE = 4_000;
+    private static final int SIZE = 500;
+    private static final int BIN_MS = 5;
+    private static final int B_CONTROL = 18714;
+    private static final int C_CONTROL = 18724;
+    private static final long BOOT_SECONDS = 300;
+    private static final long STALL_SECONDS = 120;
+    private static final Pattern RESEND = Pattern.compile(
+        "(?m)^(\\S+) \\|.*session (\\S+): unit (\\S+) .*; ([\\d,]+) datagrams it had not finished went");
+    private static final DateTimeFormatter LOG_TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss,SSS");
+
+    private static final List<KarafNode> NODES = new ArrayList<>();
+    private static KarafNode a;
+    private static KarafNode b;
+    private static KarafNode c;
+
+    @BeforeAll
+    static void startThreeNodes() throws Exception {
+        a = KarafNode.create("unitfail-a", 18700, 18701);
+        b = KarafNode.create("unitfail-b", 18710, 18711);
+        c = KarafNode.create("unitfail-c", 18720, 18721);
+        NODES.addAll(List.of(a, b, c));
+        a.configureRouterNode("pando-router-node", 18702, 18704, 18705, List.of(B_CONTROL, C_CONTROL));
+        b.configureUnitNode("pando-unit-node", "b1", B_CONTROL, 18712);
+        c.configureUnitNode("pando-unit-node", "c1", C_CONTROL, 18722);
+        ExecutorService pool = Executors.newFixedThreadPool(3);
+        try {
+            List<Future<?>> boots = new ArrayList<>();
+            boots.add(pool.submit(() -> {
+                a.start(new KarafNode.Readiness("pando:units --json", con -> true, "pando:units answers", BOOT_SECONDS,
+                    STALL_SECONDS));
+                return null;
+            }));
+            for (KarafNode n : List.of(b, c)) {
+                boots.add(pool.submit(() -> {
+                    startUnitNode(n);
+                    return null;
+                }));
+            }
+            for (Future<?> f : boots) {
+                f.get(3 * BOOT_SECONDS, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        a.awaitUnits(List.of("b1", "c1"), 120);
+    }
+
+    private static void startUnitNode(KarafNode n) throws Exception {
+        int port = n == b ? B_CONTROL : C_CONTROL;
+        n.start(new KarafNode.Readiness("feature:list -i", con -> KarafNode.listens(port),
+            "its unit server listens on 127.0.0.1:" + port, BOOT_SECONDS, STALL_SECONDS));
+    }
+
+    @AfterAll
+    static void stopNodes() {
+        for (KarafNode n : NODES) {
+            try {
+                n.close();
+            } catch (Exception e) {
+                System.out.println("[unitfail] stopping " + n.name + ": " + e);
+            }
+        }
+    }
+
+    @Test
+    void aUnitNodeKilledMidStreamLosesNothingAndDuplicatesNothing() throws Exception {
+        long resentTotal = 0;
+        List<String> figures = new ArrayList<>();
+        KarafNode[] victims = {b, c, b};
+        for (int round = 0; round < victims.length; round++) {
+            KarafNode victim = victims[round];
+            String unit = victim == b ? "b1" : "c1";
+            if (round > 0) {
+                a.awaitUnits(List.of("b1", "c1"), 120);
+            }
+            try (ArtpStream stream = ArtpStream.receive(a, "round-" + round, 18730 + round, COUNT, null, BIN_MS)) {
+                Map<String, Object> session = a.consoleJson("pando:session-create --name unitfail-" + round
+                    + " --program passthrough --to 127.0.0.1:" + stream.port + " --units 2 --policy round-robin "
+                    + "--json");
+                String id = JsonValue.str(session, "id");
+                assertEquals(List.of("b1", "c1"), JsonValue.list(session, "units"), session.toString());
+                stream.send(id, SIZE, RATE);
+                // the stream lasts COUNT / RATE = 5 s: kill between 1 s and 3.5 s into it
+                Thread.sleep(1000 + ThreadLocalRandom.current().nextInt(2500));
+                int logFrom = a.log().length();
+                Instant killed = victim.kill();
+                ArtpStream.Result r = stream.finish(120);
+                r.assertDeliveredExactlyOnce();
+
+                Map<String, Object> info = a.consoleJson("pando:session-info --json " + id);
+                Map<String, Object> counters = JsonValue.obj(info, "counters");
+                long resent = JsonValue.num(counters, "resent_after_unit_failure");
+                resentTotal += resent;
+                assertEquals(1, JsonValue.num(counters, "unit_failures"), "the killed unit failed once: " + counters);
+                assertEquals(List.of(victim == b ? "c1" : "b1"), JsonValue.list(info, "units"),
+                    "the session goes on on the survivor: " + info);
+                Matcher m = RESEND.matcher(a.log().substring(logFrom));
+                double killToResendMs = Double.NaN;
+                while (m.find()) {
+                    if (m.group(3).equals(unit)) {
+                        Instant at = LocalDateTime.parse(m.group(1), LOG_TIME).atZone(ZoneId.systemDefault())
+                            .toInstant();
+                        killToResendMs = Duration.between(killed, at).toNanos() / 1e6;
+                        break;
+                    }
+                }
+                long gapMs = longestGapMs(JsonValue.list(r.recv(), "intervals"));
+                String f = String.format(Locale.ROOT, "round %d: killed %s (unit %s); %d datagrams x %d B at %d/s all "
+                    + "arrived once; longest arrival gap %d ms; kill to resend %.1f ms; resent %d, already delivered "
+                    + "%d, duplicates suppressed %d, late from the dead unit %d, recovery %d us, retained bytes high "
+                    + "water %d", round, victim.name, unit, COUNT, SIZE, RATE, gapMs, killToResendMs, resent,
+                    num(counters, "recovered_already_delivered"), num(counters, "duplicates_suppressed"),
+                    num(counters, "late_from_failed_unit"), num(counters, "recovery_us_max"),
+                    num(counters, "retained_bytes_high_water"));
+                System.out.println("[unitfail] " + f);
+                figures.add(f);
+                assertFalse(Double.isNaN(killToResendMs), "A logged the recovery of " + unit + "; karaf.log "
+                    + a.home.resolve("data/log/karaf.log"));
+                a.consoleOk("pando:session-close --json " + id);
+            }
+            startUnitNode(victim);
+        }
+        System.out.println("[unitfail] summary:\n  " + String.join("\n  ", figures));
+        assertTrue(resentTotal > 0, "the killed units had datagrams in flight that were given again: " + figures);
+        for (KarafNode n : NODES) {
+            assertFalse(n.log().contains("LEAK:"), n.name + " leaked buffers: " + n.home.resolve("data/log/karaf.log"));
+        }
+    }
+
+    private static long num(Map<String, Object> counters, String name) {
+        Object v = counters.get(name);
+        return v instanceof Number n ? n.longValue() : -1;
+    }
+
+    /** @return the longest run of empty bins between the first and the last arrival, in milliseconds */
+    private static long longestGapMs(List<Object> intervals) {
+        long longest = 0;
+        long run = 0;
+        for (Object o : intervals) {
+            if (((Number) o).longValue() == 0) {
+                run++;
+            } else {
+                longest = Math.max(longest, run);
+                run = 0;
+            }
+        }
+        return longest * BIN_MS;
+    }
+}
