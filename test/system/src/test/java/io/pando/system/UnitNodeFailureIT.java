@@ -125,8 +125,10 @@ class UnitNodeFailureIT {
                 String id = JsonValue.str(session, "id");
                 assertEquals(List.of("b1", "c1"), JsonValue.list(session, "units"), session.toString());
                 stream.send(id, SIZE, RATE);
-                // the stream lasts COUNT / RATE = 5 s: kill between 1 s and 3.5 s into it
-                Thread.sleep(1000 + ThreadLocalRandom.current().nextInt(2500));
+                // the stream lasts COUNT / RATE = 5 s once the sender runs (longer on a loaded machine): kill at a
+                // random moment after a tenth of it went through the router, before the last tenth
+                long inBefore = awaitDatagramsIn(id, COUNT / 10);
+                Thread.sleep(ThreadLocalRandom.current().nextInt(1000));
                 int logFrom = a.log().length();
                 Instant killed = victim.kill();
                 ArtpStream.Result r = stream.finish(120);
@@ -150,10 +152,13 @@ class UnitNodeFailureIT {
                     }
                 }
                 long gapMs = longestGapMs(JsonValue.list(r.recv(), "intervals"));
-                String f = String.format(Locale.ROOT, "round %d: killed %s (unit %s); %d datagrams x %d B at %d/s all "
-                    + "arrived once; longest arrival gap %d ms; kill to resend %.1f ms; resent %d, already delivered "
-                    + "%d, duplicates suppressed %d, late from the dead unit %d, recovery %d us, retained bytes high "
-                    + "water %d", round, victim.name, unit, COUNT, SIZE, RATE, gapMs, killToResendMs, resent,
+                assertTrue(inBefore < COUNT * 9 / 10, "the kill came mid-stream: " + inBefore + " datagrams in before");
+                String f = String.format(Locale.ROOT, "round %d: killed %s (unit %s) after >= %d datagrams; %d datagrams "
+                    + "x %d B (sender paced at %d/s, receiver got %.0f/s) all arrived once; longest arrival gap %d "
+                    + "ms; kill to resend %.1f ms; resent %d, already delivered %d, duplicates suppressed %d, late "
+                    + "from the dead unit %d, recovery %d us, retained bytes high water %d", round, victim.name, unit,
+                    inBefore, COUNT, SIZE, RATE, JsonValue.dbl(r.recv(), "datagrams_per_s"), gapMs, killToResendMs,
+                    resent,
                     num(counters, "recovered_already_delivered"), num(counters, "duplicates_suppressed"),
                     num(counters, "late_from_failed_unit"), num(counters, "recovery_us_max"),
                     num(counters, "retained_bytes_high_water"));
@@ -170,6 +175,20 @@ class UnitNodeFailureIT {
         for (KarafNode n : NODES) {
             assertFalse(n.log().contains("LEAK:"), n.name + " leaked buffers: " + n.home.resolve("data/log/karaf.log"));
         }
+    }
+
+    /** @return the session's datagrams_in once it is at least {@code min} (polled through the console) */
+    private static long awaitDatagramsIn(String session, long min) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        long in = 0;
+        while (System.nanoTime() < deadline) {
+            in = JsonValue.num(a.consoleJson("pando:session-info --json " + session), "counters", "datagrams_in");
+            if (in >= min) {
+                return in;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("the stream did not start: " + in + " datagrams in after 120 s");
     }
 
     private static long num(Map<String, Object> counters, String name) {

@@ -314,6 +314,11 @@ final class AggregationServerCore implements ArtpHandler {
                 data.release();
                 return;
             }
+            if (ahead > 0 && ahead < early.length && early[number & (early.length - 1)] != null) {
+                bad(connection, "result number " + Integer.toUnsignedString(number) + " twice");
+                data.release();
+                return;
+            }
             resultsIn.increment();
             long o = outstanding.addAndGet(data.readableBytes());
             if (ahead == 0) {
@@ -357,11 +362,6 @@ final class AggregationServerCore implements ArtpHandler {
                 growEarly();
             }
             int i = number & (early.length - 1);
-            if (early[i] != null) {
-                bad(connection, "result number " + Integer.toUnsignedString(number) + " twice");
-                data.release();
-                return;
-            }
             early[i] = data;
             earlySeq[i] = sequence;
             earlyFlow[i] = flow;
