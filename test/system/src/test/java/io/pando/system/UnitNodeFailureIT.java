@@ -34,8 +34,8 @@ import org.junit.jupiter.api.Test;
  *
  * <p>Measured and printed per repetition: the longest stretch without an arrival at the receiver (5 ms bins: the
  * last arrival before the kill to the first one after, as the aggregation unit holds later results until the
- * resent ones fill the gap), the time from the kill to the distribution unit's resend (its log line), and the
- * session's recovery counters.
+ * resent ones fill the gap), the time from the kill to node A's noticing (its control connection to the node closed)
+ * and to the distribution unit's resend (their karaf.log lines), and the session's recovery counters.
  *
  * <p>Ports: 18700-18799 (A 1870x, B 1871x, C 1872x, receivers 1873x).
  */
@@ -51,6 +51,8 @@ class UnitNodeFailureIT {
     private static final long STALL_SECONDS = 120;
     private static final Pattern RESEND = Pattern.compile(
         "(?m)^(\\S+) \\|.*session (\\S+): unit (\\S+) .*; ([\\d,]+) datagrams it had not finished went");
+    private static final Pattern LOST = Pattern.compile(
+        "(?m)^(\\S+) \\|.*unit node 127\\.0\\.0\\.1:(\\d+)/\\d+: control connection lost");
     private static final DateTimeFormatter LOG_TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss,SSS");
 
     private static final List<KarafNode> NODES = new ArrayList<>();
@@ -145,9 +147,15 @@ class UnitNodeFailureIT {
                 double killToResendMs = Double.NaN;
                 while (m.find()) {
                     if (m.group(3).equals(unit)) {
-                        Instant at = LocalDateTime.parse(m.group(1), LOG_TIME).atZone(ZoneId.systemDefault())
-                            .toInstant();
-                        killToResendMs = Duration.between(killed, at).toNanos() / 1e6;
+                        killToResendMs = msSince(killed, m.group(1));
+                        break;
+                    }
+                }
+                double killToDetectMs = Double.NaN;
+                Matcher lost = LOST.matcher(a.log().substring(logFrom));
+                while (lost.find()) {
+                    if (Integer.parseInt(lost.group(2)) == (victim == b ? B_CONTROL : C_CONTROL)) {
+                        killToDetectMs = msSince(killed, lost.group(1));
                         break;
                     }
                 }
@@ -155,10 +163,10 @@ class UnitNodeFailureIT {
                 assertTrue(inBefore < COUNT * 9 / 10, "the kill came mid-stream: " + inBefore + " datagrams in before");
                 String f = String.format(Locale.ROOT, "round %d: killed %s (unit %s) after >= %d datagrams; %d datagrams "
                     + "x %d B (sender paced at %d/s, receiver got %.0f/s) all arrived once; longest arrival gap %d "
-                    + "ms; kill to resend %.1f ms; resent %d, already delivered %d, duplicates suppressed %d, late "
+                    + "ms; kill to control connection lost %.1f ms, to resend %.1f ms; resent %d, already delivered %d, duplicates suppressed %d, late "
                     + "from the dead unit %d, recovery %d us, retained bytes high water %d", round, victim.name, unit,
-                    inBefore, COUNT, SIZE, RATE, JsonValue.dbl(r.recv(), "datagrams_per_s"), gapMs, killToResendMs,
-                    resent,
+                    inBefore, COUNT, SIZE, RATE, JsonValue.dbl(r.recv(), "datagrams_per_s"), gapMs, killToDetectMs,
+                    killToResendMs, resent,
                     num(counters, "recovered_already_delivered"), num(counters, "duplicates_suppressed"),
                     num(counters, "late_from_failed_unit"), num(counters, "recovery_us_max"),
                     num(counters, "retained_bytes_high_water"));
@@ -189,6 +197,12 @@ class UnitNodeFailureIT {
             Thread.sleep(100);
         }
         throw new AssertionError("the stream did not start: " + in + " datagrams in after 120 s");
+    }
+
+    /** @return milliseconds from {@code from} to the time of a karaf.log line */
+    private static double msSince(Instant from, String logTime) {
+        Instant at = LocalDateTime.parse(logTime, LOG_TIME).atZone(ZoneId.systemDefault()).toInstant();
+        return Duration.between(from, at).toNanos() / 1e6;
     }
 
     private static long num(Map<String, Object> counters, String name) {

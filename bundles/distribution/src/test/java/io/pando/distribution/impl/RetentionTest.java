@@ -167,6 +167,22 @@ class RetentionTest {
         return b;
     }
 
+    /** Both results of each of the N datagrams reached the destination, once each. */
+    private static void assertEachResultOnce(Destination d) throws InterruptedException {
+        Thread.sleep(100);
+        Map<ByteBuffer, Integer> seen = new HashMap<>();
+        for (Destination.Got g : d.got) {
+            seen.merge(ByteBuffer.wrap(g.data()), 1, Integer::sum);
+        }
+        for (int i = 0; i < N; i++) {
+            for (int part = 0; part < 2; part++) {
+                ByteBuffer k = ByteBuffer.allocate(9).putLong(i).put((byte) part).flip();
+                assertEquals(1, seen.getOrDefault(k, 0), "result " + part + " of datagram " + i);
+            }
+        }
+        assertEquals(2 * N, d.got.size());
+    }
+
     @Test
     void aUnitThatDiesHalfwayThroughADatagramsResultsLeavesEachResultExactlyOnce() throws Exception {
         ScriptedUnit a = new ScriptedUnit("a", 10, 25);
@@ -183,18 +199,7 @@ class RetentionTest {
         await(() -> a.dead, "unit a to die");
         core.removeUnit(a); // its service goes away, as when its node is lost
         await(() -> d.got.size() >= 2 * N, "every result at the destination");
-        Thread.sleep(100);
-        Map<ByteBuffer, Integer> seen = new HashMap<>();
-        for (Destination.Got g : d.got) {
-            seen.merge(ByteBuffer.wrap(g.data()), 1, Integer::sum);
-        }
-        for (int i = 0; i < N; i++) {
-            for (int part = 0; part < 2; part++) {
-                ByteBuffer k = ByteBuffer.allocate(9).putLong(i).put((byte) part).flip();
-                assertEquals(1, seen.getOrDefault(k, 0), "result " + part + " of datagram " + i);
-            }
-        }
-        assertEquals(2 * N, d.got.size());
+        assertEachResultOnce(d);
         Map<String, Long> s = core.session(info.id()).orElseThrow().counters();
         assertEquals(1, s.get("duplicates_suppressed"), String.valueOf(s));
         assertEquals(4, s.get("recovered_already_delivered"), "a's datagrams 21-24 were done, not acknowledged: " + s);
@@ -218,18 +223,7 @@ class RetentionTest {
             c.send(datagram(i, 64));
         }
         await(() -> d.got.size() >= 2 * N, "every result at the destination, without a's service going away");
-        Thread.sleep(100);
-        Map<ByteBuffer, Integer> seen = new HashMap<>();
-        for (Destination.Got g : d.got) {
-            seen.merge(ByteBuffer.wrap(g.data()), 1, Integer::sum);
-        }
-        for (int i = 0; i < N; i++) {
-            for (int part = 0; part < 2; part++) {
-                ByteBuffer k = ByteBuffer.allocate(9).putLong(i).put((byte) part).flip();
-                assertEquals(1, seen.getOrDefault(k, 0), "result " + part + " of datagram " + i);
-            }
-        }
-        assertEquals(2 * N, d.got.size());
+        assertEachResultOnce(d);
         Map<String, Long> s = core.session(info.id()).orElseThrow().counters();
         assertEquals(1, s.get("unit_failures"), String.valueOf(s));
         assertEquals(1, s.get("duplicates_suppressed"), String.valueOf(s));

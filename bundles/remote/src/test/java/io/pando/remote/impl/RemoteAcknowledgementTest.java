@@ -94,18 +94,28 @@ class RemoteAcknowledgementTest {
         return DataPrefix.prefix(alloc, seq, 0, 0, Integer.toUnsignedLong(number), Fakes.payload(alloc, seq));
     }
 
-    @Test
-    void resultsGoOnInTheUnitsOrderAndAnAcknowledgementWaitsForThem() throws Exception {
-        RecordingPort port = new RecordingPort();
-        SessionPlan plan = plan(List.of(UnitId.of("b1")));
-        port.open(plan);
+    private AggregationServerCore aggregationServer(RecordingPort port) {
         AggregationServerCore server = new AggregationServerCore(ANY, port, 1 << 20, artp);
         toStop.add(server::stop);
+        return server;
+    }
+
+    /** Opens a session at {@code port} and a raw result connection for it to the server (no HELLO yet). */
+    private ArtpConnection resultConnection(AggregationServerCore server, RecordingPort port) throws Exception {
+        SessionPlan plan = plan(List.of(UnitId.of("b1")));
+        port.open(plan);
         ArtpEndpoint client = ArtpEndpoint.builder().bind(ANY).config(artp).handler((c, d, control) -> d.release())
             .start();
         toStop.add(client::close);
-        ArtpConnection c = client.connect(server.localAddress(), plan.id().value(), null).toCompletableFuture()
+        return client.connect(server.localAddress(), plan.id().value(), null).toCompletableFuture()
             .get(10, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void resultsGoOnInTheUnitsOrderAndAnAcknowledgementWaitsForThem() throws Exception {
+        RecordingPort port = new RecordingPort();
+        AggregationServerCore server = aggregationServer(port);
+        ArtpConnection c = resultConnection(server, port);
         c.send(DataPrefix.hello(alloc, UnitId.of("b1")));
         await("attached", () -> server.counters().get("attached") == 1, 10);
 
@@ -137,15 +147,8 @@ class RemoteAcknowledgementTest {
     @Test
     void anAcknowledgementBeforeTheHelloWaitsWithTheResults() throws Exception {
         RecordingPort port = new RecordingPort();
-        SessionPlan plan = plan(List.of(UnitId.of("b1")));
-        port.open(plan);
-        AggregationServerCore server = new AggregationServerCore(ANY, port, 1 << 20, artp);
-        toStop.add(server::stop);
-        ArtpEndpoint client = ArtpEndpoint.builder().bind(ANY).config(artp).handler((c, d, control) -> d.release())
-            .start();
-        toStop.add(client::close);
-        ArtpConnection c = client.connect(server.localAddress(), plan.id().value(), null).toCompletableFuture()
-            .get(10, TimeUnit.SECONDS);
+        AggregationServerCore server = aggregationServer(port);
+        ArtpConnection c = resultConnection(server, port);
         c.send(DataPrefix.processed(alloc, 4, 1));
         c.send(result(alloc, 4, 0));
         await("both held", () -> c.stats().toMap().getOrDefault("bytes_in_flight", 0L) == 0, 10);
