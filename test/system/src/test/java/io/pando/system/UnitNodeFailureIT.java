@@ -41,7 +41,7 @@ import org.junit.jupiter.api.Test;
  */
 class UnitNodeFailureIT {
 
-    private static final int COUNT = 20_000;
+    private static final int COUNT = 40_000;
     private static final int RATE = 4_000;
     private static final int SIZE = 500;
     private static final int BIN_MS = 5;
@@ -127,9 +127,9 @@ class UnitNodeFailureIT {
                 String id = JsonValue.str(session, "id");
                 assertEquals(List.of("b1", "c1"), JsonValue.list(session, "units"), session.toString());
                 stream.send(id, SIZE, RATE);
-                // the stream lasts COUNT / RATE = 5 s once the sender runs (longer on a loaded machine): kill at a
-                // random moment after a tenth of it went through the router, before the last tenth
-                long inBefore = awaitDatagramsIn(id, COUNT / 10);
+                // the stream lasts COUNT / RATE = 10 s once the sender runs (far longer on a loaded machine, where
+                // a console call also takes seconds): kill at a random moment after a twentieth went through
+                long inBefore = awaitDatagramsIn(id, COUNT / 20);
                 Thread.sleep(ThreadLocalRandom.current().nextInt(1000));
                 int logFrom = a.log().length();
                 Instant killed = victim.kill();
@@ -160,7 +160,7 @@ class UnitNodeFailureIT {
                     }
                 }
                 long gapMs = longestGapMs(JsonValue.list(r.recv(), "intervals"));
-                assertTrue(inBefore < COUNT * 9 / 10, "the kill came mid-stream: " + inBefore + " datagrams in before");
+                assertTrue(inBefore < COUNT * 19 / 20, "the kill came mid-stream: " + inBefore + " datagrams in before");
                 String f = String.format(Locale.ROOT, "round %d: killed %s (unit %s) after >= %d datagrams; %d datagrams "
                     + "x %d B (sender paced at %d/s, receiver got %.0f/s) all arrived once; longest arrival gap %d "
                     + "ms; kill to control connection lost %.1f ms, to resend %.1f ms; resent %d, already delivered %d, duplicates suppressed %d, late "
