@@ -13,9 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -69,33 +66,12 @@ class UnitNodeFailureIT {
         a.configureRouterNode("pando-router-node", 18702, 18704, 18705, List.of(B_CONTROL, C_CONTROL));
         b.configureUnitNode("pando-unit-node", "b1", B_CONTROL, 18712);
         c.configureUnitNode("pando-unit-node", "c1", C_CONTROL, 18722);
-        ExecutorService pool = Executors.newFixedThreadPool(3);
-        try {
-            List<Future<?>> boots = new ArrayList<>();
-            boots.add(pool.submit(() -> {
-                a.start(new KarafNode.Readiness("pando:units --json", con -> true, "pando:units answers", BOOT_SECONDS,
-                    STALL_SECONDS));
-                return null;
-            }));
-            for (KarafNode n : List.of(b, c)) {
-                boots.add(pool.submit(() -> {
-                    startUnitNode(n);
-                    return null;
-                }));
-            }
-            for (Future<?> f : boots) {
-                f.get(3 * BOOT_SECONDS, TimeUnit.SECONDS);
-            }
-        } finally {
-            pool.shutdownNow();
-        }
+        KarafNode.startRouterAndUnitNodes(a, Map.of(b, B_CONTROL, c, C_CONTROL), BOOT_SECONDS, STALL_SECONDS);
         a.awaitUnits(List.of("b1", "c1"), 120);
     }
 
     private static void startUnitNode(KarafNode n) throws Exception {
-        int port = n == b ? B_CONTROL : C_CONTROL;
-        n.start(new KarafNode.Readiness("feature:list -i", con -> KarafNode.listens(port),
-            "its unit server listens on 127.0.0.1:" + port, BOOT_SECONDS, STALL_SECONDS));
+        n.startUnitNode(n == b ? B_CONTROL : C_CONTROL, BOOT_SECONDS, STALL_SECONDS);
     }
 
     @AfterAll
