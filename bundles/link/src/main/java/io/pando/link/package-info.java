@@ -50,9 +50,10 @@
  * distribution unit fences the unit's aggregation channel (later results of it are dropped and counted), gives every
  * datagram not acknowledged and whose results did not all reach the aggregation unit to the session's other units
  * (or opens the session on another unit that runs the program), with its original sequence, and suppresses the
- * results the dead unit had already handed on for the one datagram it was in the middle of. A unit that does not
- * attach through the port it is given (a unit on another node, whose results travel on their own connection)
- * acknowledges nothing here, so nothing is retained for it.
+ * results the dead unit had already handed on for the one datagram it was in the middle of. A unit on another node
+ * is attached through the port it is given by its proxy, and its acknowledgements travel with its results to that
+ * channel; a unit that does not attach through the port it is given acknowledges nothing there, so nothing is
+ * retained for it.
  *
  * <h2>Threads</h2>
  * Every method is thread-safe. {@code deliver} and {@code release} are on the packet path: they take no lock

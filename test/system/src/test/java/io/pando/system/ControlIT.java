@@ -11,9 +11,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
@@ -118,28 +115,7 @@ class ControlIT {
 
         // the three Karafs boot together; A answers its console before its remote units are connected. Three JVMs
         // booting on a loaded machine take minutes: allow 300 s, and 120 s without a new log line
-        ExecutorService pool = Executors.newFixedThreadPool(3);
-        try {
-            List<Future<?>> boots = new ArrayList<>();
-            boots.add(pool.submit(() -> {
-                a.start(new KarafNode.Readiness("pando:units --json", con -> true, "pando:units answers", BOOT_SECONDS,
-                    STALL_SECONDS));
-                return null;
-            }));
-            for (KarafNode n : List.of(b, c)) {
-                int port = n == b ? B_CONTROL : C_CONTROL;
-                boots.add(pool.submit(() -> {
-                    n.start(new KarafNode.Readiness("feature:list -i", con -> KarafNode.listens(port),
-                        "its unit server listens on " + HOST + ":" + port, BOOT_SECONDS, STALL_SECONDS));
-                    return null;
-                }));
-            }
-            for (Future<?> f : boots) {
-                f.get(3 * BOOT_SECONDS, TimeUnit.SECONDS);
-            }
-        } finally {
-            pool.shutdownNow();
-        }
+        KarafNode.startRouterAndUnitNodes(a, Map.of(b, B_CONTROL, c, C_CONTROL), BOOT_SECONDS, STALL_SECONDS);
         List<String> units = a.awaitUnits(List.of("b1", "c1"), 120);
         System.out.printf(Locale.ROOT, "[control] three nodes booted, A lists the remote units %s after %.1f s%n",
             units, since(classStarted));

@@ -215,6 +215,42 @@ final class KarafNode implements AutoCloseable {
             + " s; karaf.log: " + home.resolve("data/log/karaf.log"));
     }
 
+    /**
+     * Boots a router node and its unit nodes together (several JVMs booting at once on a loaded machine take minutes):
+     * the router counts as up when {@code pando:units} answers (before its remote units are connected), a unit node
+     * when its unit server listens ({@link #startUnitNode}).
+     *
+     * @param unitNodes each unit node with its unit server's control port
+     */
+    static void startRouterAndUnitNodes(KarafNode router, Map<KarafNode, Integer> unitNodes, long bootSeconds,
+        long stallSeconds) throws Exception {
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(
+            1 + unitNodes.size());
+        try {
+            List<java.util.concurrent.Future<?>> boots = new ArrayList<>();
+            boots.add(pool.submit(() -> {
+                router.start(new Readiness("pando:units --json", con -> true, "pando:units answers", bootSeconds,
+                    stallSeconds));
+                return null;
+            }));
+            unitNodes.forEach((n, port) -> boots.add(pool.submit(() -> {
+                n.startUnitNode(port, bootSeconds, stallSeconds);
+                return null;
+            })));
+            for (java.util.concurrent.Future<?> f : boots) {
+                f.get(3 * bootSeconds, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    /** Starts a unit node ({@link #configureUnitNode}): it is up once its unit server listens on {@code controlPort}. */
+    void startUnitNode(int controlPort, long bootSeconds, long stallSeconds) throws Exception {
+        start(new Readiness("feature:list -i", con -> listens(controlPort), "its unit server listens on " + LOOPBACK
+            + ":" + controlPort, bootSeconds, stallSeconds));
+    }
+
     /** @return whether something accepts TCP connections on the loopback port */
     static boolean listens(int port) {
         try (java.net.Socket s = new java.net.Socket()) {

@@ -34,8 +34,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * be half done: it is given again with the number of results to suppress (those already handed on).
  *
  * <p><b>Threads.</b> The ring is used on the ingress loop only. {@link Acks} runs on the unit's thread and shares
- * with the loop only volatile fields. A unit that does not attach through the port it is given (one on another node)
- * never acknowledges here, so nothing is retained for it ({@link #retaining} stays false).
+ * with the loop only volatile fields (for a unit on another node, the thread is the aggregation server's, which hands
+ * the unit's results on in the order the unit handed them over). A unit that does not attach through the port it is
+ * given never acknowledges here, so nothing is retained for it ({@link #retaining} stays false).
  */
 final class RetainingChannel implements UnitChannel {
 

@@ -65,6 +65,8 @@ class RetentionTest {
         final int dieAt;
         volatile boolean dead;
         volatile int got;
+        /** Once dead, its channel throws on deliver (a remote unit whose data connection ended) instead of dropping. */
+        volatile boolean throwsWhenDead;
 
         ScriptedUnit(String id, int ackEvery, int dieAt) {
             super(id);
@@ -85,6 +87,9 @@ class RetentionTest {
                 public void deliver(long sequence, long flow, ByteBuf data, boolean control) {
                     if (dead || control) {
                         data.release();
+                        if (dead && throwsWhenDead) {
+                            throw new IllegalStateException("the data connection to unit " + id + " is gone");
+                        }
                         return;
                     }
                     long index = data.getLong(data.readerIndex());
@@ -162,6 +167,22 @@ class RetentionTest {
         return b;
     }
 
+    /** Both results of each of the N datagrams reached the destination, once each. */
+    private static void assertEachResultOnce(Destination d) throws InterruptedException {
+        Thread.sleep(100);
+        Map<ByteBuffer, Integer> seen = new HashMap<>();
+        for (Destination.Got g : d.got) {
+            seen.merge(ByteBuffer.wrap(g.data()), 1, Integer::sum);
+        }
+        for (int i = 0; i < N; i++) {
+            for (int part = 0; part < 2; part++) {
+                ByteBuffer k = ByteBuffer.allocate(9).putLong(i).put((byte) part).flip();
+                assertEquals(1, seen.getOrDefault(k, 0), "result " + part + " of datagram " + i);
+            }
+        }
+        assertEquals(2 * N, d.got.size());
+    }
+
     @Test
     void aUnitThatDiesHalfwayThroughADatagramsResultsLeavesEachResultExactlyOnce() throws Exception {
         ScriptedUnit a = new ScriptedUnit("a", 10, 25);
@@ -178,23 +199,35 @@ class RetentionTest {
         await(() -> a.dead, "unit a to die");
         core.removeUnit(a); // its service goes away, as when its node is lost
         await(() -> d.got.size() >= 2 * N, "every result at the destination");
-        Thread.sleep(100);
-        Map<ByteBuffer, Integer> seen = new HashMap<>();
-        for (Destination.Got g : d.got) {
-            seen.merge(ByteBuffer.wrap(g.data()), 1, Integer::sum);
-        }
-        for (int i = 0; i < N; i++) {
-            for (int part = 0; part < 2; part++) {
-                ByteBuffer k = ByteBuffer.allocate(9).putLong(i).put((byte) part).flip();
-                assertEquals(1, seen.getOrDefault(k, 0), "result " + part + " of datagram " + i);
-            }
-        }
-        assertEquals(2 * N, d.got.size());
+        assertEachResultOnce(d);
         Map<String, Long> s = core.session(info.id()).orElseThrow().counters();
         assertEquals(1, s.get("duplicates_suppressed"), String.valueOf(s));
         assertEquals(4, s.get("recovered_already_delivered"), "a's datagrams 21-24 were done, not acknowledged: " + s);
         assertTrue(s.get("resent_after_unit_failure") >= 1, String.valueOf(s));
         assertEquals(1, s.get("unit_failures"));
+        assertEquals(List.of(b.id), core.session(info.id()).orElseThrow().units());
+    }
+
+    @Test
+    void aUnitWhoseChannelThrowsIsDeclaredDeadWhileItsServiceStaysAndLosesNothing() throws Exception {
+        ScriptedUnit a = new ScriptedUnit("a", 7, 40);
+        a.throwsWhenDead = true;
+        ScriptedUnit b = new ScriptedUnit("b", 3, -1);
+        Destination d = new Destination();
+        closing.add(d);
+        DistributionCore core = core(1 << 20, a, b);
+        SessionInfo info = core.createSession(new SessionRequest("throws", "two", d.address(), 2, Optional.empty(),
+            Optional.empty(), Map.of()));
+        ArtpConnection c = sender(info);
+        for (int i = 0; i < N; i++) {
+            c.send(datagram(i, 64));
+        }
+        await(() -> d.got.size() >= 2 * N, "every result at the destination, without a's service going away");
+        assertEachResultOnce(d);
+        Map<String, Long> s = core.session(info.id()).orElseThrow().counters();
+        assertEquals(1, s.get("unit_failures"), String.valueOf(s));
+        assertEquals(1, s.get("duplicates_suppressed"), String.valueOf(s));
+        assertTrue(s.get("resent_after_unit_failure") >= 1, String.valueOf(s));
         assertEquals(List.of(b.id), core.session(info.id()).orElseThrow().units());
     }
 

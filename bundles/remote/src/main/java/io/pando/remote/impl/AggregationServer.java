@@ -47,17 +47,19 @@ public class AggregationServer {
     /**
      * @param config the configuration
      * @param aggregation this node's aggregation unit
+     * @param attachments where the distribution unit on this node leaves the remote units it attached
      * @throws IllegalArgumentException if a value breaks its rule
      */
     @Activate
-    public AggregationServer(Config config, @Reference AggregationPort aggregation) {
+    public AggregationServer(Config config, @Reference AggregationPort aggregation,
+            @Reference ResultAttachments attachments) {
         if (config.credit_window_kb() < 64 || config.credit_window_kb() > 1 << 20) {
             throw new IllegalArgumentException("credit.window.kb must be in [64, 1048576], got "
                 + config.credit_window_kb());
         }
         core = new AggregationServerCore(new InetSocketAddress(config.data_host(),
             UnitServer.port("data.port", config.data_port())), aggregation, config.credit_window_kb() << 10,
-            UnitServer.artpConfig());
+            UnitServer.artpConfig(), attachments);
     }
 
     @Deactivate

@@ -30,6 +30,15 @@ import java.util.concurrent.atomic.LongAdder;
  * by a HELLO datagram; the connection is then {@link AggregationPort#attach attached} to the session like a local
  * unit, and every result is handed over in place (prefix skipped, no copy) on the endpoint's event loop.
  *
+ * <p><b>Order and acknowledgements.</b> ARTP delivers in completion order; a unit numbers its results in the order
+ * it hands them over, and each connection hands them on in that order: a result that arrives before an earlier
+ * one waits in a ring (indexed by number, grown by doubling and reused; counted in {@code results_reordered}) until
+ * the gap fills. So the aggregation channel sees a remote unit's results in the unit's order, as a local unit's. A
+ * {@code PROCESSED} datagram (the unit's acknowledgement: a sequence and how many results came before it) is passed
+ * to the channel's {@link AggregationChannel#processed} once that many results were handed on, never before.
+ * If the distribution unit on this node attached the unit itself ({@link ResultAttachments}), the results and
+ * acknowledgements go into its channel, and so through its failure recovery.
+ *
  * <p><b>Credit.</b> The aggregation unit returns a result's bytes once the result has left for the destination.
  * While more than {@code window} bytes of one connection's results are at the aggregation unit and not yet
  * returned, the connection stops granting the unit node credit; it grants again below half of that. So a slow
@@ -39,6 +48,9 @@ final class AggregationServerCore implements ArtpHandler {
 
     private static final Logger LOG = System.getLogger(AggregationServerCore.class.getName());
     private static final Object CLOSED = new Object();
+    private static final long NONE = -1;
+    /** Most results a connection holds behind a missing one (far more than ARTP's window lets in flight). */
+    private static final int MAX_EARLY = 1 << 20;
 
     private final AggregationPort aggregation;
     private final long window;
@@ -50,16 +62,31 @@ final class AggregationServerCore implements ArtpHandler {
     private final LongAdder attached = new LongAdder();
     private final LongAdder pauses = new LongAdder();
     private final LongAdder resultsIn = new LongAdder();
+    private final LongAdder reordered = new LongAdder();
+    private final LongAdder acks = new LongAdder();
+    private final LongAdder lostOutOfOrder = new LongAdder();
+    private final LongAdder viaDistribution = new LongAdder();
+    private final ResultAttachments attachments;
 
     /**
      * @param bind the local address units send to
      * @param window most bytes of one connection's results at the aggregation unit before it is paused
      */
     AggregationServerCore(InetSocketAddress bind, AggregationPort aggregation, long window, ArtpConfig artp) {
+        this(bind, aggregation, window, artp, new ResultAttachments());
+    }
+
+    /**
+     * @param attachments the channels the distribution unit on this node attached remote units through; this
+     *     server takes them from the start and stops taking them when it stops
+     */
+    AggregationServerCore(InetSocketAddress bind, AggregationPort aggregation, long window, ArtpConfig artp,
+            ResultAttachments attachments) {
         if (window < 1) {
             throw new IllegalArgumentException("the credit window must be >= 1 byte, got " + window);
         }
         this.aggregation = aggregation;
+        this.attachments = attachments;
         this.window = window;
         try {
             this.endpoint = ArtpEndpoint.builder().bind(bind).config(artp).handler(this).acceptor(SessionAcceptor.ANY)
@@ -67,6 +94,7 @@ final class AggregationServerCore implements ArtpHandler {
         } catch (RuntimeException e) {
             throw new IllegalStateException("aggregation server: cannot bind " + bind + ": " + e.getMessage(), e);
         }
+        attachments.served(true);
         LOG.log(Level.INFO, "aggregation server: results from remote units on udp {0} ({1})",
             endpoint.localAddress(), endpoint.transport());
     }
@@ -76,6 +104,7 @@ final class AggregationServerCore implements ArtpHandler {
     }
 
     void stop() {
+        attachments.served(false);
         LOG.log(Level.INFO, "aggregation server: stopping; totals {0}", counters());
         endpoint.close();
     }
@@ -100,6 +129,7 @@ final class AggregationServerCore implements ArtpHandler {
     @Override
     public void datagram(ArtpConnection connection, ByteBuf datagram, boolean artpControl) {
         int flags;
+        int number;
         try {
             if (artpControl) {
                 throw new CorruptedFrameException("an ARTP CONTROL datagram on a result connection");
@@ -108,6 +138,10 @@ final class AggregationServerCore implements ArtpHandler {
             if ((flags & DataPrefix.CONTROL) != 0) {
                 throw new CorruptedFrameException("a result flagged CONTROL (units send results only)");
             }
+            if ((flags & DataPrefix.PROCESSED) != 0 && datagram.readableBytes() != DataPrefix.LENGTH) {
+                throw new CorruptedFrameException("a PROCESSED datagram with a payload");
+            }
+            number = DataPrefix.number(datagram);
         } catch (CorruptedFrameException e) {
             bad(connection, e.getMessage());
             datagram.release();
@@ -116,18 +150,22 @@ final class AggregationServerCore implements ArtpHandler {
         long seq = DataPrefix.readSequence(datagram);
         long flow = DataPrefix.readFlow(datagram);
         boolean hello = (flags & DataPrefix.HELLO) != 0;
+        boolean processed = (flags & DataPrefix.PROCESSED) != 0;
         Object a = connection.attachment();
         if (a instanceof Inbound in) {
             if (hello) {
                 bad(connection, "a second HELLO");
                 datagram.release();
-                return;
+            } else if (processed) {
+                datagram.release();
+                in.processed(seq, number);
+            } else {
+                in.deliver(seq, flow, number, datagram);
             }
-            in.deliver(seq, flow, datagram);
         } else if (a instanceof Unnamed u) {
             if (hello) {
                 name(connection, u, datagram);
-            } else if (u.hold(seq, flow, datagram, false)) {
+            } else if (u.hold(seq, flow, number, datagram, processed)) {
                 connection.pauseReceiving();
             }
         } else {
@@ -149,8 +187,15 @@ final class AggregationServerCore implements ArtpHandler {
         }
         Inbound in = new Inbound(connection, unit);
         SessionId session = new SessionId(connection.sessionId());
+        ResultAttachments.Attachment pre = attachments.take(session, unit);
         try {
-            in.channel = aggregation.attach(session, unit, in);
+            if (pre != null) {
+                in.channel = pre.channel;
+                pre.creditTo(in);
+                viaDistribution.increment();
+            } else {
+                in.channel = aggregation.attach(session, unit, in);
+            }
         } catch (NoSuchElementException e) {
             refuse(connection, u, e.getMessage());
             return;
@@ -165,7 +210,12 @@ final class AggregationServerCore implements ArtpHandler {
         }
         Unnamed.Held h;
         while ((h = u.poll()) != null) {
-            in.deliver(h.sequence(), h.flow(), h.data());
+            if (h.control()) {
+                h.data().release();
+                in.processed(h.sequence(), h.number());
+            } else {
+                in.deliver(h.sequence(), h.flow(), h.number(), h.data());
+            }
         }
     }
 
@@ -198,10 +248,13 @@ final class AggregationServerCore implements ArtpHandler {
                 LOG.log(Level.WARNING, "aggregation server: the result connection from {0} ended ({1} {2}) before "
                     + "its HELLO; {3} results dropped", connection.remoteAddress(), code, reason, n);
             }
-        } else if (a instanceof Inbound in && code != ErrorCode.NO_ERROR) {
-            LOG.log(Level.WARNING, "aggregation server: the result connection of unit {0} for session {1} from {2} "
-                + "ended: {3} {4}", in.unit, Long.toUnsignedString(connection.sessionId()), connection.remoteAddress(),
-                code, reason);
+        } else if (a instanceof Inbound in) {
+            int n = in.releaseHeld();
+            if (code != ErrorCode.NO_ERROR || n > 0) {
+                LOG.log(Level.WARNING, "aggregation server: the result connection of unit {0} for session {1} from "
+                    + "{2} ended: {3} {4}; {5} results that came after a missing one dropped", in.unit,
+                    Long.toUnsignedString(connection.sessionId()), connection.remoteAddress(), code, reason, n);
+            }
         }
     }
 
@@ -215,10 +268,17 @@ final class AggregationServerCore implements ArtpHandler {
         m.put("refused", refused.sum());
         m.put("lost_before_hello", lostUnnamed.sum());
         m.put("late_datagrams", late.sum());
+        m.put("results_reordered", reordered.sum());
+        m.put("acks", acks.sum());
+        m.put("lost_out_of_order", lostOutOfOrder.sum());
+        m.put("attached_by_distribution", viaDistribution.sum());
         return m;
     }
 
-    /** One named result connection: the unit's channel into the session, and the credit it gets back. */
+    /**
+     * One named result connection: the unit's channel into the session, the credit it gets back, and the results
+     * that came before an earlier one (endpoint loop only).
+     */
     private final class Inbound implements Credit {
 
         private final ArtpConnection connection;
@@ -228,6 +288,17 @@ final class AggregationServerCore implements ArtpHandler {
         private final Runnable resume = this::resume;
         private volatile boolean paused;
         AggregationChannel channel;
+        /** The number of the next result to hand on (modulo 2^32). */
+        private int next;
+        /** Results that came before an earlier one, at {@code number & (length - 1)}. */
+        private ByteBuf[] early = new ByteBuf[16];
+        private long[] earlySeq = new long[16];
+        private long[] earlyFlow = new long[16];
+        private int earlyCount;
+        /** The newest acknowledgement waiting for its results; {@link #NONE} without one. */
+        private long ackSeq = NONE;
+        private int ackResults;
+        private long ackApplied = NONE;
 
         Inbound(ArtpConnection connection, UnitId unit) {
             this.connection = connection;
@@ -235,10 +306,35 @@ final class AggregationServerCore implements ArtpHandler {
         }
 
         /** Endpoint loop: a result; ownership passes to the aggregation unit. */
-        void deliver(long sequence, long flow, ByteBuf data) {
+        void deliver(long sequence, long flow, int number, ByteBuf data) {
+            int ahead = number - next;
+            if (ahead < 0 || ahead >= MAX_EARLY) {
+                bad(connection, "result number " + Integer.toUnsignedString(number) + " while expecting "
+                    + Integer.toUnsignedString(next));
+                data.release();
+                return;
+            }
+            if (ahead > 0 && ahead < early.length && early[number & (early.length - 1)] != null) {
+                bad(connection, "result number " + Integer.toUnsignedString(number) + " twice");
+                data.release();
+                return;
+            }
             resultsIn.increment();
             long o = outstanding.addAndGet(data.readableBytes());
-            channel.deliver(sequence, flow, data); // the prefix stays in front: room for the egress's flow prefix
+            if (ahead == 0) {
+                channel.deliver(sequence, flow, data); // the prefix stays in front: room for the egress's flow prefix
+                next++;
+                if (earlyCount > 0) {
+                    handOnEarly();
+                }
+                if (ackSeq != NONE && next - ackResults >= 0) {
+                    long s = ackSeq;
+                    ackSeq = NONE;
+                    apply(s);
+                }
+            } else {
+                keepEarly(sequence, flow, number, data);
+            }
             if (o > window && !paused) {
                 paused = true;
                 pauses.increment();
@@ -247,6 +343,87 @@ final class AggregationServerCore implements ArtpHandler {
                     resume();
                 }
             }
+        }
+
+        private void handOnEarly() {
+            int mask = early.length - 1;
+            ByteBuf b;
+            while (earlyCount > 0 && (b = early[next & mask]) != null) {
+                int i = next & mask;
+                early[i] = null;
+                earlyCount--;
+                channel.deliver(earlySeq[i], earlyFlow[i], b);
+                next++;
+            }
+        }
+
+        private void keepEarly(long sequence, long flow, int number, ByteBuf data) {
+            while (number - next >= early.length) {
+                growEarly();
+            }
+            int i = number & (early.length - 1);
+            early[i] = data;
+            earlySeq[i] = sequence;
+            earlyFlow[i] = flow;
+            earlyCount++;
+            reordered.increment();
+        }
+
+        private void growEarly() {
+            int n = early.length * 2;
+            ByteBuf[] b = new ByteBuf[n];
+            long[] s = new long[n];
+            long[] f = new long[n];
+            for (int k = 0; k < early.length; k++) {
+                int from = (next + k) & (early.length - 1);
+                int to = (next + k) & (n - 1);
+                b[to] = early[from];
+                s[to] = earlySeq[from];
+                f[to] = earlyFlow[from];
+            }
+            early = b;
+            earlySeq = s;
+            earlyFlow = f;
+        }
+
+        /**
+         * Endpoint loop: the unit acknowledged {@code sequence} after handing over {@code results} results; applied
+         * once they were all handed on. Acknowledgements may arrive out of order: only a newer one counts.
+         */
+        void processed(long sequence, int results) {
+            if (sequence <= ackApplied || (ackSeq != NONE && sequence <= ackSeq)) {
+                return;
+            }
+            if (next - results >= 0) {
+                ackSeq = NONE;
+                apply(sequence);
+            } else {
+                ackSeq = sequence;
+                ackResults = results;
+            }
+        }
+
+        private void apply(long sequence) {
+            if (sequence > ackApplied) {
+                ackApplied = sequence;
+                acks.increment();
+                channel.processed(sequence);
+            }
+        }
+
+        /** Endpoint loop, the connection ended: @return how many early results were dropped */
+        int releaseHeld() {
+            int n = 0;
+            for (int i = 0; i < early.length && earlyCount > 0; i++) {
+                if (early[i] != null) {
+                    early[i].release();
+                    early[i] = null;
+                    earlyCount--;
+                    n++;
+                }
+            }
+            lostOutOfOrder.add(n);
+            return n;
         }
 
         /** Aggregation loop: results of this many bytes left for the destination. */

@@ -20,9 +20,10 @@ sealed interface ControlMessage {
 
     /**
      * The protocol version of this implementation; {@link Hello} carries it. Version 2: plans carry the session's
-     * flows and every data datagram carries its flow ({@link DataPrefix}).
+     * flows and every data datagram carries its flow ({@link DataPrefix}). Version 3: every data datagram carries a
+     * number, results are numbered and result connections carry the units' acknowledgements ({@code PROCESSED}).
      */
-    int VERSION = 2;
+    int VERSION = 3;
 
     /** @return the id the requester chose; a reply carries its request's id; 0 when unknown */
     int requestId();

@@ -28,6 +28,12 @@ import java.util.concurrent.atomic.LongAdder;
  * congested to the distribution unit, which pauses the sender; it is reported clear when the queue is below its
  * low-water mark again. Nothing is refused meanwhile: what the sender was already granted is queued.
  *
+ * <p><b>Failure.</b> When the unit was attached through the distribution unit's port ({@link ResultAttachments}),
+ * the distribution unit retains every data datagram until the unit acknowledges it; a datagram that can no longer be
+ * sent (the connection ended: the unit node died, or ARTP gave up on it) then makes {@link #deliver} throw, which
+ * tells the distribution unit that the unit is dead, at the next datagram rather than at the next poll. Otherwise
+ * the datagram is counted as lost ({@code remote_lost}).
+ *
  * <p><b>Threads.</b> {@link #deliver} runs on the distribution unit's ingress loop and takes no lock; writability
  * events come on the ARTP endpoint's loop; the congestion flag is the only state they share.
  */
@@ -41,6 +47,8 @@ final class RemoteUnitChannel implements UnitChannel {
     private final SessionEvents events;
     private final ArtpConnection connection;
     private final ByteBufAllocator alloc;
+    /** Where the unit's results enter the distribution unit's channel, until the aggregation server takes it. */
+    private final ResultAttachments.Attachment attached;
     private final AtomicBoolean congested = new AtomicBoolean();
     private final LongAdder congestions = new LongAdder();
     private final LongAdder lost = new LongAdder();
@@ -54,13 +62,14 @@ final class RemoteUnitChannel implements UnitChannel {
     private volatile long controlSent;
 
     RemoteUnitChannel(RemoteNode node, UnitId unit, SessionPlan plan, SessionEvents events, ArtpConnection connection,
-            ByteBufAllocator alloc) {
+            ByteBufAllocator alloc, ResultAttachments.Attachment attached) {
         this.node = node;
         this.unit = unit;
         this.plan = plan;
         this.events = events;
         this.connection = connection;
         this.alloc = alloc;
+        this.attached = attached;
     }
 
     @Override
@@ -70,6 +79,10 @@ final class RemoteUnitChannel implements UnitChannel {
         try {
             connection.send(out);
         } catch (RuntimeException e) { // the connection ended; send released the datagram
+            if (attached != null && !control) { // the distribution unit kept it: it goes to another unit
+                throw new IllegalStateException("the data connection to unit " + unit + " at " + node.address()
+                    + " is gone: " + e.getMessage(), e);
+            }
             lost.increment();
             long n = lost.sum();
             if (n == 1 || n % 10_000 == 0) {
@@ -106,6 +119,7 @@ final class RemoteUnitChannel implements UnitChannel {
                 unit, node.address(), code, reason);
         }
         clear(); // a dead link must not hold the sender paused for the other units
+        node.core().attachments().forget(attached);
     }
 
     private void clear() {
@@ -121,6 +135,7 @@ final class RemoteUnitChannel implements UnitChannel {
     @Override
     public CompletionStage<Void> close() {
         closing = true;
+        node.core().attachments().forget(attached);
         return connection.close().thenCompose(v -> node.request(id -> new ControlMessage.Close(id, unit, plan.id())))
             .thenApply(reply -> {
                 if (reply instanceof ControlMessage.Error e) {

@@ -84,13 +84,33 @@ final class RemoteUnitPort implements UnitPort {
     }
 
     /**
-     * Opens the session on the remote unit (it sends its results to this node's aggregation server, not to
-     * {@code aggregation}, which is local to this node), then the ARTP data connection, named by a HELLO.
+     * Opens the session on the remote unit (it sends its results to this node's aggregation server), then the ARTP
+     * data connection, named by a HELLO. If this node's aggregation server takes attachments, the unit is first
+     * attached through {@code aggregation} (the distribution unit's port), and the aggregation server hands the
+     * unit's results and acknowledgements into that channel: the distribution unit then retains what it gives the
+     * unit, as for a local unit.
      *
      * @throws IllegalStateException if the node is unreachable, the unit refuses or the data connection fails
      */
     @Override
     public UnitChannel open(SessionPlan plan, AggregationPort aggregation, SessionEvents events) {
+        ResultAttachments attachments = node.core().attachments();
+        ResultAttachments.Attachment attached;
+        try {
+            attached = attachments.attach(aggregation, plan.id(), id);
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("unit " + id + " on " + location() + ": the aggregation unit refused "
+                + "it: " + e.getMessage(), e);
+        }
+        try {
+            return open(plan, events, attached);
+        } catch (RuntimeException e) {
+            attachments.forget(attached);
+            throw e;
+        }
+    }
+
+    private UnitChannel open(SessionPlan plan, SessionEvents events, ResultAttachments.Attachment attached) {
         ControlMessage reply;
         try {
             reply = node.call(rid -> new ControlMessage.Open(rid, id, plan, node.core().aggregation()));
@@ -114,7 +134,7 @@ final class RemoteUnitPort implements UnitPort {
             throw new IllegalStateException("unit " + id + " on " + location() + ": no data connection to "
                 + node.address().data() + ": " + (e.getCause() != null ? e.getCause().getMessage() : e), e);
         }
-        RemoteUnitChannel channel = new RemoteUnitChannel(node, id, plan, events, c, node.core().alloc());
+        RemoteUnitChannel channel = new RemoteUnitChannel(node, id, plan, events, c, node.core().alloc(), attached);
         c.attach(channel);
         try {
             c.send(DataPrefix.hello(node.core().alloc(), id));

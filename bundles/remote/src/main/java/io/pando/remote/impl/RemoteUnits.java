@@ -10,6 +10,7 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
@@ -70,10 +71,11 @@ public class RemoteUnits {
 
     /**
      * @param config the configuration
+     * @param attachments shared with this node's aggregation server, if one runs here
      * @throws IllegalArgumentException if a value breaks its rule
      */
     @Activate
-    public RemoteUnits(Config config, BundleContext context) {
+    public RemoteUnits(Config config, BundleContext context, @Reference ResultAttachments attachments) {
         if (config.load_poll_ms() < 10 || config.load_poll_ms() > 10_000) {
             throw new IllegalArgumentException("load.poll.ms must be in [10, 10000], got " + config.load_poll_ms());
         }
@@ -100,7 +102,7 @@ public class RemoteUnits {
                     }
                 };
             }, UnitServer.artpConfig(), PooledByteBufAllocator.DEFAULT, config.load_poll_ms(),
-            config.reconnect_max_ms());
+            config.reconnect_max_ms(), attachments);
     }
 
     @Deactivate

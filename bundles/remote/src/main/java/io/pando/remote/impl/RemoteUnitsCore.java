@@ -53,6 +53,7 @@ final class RemoteUnitsCore implements ArtpHandler {
 
     private final String name;
     private final InetSocketAddress aggregation;
+    private final ResultAttachments attachments;
     private final Registry registry;
     private final ByteBufAllocator alloc;
     private final long pollMillis;
@@ -74,9 +75,12 @@ final class RemoteUnitsCore implements ArtpHandler {
      * @param dataBind the local address of the data endpoint (port 0: any)
      * @param pollMillis how often each node's units are listed
      * @param maxBackoffMillis longest wait between reconnection attempts
+     * @param attachments where remote units are attached through the distribution unit's port, when this node's
+     *     aggregation server takes them (so that the distribution unit retains their datagrams)
      */
     RemoteUnitsCore(String name, List<NodeAddress> nodes, InetSocketAddress aggregation, InetSocketAddress dataBind,
-            Registry registry, ArtpConfig artp, ByteBufAllocator alloc, long pollMillis, long maxBackoffMillis) {
+            Registry registry, ArtpConfig artp, ByteBufAllocator alloc, long pollMillis, long maxBackoffMillis,
+            ResultAttachments attachments) {
         if (nodes.isEmpty()) {
             throw new IllegalArgumentException("nodes lists no unit node (HOST:CONTROL_PORT/DATA_PORT, "
                 + "comma-separated)");
@@ -87,6 +91,7 @@ final class RemoteUnitsCore implements ArtpHandler {
         }
         this.name = name;
         this.aggregation = aggregation;
+        this.attachments = attachments;
         this.registry = registry;
         this.alloc = alloc;
         this.pollMillis = pollMillis;
@@ -136,6 +141,10 @@ final class RemoteUnitsCore implements ArtpHandler {
 
     ArtpEndpoint data() {
         return data;
+    }
+
+    ResultAttachments attachments() {
+        return attachments;
     }
 
     ByteBufAllocator alloc() {

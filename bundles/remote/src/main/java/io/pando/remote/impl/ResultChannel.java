@@ -24,7 +24,12 @@ import java.util.concurrent.atomic.LongAdder;
 /**
  * One unit's way into one session at an aggregation unit on another node: an ARTP connection to that node's
  * {@code AggregationServer}, bound to the session by the handshake and to the unit by a HELLO datagram. Each
- * result leaves with the {@link DataPrefix} in front.
+ * result leaves with the {@link DataPrefix} in front, numbered in the order the unit handed it over (so that the
+ * aggregation server can restore that order, which ARTP does not keep).
+ *
+ * <p><b>Acknowledgements.</b> The unit's {@link #processed} (batched by the unit: one per burst) leaves as a
+ * {@code PROCESSED} datagram carrying the sequence and the number of results handed over before it; the aggregation
+ * server applies it once all of those have arrived (io.pando.link, "Failure").
  *
  * <p><b>Credit.</b> A result's bytes are returned to the unit as soon as the result is queued on a writable
  * connection; while the connection is over its send high-water mark they are held back and returned when it is
@@ -43,11 +48,14 @@ final class ResultChannel implements AggregationChannel {
     private final Credit credit;
     private final ByteBufAllocator alloc;
     private final InetSocketAddress aggregation;
-    private final Queue<Unnamed.Held> waiting = new ConcurrentLinkedQueue<>();
+    private final Queue<Pending> waiting = new ConcurrentLinkedQueue<>();
     private final AtomicLong deferred = new AtomicLong();
     private final CompletableFuture<ArtpConnection> connected = new CompletableFuture<>();
     private final LongAdder sent = new LongAdder();
     private final LongAdder lost = new LongAdder();
+    private final LongAdder acksSent = new LongAdder();
+    /** How many results the unit handed over: the next result's number (the unit's thread only). */
+    private long handedOver;
     private volatile ArtpConnection connection;
     private volatile boolean failed;
     private volatile boolean closing;
@@ -82,26 +90,64 @@ final class ResultChannel implements AggregationChannel {
         connected.complete(c);
     }
 
+    /** A result or an acknowledgement handed over before the connection was up. */
+    private record Pending(long sequence, long flow, long number, ByteBuf data) {
+    }
+
     @Override
     public void deliver(long sequence, long flow, ByteBuf data) {
         if (failed) {
             lose(data);
             return;
         }
+        long number = handedOver++;
         ArtpConnection c = connection;
         if (c == null) {
-            waiting.add(new Unnamed.Held(sequence, flow, data, false));
-            if (connection != null || failed) { // connected (or failed) meanwhile: do not leave it behind
-                drainWaiting();
-            }
+            hold(new Pending(sequence, flow, number, data));
             return;
         }
-        send(c, sequence, flow, data);
+        send(c, sequence, flow, number, data);
     }
 
-    private void send(ArtpConnection c, long sequence, long flow, ByteBuf data) {
+    /**
+     * Sends the acknowledgement as a {@code PROCESSED} datagram with the number of results handed over before it.
+     * A connection that failed has nothing to acknowledge: the distribution unit gives the unacknowledged datagrams
+     * to another unit.
+     */
+    @Override
+    public void processed(long sequence) {
+        if (failed || sequence < 0) {
+            return;
+        }
+        ArtpConnection c = connection;
+        if (c == null) {
+            hold(new Pending(sequence, 0, handedOver, null));
+            return;
+        }
+        sendProcessed(c, sequence, handedOver);
+    }
+
+    private void hold(Pending p) {
+        waiting.add(p);
+        if (connection != null || failed) { // connected (or failed) meanwhile: do not leave it behind
+            drainWaiting();
+        }
+    }
+
+    private void sendProcessed(ArtpConnection c, long sequence, long results) {
+        try {
+            c.send(DataPrefix.processed(alloc, sequence, results));
+            acksSent.increment();
+        } catch (RuntimeException e) { // closed under us; send released it
+            if (!failed) {
+                fail("the connection to the aggregation server " + aggregation + " ended: " + e.getMessage());
+            }
+        }
+    }
+
+    private void send(ArtpConnection c, long sequence, long flow, long number, ByteBuf data) {
         int len = data.readableBytes();
-        ByteBuf out = DataPrefix.prefix(alloc, sequence, 0, flow, data);
+        ByteBuf out = DataPrefix.prefix(alloc, sequence, 0, flow, number, data);
         try {
             c.send(out);
         } catch (RuntimeException e) { // closed under us; send released the datagram
@@ -124,13 +170,17 @@ final class ResultChannel implements AggregationChannel {
     }
 
     private void drainWaiting() {
-        Unnamed.Held h;
-        while ((h = waiting.poll()) != null) {
+        Pending p;
+        while ((p = waiting.poll()) != null) {
             ArtpConnection c = connection;
-            if (failed || c == null) {
-                lose(h.data());
+            if (p.data() == null) {
+                if (!failed && c != null) {
+                    sendProcessed(c, p.sequence(), p.number());
+                }
+            } else if (failed || c == null) {
+                lose(p.data());
             } else {
-                send(c, h.sequence(), h.flow(), h.data());
+                send(c, p.sequence(), p.flow(), p.number(), p.data());
             }
         }
     }
@@ -203,6 +253,10 @@ final class ResultChannel implements AggregationChannel {
 
     long sent() {
         return sent.sum();
+    }
+
+    long acksSent() {
+        return acksSent.sum();
     }
 
     /** @return results never handed to the connection, plus those it abandoned when it ended abnormally */

@@ -61,12 +61,15 @@ final class ResultLink implements AggregationPort {
         long sent = 0;
         long lost = 0;
         long deferred = 0;
+        long acks = 0;
         for (ResultChannel c : channels) {
             sent += c.sent();
+            acks += c.acksSent();
             lost += c.lost();
             deferred += c.deferredBytes();
         }
-        return Map.of("link_results_sent", sent, "link_results_lost", lost, "link_credit_deferred_bytes", deferred);
+        return Map.of("link_results_sent", sent, "link_results_lost", lost, "link_credit_deferred_bytes", deferred,
+            "link_acks_sent", acks);
     }
 
     InetSocketAddress address() {

@@ -217,6 +217,10 @@ final class UnitServerCore implements ArtpHandler {
                     + "the CONTROL flag of the prefix)");
             }
             flags = DataPrefix.readFlags(datagram);
+            if ((flags & DataPrefix.PROCESSED) != 0) {
+                throw new CorruptedFrameException("a PROCESSED datagram (acknowledgements travel on result "
+                    + "connections)");
+            }
         } catch (CorruptedFrameException e) {
             bad(connection, e.getMessage());
             datagram.release();

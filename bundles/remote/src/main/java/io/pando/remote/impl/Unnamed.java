@@ -17,8 +17,13 @@ final class Unnamed {
     private long bytes;
     final long since = System.nanoTime();
 
-    /** A datagram that arrived before the HELLO. */
-    record Held(long sequence, long flow, ByteBuf data, boolean control) {
+    /**
+     * A datagram that arrived before the HELLO.
+     *
+     * @param number its number ({@link DataPrefix}; 0 where the link does not number)
+     * @param control the flag that sets it apart: CONTROL towards a unit, PROCESSED on a result connection
+     */
+    record Held(long sequence, long flow, int number, ByteBuf data, boolean control) {
     }
 
     /**
@@ -28,7 +33,12 @@ final class Unnamed {
      * @return whether the connection should now stop granting credit
      */
     boolean hold(long sequence, long flow, ByteBuf data, boolean control) {
-        held.add(new Held(sequence, flow, data, control));
+        return hold(sequence, flow, 0, data, control);
+    }
+
+    /** As {@link #hold(long, long, ByteBuf, boolean)}, with the datagram's number. */
+    boolean hold(long sequence, long flow, int number, ByteBuf data, boolean control) {
+        held.add(new Held(sequence, flow, number, data, control));
         bytes += data.readableBytes();
         return bytes > PAUSE_BYTES;
     }

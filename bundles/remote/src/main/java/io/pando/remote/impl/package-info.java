@@ -13,7 +13,7 @@
  *     the local aggregation unit.</li>
  * </ul>
  *
- * Every ARTP datagram of these links carries a 13-byte {@link io.pando.remote.impl.DataPrefix}: the ingress
- * sequence, flags (control information, HELLO) and the flow.
+ * Every ARTP datagram of these links carries a 17-byte {@link io.pando.remote.impl.DataPrefix}: the ingress
+ * sequence, flags (control information, HELLO, PROCESSED), the flow and a result's number.
  */
 package io.pando.remote.impl;

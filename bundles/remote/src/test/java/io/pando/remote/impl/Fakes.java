@@ -72,6 +72,8 @@ final class Fakes {
         final UnitId id;
         final Map<SessionId, EchoSession> sessions = new ConcurrentHashMap<>();
         volatile String scheduler = "drr";
+        /** Whether its sessions acknowledge each datagram after its result ({@code AggregationChannel.processed}). */
+        volatile boolean acknowledging;
 
         EchoUnit(String id) {
             this.id = UnitId.of(id);
@@ -178,6 +180,9 @@ final class Fakes {
             }
             atAggregation.addAndGet(data.readableBytes());
             out.deliver(sequence, flow, data); // the result leaves on the flow it came in on
+            if (unit.acknowledging) {
+                out.processed(sequence);
+            }
         }
 
         /** Reports the session congested and holds what arrives. */
@@ -224,7 +229,7 @@ final class Fakes {
     }
 
     /** An aggregation unit that checks and collects results, returning credit at once or when told. */
-    static final class CollectingAggregation implements AggregationPort {
+    static class CollectingAggregation implements AggregationPort {
         final Set<SessionId> open = ConcurrentHashMap.newKeySet();
         final Map<SessionId, Set<Long>> results = new ConcurrentHashMap<>();
         /** The flow of every result, by sequence. */

@@ -68,7 +68,7 @@ class RemoteLinkTest {
                 registered.remove(unit.id());
                 ports.remove(unit.id());
             };
-        }, artp, alloc, 20, 400);
+        }, artp, alloc, 20, 400, new ResultAttachments());
         await("both units registered", () -> ports.size() == 2, 10);
     }
 
