@@ -27,14 +27,16 @@ import org.junit.jupiter.api.Test;
  * and C; a round-robin session over both carries a paced stream of numbered datagrams from {@code pando artp send}
  * to {@code pando artp recv}, and at a random moment the Karaf JVM of one unit node is killed with SIGKILL. The
  * receiver must get every datagram exactly once and intact. Three repetitions, killing B, C, B (the killed node is
- * started again between them).
+ * started again between them). Then three times the same with a unit node frozen for 5 s (SIGSTOP, then SIGCONT: a
+ * machine that stalls, its connections open and silent): A declares it lost when its polls go unanswered and
+ * resends what it had not finished; its late results, once it runs again, are dropped as those of a failed unit.
  *
  * <p>Measured and printed per repetition: the longest stretch without an arrival at the receiver (5 ms bins: the
  * last arrival before the kill to the first one after, as the aggregation unit holds later results until the
  * resent ones fill the gap), the time from the kill to node A's noticing (its control connection to the node closed)
  * and to the distribution unit's resend (their karaf.log lines), and the session's recovery counters.
  *
- * <p>Ports: 18700-18799 (A 1870x, B 1871x, C 1872x, receivers 1873x).
+ * <p>Ports: 18700-18799 (A 1870x, B 1871x, C 1872x, receivers 1873x and 1874x).
  */
 class UnitNodeFailureIT {
 
@@ -156,6 +158,60 @@ class UnitNodeFailureIT {
         }
         System.out.println("[unitfail] summary:\n  " + String.join("\n  ", figures));
         assertTrue(resentTotal > 0, "the killed units had datagrams in flight that were given again: " + figures);
+        for (KarafNode n : NODES) {
+            assertFalse(n.log().contains("LEAK:"), n.name + " leaked buffers: " + n.home.resolve("data/log/karaf.log"));
+        }
+    }
+
+    @Test
+    void aUnitNodeFrozenForFiveSecondsLosesNothingAndDuplicatesNothing() throws Exception {
+        List<String> figures = new ArrayList<>();
+        KarafNode[] victims = {c, b, c};
+        for (int round = 0; round < victims.length; round++) {
+            KarafNode victim = victims[round];
+            String unit = victim == b ? "b1" : "c1";
+            a.awaitUnits(List.of("b1", "c1"), 120);
+            try (ArtpStream stream = ArtpStream.receive(a, "frozen-" + round, 18740 + round, COUNT, null, BIN_MS)) {
+                Map<String, Object> session = a.consoleJson("pando:session-create --name unitfrozen-" + round
+                    + " --program passthrough --to 127.0.0.1:" + stream.port + " --units 2 --policy round-robin "
+                    + "--json");
+                String id = JsonValue.str(session, "id");
+                assertEquals(List.of("b1", "c1"), JsonValue.list(session, "units"), session.toString());
+                stream.send(id, SIZE, RATE);
+                long inBefore = awaitDatagramsIn(id, COUNT / 20);
+                Thread.sleep(ThreadLocalRandom.current().nextInt(1000));
+                int logFrom = a.log().length();
+                Instant[] paused = victim.pause(5_000); // SIGSTOP, 5 s, SIGCONT
+                ArtpStream.Result r = stream.finish(120);
+                r.assertDeliveredExactlyOnce();
+
+                Map<String, Object> info = a.consoleJson("pando:session-info --json " + id);
+                Map<String, Object> counters = JsonValue.obj(info, "counters");
+                Matcher m = RESEND.matcher(a.log().substring(logFrom));
+                double stopToResendMs = Double.NaN;
+                while (m.find()) {
+                    if (m.group(3).equals(unit)) {
+                        stopToResendMs = msSince(paused[0], m.group(1));
+                        break;
+                    }
+                }
+                long gapMs = longestGapMs(JsonValue.list(r.recv(), "intervals"));
+                assertTrue(inBefore < COUNT * 19 / 20, "the stop came mid-stream: " + inBefore + " datagrams in before");
+                String f = String.format(Locale.ROOT, "round %d: froze %s (unit %s) for %.1f s after >= %d datagrams; "
+                    + "%d datagrams x %d B (sender paced at %d/s, receiver got %.0f/s) all arrived once; longest "
+                    + "arrival gap %d ms; stop to resend %.1f ms; unit failures %d, resent %d, already delivered %d, "
+                    + "duplicates suppressed %d, late from the failed unit %d; units now %s", round, victim.name, unit,
+                    Duration.between(paused[0], paused[1]).toNanos() / 1e9, inBefore, COUNT, SIZE, RATE,
+                    JsonValue.dbl(r.recv(), "datagrams_per_s"), gapMs, stopToResendMs,
+                    num(counters, "unit_failures"), num(counters, "resent_after_unit_failure"),
+                    num(counters, "recovered_already_delivered"), num(counters, "duplicates_suppressed"),
+                    num(counters, "late_from_failed_unit"), JsonValue.list(info, "units"));
+                System.out.println("[unitfail] " + f);
+                figures.add(f);
+                a.consoleOk("pando:session-close --json " + id);
+            }
+        }
+        System.out.println("[unitfail] frozen summary:\n  " + String.join("\n  ", figures));
         for (KarafNode n : NODES) {
             assertFalse(n.log().contains("LEAK:"), n.name + " leaked buffers: " + n.home.resolve("data/log/karaf.log"));
         }
