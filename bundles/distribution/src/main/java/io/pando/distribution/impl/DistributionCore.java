@@ -36,6 +36,7 @@ import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.HashMap;
@@ -111,6 +112,8 @@ final class DistributionCore implements RouterService, ArtpHandler {
     private static final long HANDOVER_TIMEOUT_S = 30;
     /** How often the ingress loop applies the units' acknowledgements when no datagram comes to do it. */
     private static final long ACK_SWEEP_MS = 5;
+    /** Channels with an acknowledgement not applied yet ({@link #applyAcks()}). */
+    private final java.util.Queue<RetainingChannel> ackPending = new java.util.concurrent.ConcurrentLinkedQueue<>();
     /** How long a session that lost its only unit, with no other to take it, keeps what it holds. */
     static final long HELD_TIMEOUT_MS = 30_000;
 
@@ -950,13 +953,22 @@ final class DistributionCore implements RouterService, ArtpHandler {
 
     // ---- failure recovery (io.pando.link "Failure"; README "Failure recovery")
 
-    /** Ingress loop: applies the acknowledgements of every unit of every session. */
+    /** Any thread (a unit's): the channel has an acknowledgement the ingress loop has not applied yet. */
+    void ackPending(RetainingChannel c) {
+        ackPending.offer(c);
+    }
+
+    /**
+     * Ingress loop: applies the acknowledgements of the channels that got one since the last sweep (a channel the
+     * session no longer uses, or of a closed session, is skipped). Idle sessions cost the sweep nothing.
+     */
     private void applyAcks() {
-        for (IngressSession s : sessions.values()) {
-            for (UnitChannel c : s.channelArray) {
-                if (c instanceof RetainingChannel r) {
-                    r.applyAcks();
-                }
+        RetainingChannel r;
+        while ((r = ackPending.poll()) != null) {
+            r.sweepQueued.set(false); // an acknowledgement from now on queues the channel again
+            IngressSession s = r.session;
+            if (sessions.get(s.id) == s && Arrays.asList(s.channelArray).contains(r)) {
+                r.applyAcks();
             }
         }
     }

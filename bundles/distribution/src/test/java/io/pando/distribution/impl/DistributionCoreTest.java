@@ -192,23 +192,24 @@ class DistributionCoreTest {
 
     @Test
     void createAnswersWithTheNewSessionsIngressCountersWithoutAskingTheOtherRoles() throws Exception {
-        TestUnit u1 = unit("u1");
-        TestUnit u2 = unit("u2");
-        DistributionCore core = core(ArtpConfig.defaults(), u1, u2);
-        SessionInfo info = core.createSession(request("fresh", 2));
+        List<TestUnit> units = List.of(unit("u1"), unit("u2"));
+        DistributionCore router = core(ArtpConfig.defaults(), units.toArray(new TestUnit[0]));
+        SessionInfo info = router.createSession(request("fresh", 2));
         assertEquals(0, aggregation.sessionReads.get(), "no trip to the aggregation unit");
-        assertEquals(0, u1.channel(info.id()).counterReads.get() + u2.channel(info.id()).counterReads.get(),
-            "no trip to a unit");
+        for (TestUnit u : units) {
+            assertEquals(0, u.channel(info.id()).counterReads.get(), () -> "a trip to unit " + u.id);
+        }
         assertFalse(info.counters().isEmpty());
         info.counters().forEach((k, v) -> assertEquals(0L, v, () -> k + " of a session nobody reached yet"));
         assertEquals(Map.of(), info.unitCounters());
         assertEquals(Map.of(), info.reorder());
-        assertEquals(List.of(u1.id, u2.id), info.units());
+        List<UnitId> ids = units.stream().map(u -> u.id).toList();
+        assertEquals(ids, info.units());
 
-        SessionInfo now = core.session(info.id()).orElseThrow(); // every counter, from every role
+        SessionInfo now = router.session(info.id()).orElseThrow(); // every counter, from every role
         assertTrue(now.counters().keySet().containsAll(info.counters().keySet()), now.counters()::toString);
         assertEquals(0, now.counters().get("results_in"));
-        assertEquals(Set.of(u1.id, u2.id), now.unitCounters().keySet());
+        assertEquals(Set.copyOf(ids), now.unitCounters().keySet());
         assertEquals(Map.of("out_of_order", 0L), now.reorder());
     }
 
