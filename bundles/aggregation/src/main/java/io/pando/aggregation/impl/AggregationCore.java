@@ -166,10 +166,9 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
 
     /**
      * Opens the session; its egress connections open when their first result arrives ({@link #arrived}). Completes
-     * at once: nothing here waits for the network or for the loop. A session with a reorder window of its own
-     * configures the strategy in a task queued now, so before any of its results (a unit attaches to the session
-     * only after this returns, and the loop runs tasks in the order they were queued); any other session costs the
-     * loop nothing until its first result.
+     * at once: nothing here waits for the network or for the loop. The strategy learns of the session in a task
+     * queued now, so before any of its results (a unit attaches to the session only after this returns, and the
+     * loop runs tasks in the order they were queued).
      */
     @Override
     public CompletionStage<Void> open(SessionPlan plan) {
@@ -178,9 +177,7 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
             return CompletableFuture.failedFuture(new IllegalStateException("session " + plan.id()
                 + " is already open"));
         }
-        if (plan.reorderWindowMillis().isPresent()) {
-            loop.execute(() -> configure(strategy, s));
-        }
+        loop.execute(() -> configure(strategy, s));
         return CompletableFuture.completedFuture(null);
     }
 
