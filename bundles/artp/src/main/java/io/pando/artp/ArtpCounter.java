@@ -40,6 +40,14 @@ public enum ArtpCounter {
     CONNECTIONS_CLOSED,
     DATAGRAMS_ABANDONED,
     RECEIVE_PAUSES,
+    /**
+     * Connections not made because the endpoint had its maximum number ({@link ArtpConfig#maxConnections}) open:
+     * handshakes refused with RESET SERVER_BUSY (also counted in {@link #HANDSHAKE_REJECTED}) and connects of this
+     * endpoint that failed at once.
+     *
+     * @since 1.3
+     */
+    CONNECTION_LIMIT,
     SRTT_US(true),
     RTTVAR_US(true),
     MIN_RTT_US(true),

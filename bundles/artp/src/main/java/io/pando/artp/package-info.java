@@ -9,7 +9,7 @@
  * plain jar outside OSGi.
  */
 @Export
-@Version("1.2.0")
+@Version("1.3.0")
 package io.pando.artp;
 
 import org.osgi.annotation.bundle.Export;

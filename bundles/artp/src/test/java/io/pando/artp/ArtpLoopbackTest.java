@@ -210,6 +210,35 @@ class ArtpLoopbackTest {
     }
 
     @Test
+    void connectionsOverTheCapAreRefusedWithTheReasonAndCounted() throws Exception {
+        ArtpConfig one = ArtpConfig.builder().maxConnections(1).build();
+        try (ArtpEndpoint server = ArtpEndpoint.builder().config(one).handler(new Sink())
+                .acceptor(SessionAcceptor.ANY).start();
+             ArtpEndpoint client = ArtpEndpoint.builder().config(one).handler(new Sink()).start();
+             ArtpEndpoint other = ArtpEndpoint.builder().handler(new Sink()).start()) {
+            client.connect(server.localAddress(), 1, null).toCompletableFuture().get(10, TimeUnit.SECONDS);
+
+            // inbound: the server holds its one connection and refuses a second sender in the handshake
+            CompletionException in = assertThrows(CompletionException.class,
+                () -> other.connect(server.localAddress(), 2, null).toCompletableFuture().join());
+            ArtpException refused = (ArtpException) in.getCause();
+            assertEquals(ErrorCode.SERVER_BUSY, refused.code());
+            assertTrue(refused.getMessage().contains("maximum of 1 connections"), refused.getMessage());
+            assertEquals(1, server.stats().get(ArtpCounter.CONNECTION_LIMIT));
+            assertEquals(1, server.stats().get(ArtpCounter.HANDSHAKE_REJECTED));
+
+            // outbound: the client holds its one connection and does not open another
+            CompletionException out = assertThrows(CompletionException.class,
+                () -> client.connect(other.localAddress(), 3, null).toCompletableFuture().join());
+            assertEquals(ErrorCode.SERVER_BUSY, ((ArtpException) out.getCause()).code());
+            assertTrue(out.getCause().getMessage().contains("(maxConnections)"), out.getCause().getMessage());
+            assertEquals(1, client.stats().get(ArtpCounter.CONNECTION_LIMIT));
+            assertEquals(0, other.stats().get(ArtpCounter.CONNECTION_LIMIT));
+            assertEquals("connection_limit", ArtpCounter.CONNECTION_LIMIT.key());
+        }
+    }
+
+    @Test
     void oversizedDatagramIsRefusedAndReleased() throws Exception {
         ArtpConfig small = ArtpConfig.builder().maxDatagramSize(1000).build();
         try (ArtpEndpoint server = ArtpEndpoint.builder().config(small).handler(new Sink())

@@ -9,8 +9,10 @@ import io.pando.api.session.SessionId;
 import io.pando.api.unit.UnitId;
 import io.pando.artp.ArtpConfig;
 import io.pando.artp.ArtpConnection;
+import io.pando.artp.ArtpCounter;
 import io.pando.artp.ArtpEndpoint;
 import io.pando.artp.ArtpHandler;
+import io.pando.artp.ArtpStats;
 import io.pando.artp.ControlBlock;
 import io.pando.artp.ErrorCode;
 import io.pando.link.AggregationChannel;
@@ -102,6 +104,8 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
     private long reverseDatagrams;
     private long unknownFlow;
     private long egressFailed;
+    /** The egress endpoint's connection cap: at most this many sessions (flows) send at the same time. */
+    private final int maxConnections;
 
     /**
      * @param bind local address of the egress endpoint
@@ -110,6 +114,7 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
      */
     AggregationCore(InetSocketAddress bind, ArtpConfig config, String strategy) {
         this.selected = strategy;
+        this.maxConnections = config.maxConnections;
         this.egress = ArtpEndpoint.builder().bind(bind).config(config).handler(this).start();
         this.loop = egress.eventLoop();
     }
@@ -191,8 +196,14 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
     /** Loop: opens the egress connection of {@code e}, for the result that is waiting for it. */
     private void connect(Egress e) {
         e.ready = new CompletableFuture<>();
-        egress.connect(e.destination, e.session.id.value(), null)
-            .whenComplete((c, err) -> loop.execute(() -> connected(e, c, err)));
+        CompletableFuture<ArtpConnection> c = egress.connect(e.destination, e.session.id.value(), null)
+            .toCompletableFuture();
+        if (c.isCompletedExceptionally()) { // on the loop, only the endpoint's own connection cap refuses at once
+            connected(e, null, new IllegalStateException("the egress endpoint has its maximum of " + maxConnections
+                + " connections open (configuration io.pando.aggregation, artp.max.connections)"));
+            return;
+        }
+        c.whenComplete((conn, err) -> loop.execute(() -> connected(e, conn, err)));
     }
 
     /** Loop: the egress connection of {@code e} is open (or failed): sends what waited for it, in order. */
@@ -327,6 +338,10 @@ final class AggregationCore implements AggregationPort, ArtpHandler {
             m.put("strategy_switches", strategySwitches);
             m.put("reverse_datagrams", reverseDatagrams);
             m.put("unknown_flow", unknownFlow);
+            ArtpStats artp = egress.stats();
+            m.put("egress_connections", artp.get(ArtpCounter.CONNECTIONS));
+            m.put("egress_max_connections", (long) maxConnections);
+            m.put("egress_connection_limit", artp.get(ArtpCounter.CONNECTION_LIMIT));
             return m;
         });
     }

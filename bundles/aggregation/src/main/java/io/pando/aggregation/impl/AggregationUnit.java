@@ -52,6 +52,15 @@ public class AggregationUnit implements AggregationPort {
         @AttributeDefinition(name = "Aggregation strategy", description = "Name of the AggregationStrategy "
             + "service to use (pando:policy-set aggregation NAME switches it live).")
         String strategy() default "reorder-window";
+
+        /** @return the egress endpoint's connection cap */
+        @AttributeDefinition(name = "Egress connection cap", description = "Most ARTP connections the egress "
+            + "endpoint holds at once, in [1, 16777216]: one per destination of every session that has sent a "
+            + "result and is not closed, so it bounds the sessions with traffic on this node (idle sessions hold "
+            + "none). A session's first result beyond it fails its egress: its results are dropped and counted "
+            + "(egress_failed, egress_lost) with the reason logged, and the refusal is counted in "
+            + "aggregation_egress_connection_limit (pando:stats).")
+        int artp_max_connections() default 10_000;
     }
 
     private final AggregationCore core;
@@ -67,7 +76,16 @@ public class AggregationUnit implements AggregationPort {
             throw new IllegalArgumentException("egress.port must be in [0, 65535], got " + config.egress_port());
         }
         core = new AggregationCore(new InetSocketAddress(config.egress_host(), config.egress_port()),
-            ArtpConfig.defaults(), config.strategy());
+            artpConfig(config.artp_max_connections()), config.strategy());
+    }
+
+    /** @throws IllegalArgumentException naming the setting if the cap is out of its range */
+    static ArtpConfig artpConfig(int maxConnections) {
+        if (maxConnections < 1 || maxConnections > 1 << 24) {
+            throw new IllegalArgumentException("artp.max.connections must be in [1, 16777216], got "
+                + maxConnections);
+        }
+        return ArtpConfig.builder().maxConnections(maxConnections).build();
     }
 
     @Deactivate

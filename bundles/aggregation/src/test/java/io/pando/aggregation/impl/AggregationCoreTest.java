@@ -485,6 +485,42 @@ class AggregationCoreTest {
     // ---- failures
 
     @Test
+    void aSessionBeyondTheEgressConnectionCapLosesItsResultsCountedWithTheReason() throws Exception {
+        Receiver r = receiver(FAST);
+        AggregationCore core = new AggregationCore(new InetSocketAddress("127.0.0.1", 0),
+            ArtpConfig.builder().initialRto(Duration.ofMillis(50)).maxConnections(1).build(), PassThroughStrategy.NAME);
+        closing.add(core::stop);
+        SessionPlan first = plan(1, r.address(), Optional.empty());
+        SessionPlan second = plan(2, r.address(), Optional.empty());
+        core.open(first).toCompletableFuture().get(1, TimeUnit.SECONDS);
+        core.open(second).toCompletableFuture().get(1, TimeUnit.SECONDS); // idle sessions hold no connection
+        FakeUnit a = new FakeUnit(core, first.id(), U1);
+        a.deliver(0, sizeOf(0));
+        await(() -> core.counters(first.id()).get("datagrams_out") == 1, "the first session's result sent");
+        FakeUnit b = new FakeUnit(core, second.id(), U1);
+        b.deliver(0, sizeOf(0));
+        b.deliver(1, sizeOf(1));
+        await(() -> core.counters(second.id()).get("egress_lost") == 2, "the second session's results counted lost");
+        Map<String, Long> c = core.counters(second.id());
+        assertEquals(1, c.get("egress_failed"), c::toString);
+        assertEquals(0, c.get("datagrams_out"), c::toString);
+        assertEquals(b.delivered.get(), b.credited.get(), "every credit is back");
+        Map<String, Long> totals = core.counters();
+        assertEquals(1, totals.get("egress_max_connections"), totals::toString);
+        assertEquals(1, totals.get("egress_connections"), totals::toString);
+        assertEquals(1, totals.get("egress_connection_limit"), totals::toString);
+        assertEquals(1, totals.get("egress_failed"), totals::toString);
+        assertEquals(1, core.close(first.id()).toCompletableFuture().get(5, TimeUnit.SECONDS).get("datagrams_out"));
+        await(() -> core.counters().get("egress_connections") == 0, "the first session's connection closed");
+        SessionPlan third = plan(3, r.address(), Optional.empty()); // the slot is free again
+        core.open(third).toCompletableFuture().get(1, TimeUnit.SECONDS);
+        FakeUnit t = new FakeUnit(core, third.id(), U1);
+        t.deliver(0, sizeOf(0));
+        await(() -> core.counters(third.id()).get("datagrams_out") == 1, "the third session's result sent");
+        assertEquals(1, core.counters().get("egress_connection_limit"));
+    }
+
+    @Test
     void anUnreachableDestinationLosesItsResultsCountedAndSaysWhyInBoundedTime() throws Exception {
         InetSocketAddress nobody;
         try (DatagramSocket s = new DatagramSocket(0, java.net.InetAddress.getLoopbackAddress())) {

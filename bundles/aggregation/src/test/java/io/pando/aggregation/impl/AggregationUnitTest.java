@@ -46,6 +46,28 @@ class AggregationUnitTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
             () -> new AggregationUnit(config(Map.of("egress_port", 70_000))));
         assertEquals("egress.port must be in [0, 65535], got 70000", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+            () -> new AggregationUnit(config(Map.of("artp_max_connections", 0))));
+        assertEquals("artp.max.connections must be in [1, 16777216], got 0", e.getMessage());
+    }
+
+    @Test
+    void theEgressConnectionCapIsConfiguredAndShown() {
+        AggregationUnit unit = new AggregationUnit(config(Map.of("egress_host", "127.0.0.1",
+            "artp_max_connections", 25)));
+        try {
+            assertEquals(25, unit.counters().get("egress_max_connections"));
+            assertEquals(0, unit.counters().get("egress_connection_limit"));
+            assertEquals(0, unit.counters().get("egress_connections"));
+        } finally {
+            unit.deactivate();
+        }
+        AggregationUnit defaults = new AggregationUnit(config(Map.of("egress_host", "127.0.0.1")));
+        try {
+            assertEquals(10_000, defaults.counters().get("egress_max_connections"));
+        } finally {
+            defaults.deactivate();
+        }
     }
 
     @Test

@@ -18,6 +18,12 @@ public interface RouterService {
      * Creates a session and opens it on its units and at the aggregation unit; on return a sender may connect
      * to {@link SessionInfo#ingress()} with the session id.
      *
+     * <p>The report returned is the session as it opens: its {@link SessionInfo#counters() counters} are the
+     * ingress counters (all zero: no sender can have connected yet); {@link SessionInfo#unitCounters()} and
+     * {@link SessionInfo#reorder()} are empty, because the units and the aggregation unit account for a session
+     * from its first datagram on and creating a session does not wait for their event loops to say so.
+     * {@link #session(SessionId)} reports every counter.
+     *
      * @throws IllegalArgumentException if the request names an unknown program or policy or asks for more
      *     units than run
      * @throws RouterException if the router cannot serve the session now

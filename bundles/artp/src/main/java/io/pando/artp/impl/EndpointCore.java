@@ -244,8 +244,8 @@ final class EndpointCore {
         }
         if (live >= cfg.maxConnections) {
             counters[HANDSHAKE_REJECTED.ordinal()]++;
-            sendReset(t, c.initiatorId, from, ErrorCode.SERVER_BUSY, "connection limit " + cfg.maxConnections
-                + " reached", now);
+            counters[CONNECTION_LIMIT.ordinal()]++;
+            sendReset(t, c.initiatorId, from, ErrorCode.SERVER_BUSY, connectionLimit(), now);
             return;
         }
         Connection conn = new Connection(this, false, c.responderId, from, c.sessionId, grant.key(),
@@ -338,6 +338,11 @@ final class EndpointCore {
 
     // ------------------------------------------------------------------ outbound
 
+    /** The reason a connection over the cap is refused, naming the setting. */
+    private String connectionLimit() {
+        return "the endpoint has its maximum of " + cfg.maxConnections + " connections open (maxConnections)";
+    }
+
     CompletionStage<ArtpConnection> connect(InetSocketAddress remote, long sessionId, byte[] key) {
         if (key != null && key.length != 32) {
             CompletableFuture<ArtpConnection> f = new CompletableFuture<>();
@@ -346,9 +351,9 @@ final class EndpointCore {
             return f;
         }
         if (live >= cfg.maxConnections) {
+            counters[CONNECTION_LIMIT.ordinal()]++;
             CompletableFuture<ArtpConnection> f = new CompletableFuture<>();
-            f.completeExceptionally(new ArtpException(ErrorCode.SERVER_BUSY, "connection limit " + cfg.maxConnections
-                + " reached"));
+            f.completeExceptionally(new ArtpException(ErrorCode.SERVER_BUSY, connectionLimit()));
             return f;
         }
         byte[] nonce = new byte[Wire.NONCE];

@@ -36,6 +36,7 @@ import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.HashMap;
@@ -111,6 +112,8 @@ final class DistributionCore implements RouterService, ArtpHandler {
     private static final long HANDOVER_TIMEOUT_S = 30;
     /** How often the ingress loop applies the units' acknowledgements when no datagram comes to do it. */
     private static final long ACK_SWEEP_MS = 5;
+    /** Channels with an acknowledgement not applied yet ({@link #applyAcks()}). */
+    private final java.util.Queue<RetainingChannel> ackPending = new java.util.concurrent.ConcurrentLinkedQueue<>();
     /** How long a session that lost its only unit, with no other to take it, keeps what it holds. */
     static final long HELD_TIMEOUT_MS = 30_000;
 
@@ -118,6 +121,8 @@ final class DistributionCore implements RouterService, ArtpHandler {
     private final EventLoop loop;
     private final String advertisedHost;
     private final long quotaBytes;
+    /** The ingress endpoint's connection cap (senders of all sessions at once), shown in {@link #stats()}. */
+    private final int maxConnections;
     private final AggregationPort aggregation;
     private final Map<UnitId, UnitPort> units = new ConcurrentHashMap<>();
     private final Map<String, LoadBalancingPolicy> policies = new ConcurrentHashMap<>();
@@ -182,6 +187,7 @@ final class DistributionCore implements RouterService, ArtpHandler {
         this.selectedPolicy = loadBalancing;
         this.quotaBytes = quotaBytes;
         this.aggregation = aggregation;
+        this.maxConnections = config.maxConnections;
         this.ingress = ArtpEndpoint.builder().bind(bind).config(config).handler(this).acceptor(this::accept).start();
         this.loop = ingress.eventLoop();
         loop.scheduleAtFixedRate(this::refreshLoads, 0, 50, TimeUnit.MILLISECONDS);
@@ -400,11 +406,11 @@ final class DistributionCore implements RouterService, ArtpHandler {
     public SessionInfo createSession(SessionRequest request) {
         synchronized (admin) {
             List<UnitPort> chosen = chooseUnits(request);
-            Set<String> programs = new TreeSet<>();
-            for (UnitPort u : units.values()) {
-                programs.addAll(u.programs());
-            }
-            if (!programs.contains(request.program())) {
+            if (units.values().stream().noneMatch(u -> u.programs().contains(request.program()))) {
+                Set<String> programs = new TreeSet<>();
+                for (UnitPort u : units.values()) {
+                    programs.addAll(u.programs());
+                }
                 throw new IllegalArgumentException("no active program '" + request.program() + "' is registered; "
                     + "registered: " + programs);
             }
@@ -474,7 +480,9 @@ final class DistributionCore implements RouterService, ArtpHandler {
             LOG.log(Level.INFO, "session {0} ({1}) created: program {2}, units {3}, to {4}, {5}", id, request.name(),
                 request.program(), unitIds, plan.flows().size() == 1 ? request.destination() : plan.flows(),
                 s.grant.isKeyed() ? "keyed" : "unkeyed");
-            return info(s, ingressCounters);
+            // a session nobody could reach yet has accounted nothing at its units or the aggregation unit: its
+            // report says so without a trip to their event loops (RouterService.createSession)
+            return report(s, s.state, ingressCounters, Map.of(), Map.of());
         }
     }
 
@@ -599,9 +607,7 @@ final class DistributionCore implements RouterService, ArtpHandler {
             }
             Map<String, Long> counters = new LinkedHashMap<>(ingressCounters);
             counters.putAll(egress);
-            SessionInfo last = new SessionInfo(id, s.plan.name(), s.plan.program(), SessionState.CLOSED,
-                ingressAddress(), s.plan.destination(), s.candidates, policyName(s), s.created, counters,
-                unitCounters, reorder, s.plan.flows(), s.grant.isKeyed());
+            SessionInfo last = report(s, SessionState.CLOSED, counters, unitCounters, reorder);
             LOG.log(Level.INFO, "session {0} ({1}) closed: {2}; units {3}; reordering {4}", id, s.plan.name(),
                 counters, unitCounters, reorder);
             return last;
@@ -632,10 +638,14 @@ final class DistributionCore implements RouterService, ArtpHandler {
     private SessionInfo info(IngressSession s, Map<String, Long> ingressCounters) {
         Map<String, Long> counters = new LinkedHashMap<>(ingressCounters);
         counters.putAll(aggregation.counters(s.id));
-        Map<UnitId, Map<String, Long>> unitCounters = unitCounters(s);
-        return new SessionInfo(s.id, s.plan.name(), s.plan.program(), s.state, ingressAddress(),
-            s.plan.destination(), s.candidates, policyName(s), s.created, counters, unitCounters,
-            aggregation.reorder(s.id), s.plan.flows(), s.grant.isKeyed());
+        return report(s, s.state, counters, unitCounters(s), aggregation.reorder(s.id));
+    }
+
+    private SessionInfo report(IngressSession s, SessionState state, Map<String, Long> counters,
+            Map<UnitId, Map<String, Long>> unitCounters, Map<String, Long> reorder) {
+        return new SessionInfo(s.id, s.plan.name(), s.plan.program(), state, ingressAddress(), s.plan.destination(),
+            s.candidates, policyName(s), s.created, counters, unitCounters, reorder, s.plan.flows(),
+            s.grant.isKeyed());
     }
 
     /** Each unit's accounting of the session; a unit that cannot answer is reported without counters. */
@@ -917,6 +927,7 @@ final class DistributionCore implements RouterService, ArtpHandler {
         }));
         aggregation.counters().forEach((k, v) -> m.put("aggregation_" + k, v));
         ingress.stats().toMap().forEach((k, v) -> m.put("ingress_" + k, v));
+        m.put("ingress_max_connections", (long) maxConnections);
         return m;
     }
 
@@ -942,13 +953,22 @@ final class DistributionCore implements RouterService, ArtpHandler {
 
     // ---- failure recovery (io.pando.link "Failure"; README "Failure recovery")
 
-    /** Ingress loop: applies the acknowledgements of every unit of every session. */
+    /** Any thread (a unit's): the channel has an acknowledgement the ingress loop has not applied yet. */
+    void ackPending(RetainingChannel c) {
+        ackPending.offer(c);
+    }
+
+    /**
+     * Ingress loop: applies the acknowledgements of the channels that got one since the last sweep (a channel the
+     * session no longer uses, or of a closed session, is skipped). Idle sessions cost the sweep nothing.
+     */
     private void applyAcks() {
-        for (IngressSession s : sessions.values()) {
-            for (UnitChannel c : s.channelArray) {
-                if (c instanceof RetainingChannel r) {
-                    r.applyAcks();
-                }
+        RetainingChannel r;
+        while ((r = ackPending.poll()) != null) {
+            r.sweepQueued.set(false); // an acknowledgement from now on queues the channel again
+            IngressSession s = r.session;
+            if (sessions.get(s.id) == s && Arrays.asList(s.channelArray).contains(r)) {
+                r.applyAcks();
             }
         }
     }

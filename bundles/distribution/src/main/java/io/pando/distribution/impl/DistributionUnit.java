@@ -93,6 +93,12 @@ public class DistributionUnit implements RouterService {
         @AttributeDefinition(name = "Balancer cooldown (s)", description = "A session the balancer moved stays "
             + "where it went for this long, in [0, 86400].")
         long balancer_cooldown_s() default 30;
+
+        /** @return the ingress endpoint's connection cap */
+        @AttributeDefinition(name = "Ingress connection cap", description = "Most ARTP connections the ingress "
+            + "holds at once (the senders of all sessions), in [1, 16777216]. A sender beyond it is refused in the "
+            + "handshake with SERVER_BUSY and the reason, and counted in ingress_connection_limit (pando:stats).")
+        int artp_max_connections() default 10_000;
     }
 
     private final DistributionCore core;
@@ -114,8 +120,17 @@ public class DistributionUnit implements RouterService {
         }
         core = new DistributionCore(new InetSocketAddress(config.ingress_host(), config.ingress_port()),
             config.advertised_host(), config.load_balancing(), config.session_quota_kb() << 10, aggregation,
-            ArtpConfig.defaults());
+            artpConfig(config.artp_max_connections()));
         balancer = new SessionBalancer(this, balancerSettings(config));
+    }
+
+    /** @throws IllegalArgumentException naming the setting if the cap is out of its range */
+    static ArtpConfig artpConfig(int maxConnections) {
+        if (maxConnections < 1 || maxConnections > 1 << 24) {
+            throw new IllegalArgumentException("artp.max.connections must be in [1, 16777216], got "
+                + maxConnections);
+        }
+        return ArtpConfig.builder().maxConnections(maxConnections).build();
     }
 
     /** @throws IllegalArgumentException naming the setting that breaks its rule */

@@ -41,6 +41,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class RetainingChannel implements UnitChannel {
 
     private static final int INITIAL = 64;
+    private static final long[] NO_LONGS = new long[0];
+    private static final int[] NO_INTS = new int[0];
+    private static final ByteBuf[] NO_BUFS = new ByteBuf[0];
 
     final UnitId unit;
     final IngressSession session;
@@ -54,13 +57,15 @@ final class RetainingChannel implements UnitChannel {
     /** The sequence of the unit's last result handed on and how many results it had (unit thread writes). */
     private volatile long lastResultSeq = NO_SEQUENCE;
     private volatile int lastResultCount;
+    /** Whether this channel waits in the ingress loop's sweep queue for its acknowledgement to be applied. */
+    final java.util.concurrent.atomic.AtomicBoolean sweepQueued = new java.util.concurrent.atomic.AtomicBoolean();
 
-    // ingress loop
-    private long[] seqs = new long[INITIAL];
-    private long[] flows = new long[INITIAL];
-    private ByteBuf[] bufs = new ByteBuf[INITIAL];
-    private int[] offsets = new int[INITIAL];
-    private int[] lengths = new int[INITIAL];
+    // ingress loop; the ring's arrays are allocated with the first datagram retained (an idle session has none)
+    private long[] seqs = NO_LONGS;
+    private long[] flows = NO_LONGS;
+    private ByteBuf[] bufs = NO_BUFS;
+    private int[] offsets = NO_INTS;
+    private int[] lengths = NO_INTS;
     private int head;
     private int size;
     private long bytes;
@@ -127,7 +132,7 @@ final class RetainingChannel implements UnitChannel {
     }
 
     private void grow() {
-        int n = seqs.length * 2;
+        int n = Math.max(INITIAL, seqs.length * 2);
         long[] s = new long[n];
         long[] f = new long[n];
         ByteBuf[] b = new ByteBuf[n];
@@ -382,6 +387,9 @@ final class RetainingChannel implements UnitChannel {
         public void processed(long sequence) {
             if (!channel.fenced) {
                 channel.acked = sequence;
+                if (!channel.sweepQueued.get() && channel.sweepQueued.compareAndSet(false, true)) {
+                    channel.session.core.ackPending(channel); // once per sweep, not per acknowledgement
+                }
             }
             aggregation.processed(sequence);
         }

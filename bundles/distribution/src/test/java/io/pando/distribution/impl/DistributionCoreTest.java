@@ -34,6 +34,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -187,6 +188,50 @@ class DistributionCoreTest {
         assertEquals(0, stats.get("policy_missing"));
         assertEquals(2, stats.get("sessions_open"));
         assertEquals(2, stats.get("ingress_connections_opened"));
+    }
+
+    @Test
+    void createAnswersWithTheNewSessionsIngressCountersWithoutAskingTheOtherRoles() throws Exception {
+        List<TestUnit> units = List.of(unit("u1"), unit("u2"));
+        DistributionCore router = core(ArtpConfig.defaults(), units.toArray(new TestUnit[0]));
+        SessionInfo info = router.createSession(request("fresh", 2));
+        assertEquals(0, aggregation.sessionReads.get(), "no trip to the aggregation unit");
+        for (TestUnit u : units) {
+            assertEquals(0, u.channel(info.id()).counterReads.get(), () -> "a trip to unit " + u.id);
+        }
+        assertFalse(info.counters().isEmpty());
+        info.counters().forEach((k, v) -> assertEquals(0L, v, () -> k + " of a session nobody reached yet"));
+        assertEquals(Map.of(), info.unitCounters());
+        assertEquals(Map.of(), info.reorder());
+        List<UnitId> ids = units.stream().map(u -> u.id).toList();
+        assertEquals(ids, info.units());
+
+        SessionInfo now = router.session(info.id()).orElseThrow(); // every counter, from every role
+        assertTrue(now.counters().keySet().containsAll(info.counters().keySet()), now.counters()::toString);
+        assertEquals(0, now.counters().get("results_in"));
+        assertEquals(Set.copyOf(ids), now.unitCounters().keySet());
+        assertEquals(Map.of("out_of_order", 0L), now.reorder());
+    }
+
+    @Test
+    void theIngressConnectionCapRefusesSendersWithTheReasonCountedAndShown() throws Exception {
+        DistributionCore core = core(ArtpConfig.builder().maxConnections(1).build(), unit("u1"));
+        SessionInfo a = core.createSession(request("a", 1));
+        SessionInfo b = core.createSession(request("b", 1));
+        assertEquals(1, core.stats().get("ingress_max_connections"));
+        connect(sender(), a);
+        CompletionException e = assertThrows(CompletionException.class,
+            () -> sender().connect(b.ingress(), b.id().value(), null).toCompletableFuture().join());
+        ArtpException refused = (ArtpException) e.getCause();
+        assertEquals(ErrorCode.SERVER_BUSY, refused.code());
+        assertTrue(refused.getMessage().contains("maximum of 1 connections"), refused.getMessage());
+        Map<String, Long> stats = core.stats();
+        assertEquals(1, stats.get("ingress_connection_limit"), stats::toString);
+        assertEquals(1, stats.get("ingress_connections"), stats::toString);
+        assertEquals(10_000, DistributionUnit.artpConfig(10_000).maxConnections);
+        IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
+            () -> DistributionUnit.artpConfig(0));
+        assertEquals("artp.max.connections must be in [1, 16777216], got 0", bad.getMessage());
     }
 
     /** Sequences 0..n-1 exactly once over the units, strictly alternating units, every datagram intact. */

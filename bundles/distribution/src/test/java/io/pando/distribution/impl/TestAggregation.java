@@ -22,6 +22,8 @@ final class TestAggregation implements AggregationPort {
     final List<SessionId> closed = new CopyOnWriteArrayList<>();
     final Set<String> strategies = Set.of("pass-through", "reorder-window");
     volatile String strategy = "reorder-window";
+    /** Calls of {@link #counters(SessionId)} and {@link #reorder(SessionId)}: trips a real one makes to its loop. */
+    final java.util.concurrent.atomic.AtomicInteger sessionReads = new java.util.concurrent.atomic.AtomicInteger();
     volatile Function<SessionPlan, CompletableFuture<Void>> onOpen = p -> CompletableFuture.completedFuture(null);
 
     TestAggregation(List<String> log) {
@@ -66,11 +68,13 @@ final class TestAggregation implements AggregationPort {
 
     @Override
     public Map<String, Long> counters(SessionId session) {
+        sessionReads.incrementAndGet();
         return Map.of("results_in", 0L);
     }
 
     @Override
     public Map<String, Long> reorder(SessionId session) {
+        sessionReads.incrementAndGet();
         return Map.of("out_of_order", 0L);
     }
 

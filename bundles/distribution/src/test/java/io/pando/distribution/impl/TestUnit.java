@@ -141,6 +141,8 @@ final class TestUnit implements UnitPort {
         volatile int heldAtTakeOver;
         /** The session's CPU time on this unit, as a unit counts it ({@code cpu_ns}). */
         volatile long cpuNanos;
+        /** Calls of {@link #counters()}: trips a real unit makes to its loop. */
+        final java.util.concurrent.atomic.AtomicInteger counterReads = new java.util.concurrent.atomic.AtomicInteger();
 
         Channel(SessionId session) {
             this.session = session;
@@ -198,6 +200,7 @@ final class TestUnit implements UnitPort {
 
         @Override
         public Map<String, Long> counters() {
+            counterReads.incrementAndGet();
             RuntimeException f = stoppedFailure;
             if (f != null) {
                 throw f;

@@ -85,7 +85,7 @@ class ArtpBundleTest {
             exported.put((String) cap.getAttributes().get(org.osgi.framework.namespace.PackageNamespace.PACKAGE_NAMESPACE),
                 (Version) cap.getAttributes().get(org.osgi.framework.namespace.PackageNamespace.CAPABILITY_VERSION_ATTRIBUTE));
         }
-        assertEquals(java.util.Map.of("io.pando.artp", new Version(1, 2, 0), "io.pando.artp.wire", new Version(1, 0, 0)),
+        assertEquals(java.util.Map.of("io.pando.artp", new Version(1, 3, 0), "io.pando.artp.wire", new Version(1, 0, 0)),
             exported);
     }
 
