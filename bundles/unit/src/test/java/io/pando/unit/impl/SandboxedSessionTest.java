@@ -362,6 +362,9 @@ class SandboxedSessionTest {
             if (i % 50 == 49) {
                 Thread.sleep(10);
             }
+            if (i == n / 2 - 1) { // only a timer flushes: the second half needs a second one, however slow the machine
+                await(() -> out.count() == n / 2, 30, n / 2 + " flushed results");
+            }
         }
         await(() -> out.count() == n, 30, n + " flushed results");
         List<RecordingAggregation.Result> results = out.results();
