@@ -280,20 +280,22 @@ public final class Cgroups {
     }
 
     /**
-     * v1 {@code cpu.shares} per reserved CPU: 16 times the weight of a default group or of one nice-0 thread (1024).
+     * v1 {@code cpu.shares} per reserved CPU: twice the weight of a default group or of one nice-0 thread (1024), so
+     * that a sandbox of the default share (half a CPU) weighs what a default group weighs.
      */
-    public static final long V1_SHARES_PER_CPU = 16 * 1024;
-    /** v2 {@code cpu.weight} per reserved CPU: 16 times the weight of a default group (100). */
-    public static final long V2_WEIGHT_PER_CPU = 16 * 100;
+    public static final long V1_SHARES_PER_CPU = 2 * 1024;
+    /** v2 {@code cpu.weight} per reserved CPU: twice the weight of a default group (100). */
+    public static final long V2_WEIGHT_PER_CPU = 2 * 100;
 
     /**
      * The CPU weight of a group reserved {@code cpus}: proportional to the reservation, so that groups share a
-     * contended CPU in proportion to what they reserved (0.2 and 0.6 CPU: 1 : 3), and 16 times the kernel's default
-     * weight per reserved CPU, so that a group still gets its reservation when other work competes: a group of
-     * {@code c} CPUs (c &le; 1) keeps at least {@code c} of a CPU against up to {@code 16 (1 - c)} busy default-weight
-     * (nice 0, or default groups) competitors on that CPU — 8 for half a CPU. The group's quota (its cap) bounds
-     * what the weight can take from others: never more than the reservation. Clamped to the kernel's range: v1
-     * {@code cpu.shares} 16384 per CPU in [2, 262144], v2 {@code cpu.weight} 1600 per CPU in [1, 10000].
+     * contended CPU in proportion to what they reserved (0.2 and 0.6 CPU: 1 : 3), and a reserved CPU weighs what two
+     * busy nice-0 threads (or default groups) weigh: a group of {@code c} CPUs keeps its {@code c} against up to
+     * {@code 2 (1 - c)} such competitors on its CPU. Not more, because the groups are created inside the router's own
+     * cgroup, where a heavier sandbox would take the CPU from the router's own threads (the data path of every
+     * session; a sandbox restarting after a crash burns a CPU-second starting its JVM). The group's quota (its cap)
+     * bounds what the weight can take from others: never more than the reservation. Clamped to the kernel's range:
+     * v1 {@code cpu.shares} 2048 per CPU in [2, 262144], v2 {@code cpu.weight} 200 per CPU in [1, 10000].
      *
      * @param version the layout
      * @param cpus the reserved CPUs, &gt; 0

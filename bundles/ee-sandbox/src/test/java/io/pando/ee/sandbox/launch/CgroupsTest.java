@@ -80,15 +80,16 @@ class CgroupsTest {
 
     @Test
     void weightIsProportionalToTheReservedShareWithinTheKernelRange() {
-        assertEquals(8192, Cgroups.weightFor(Cgroups.Version.V1, 0.5));
-        assertEquals(16384, Cgroups.weightFor(Cgroups.Version.V1, 1.0));
-        assertEquals(3277, Cgroups.weightFor(Cgroups.Version.V1, 0.2));
-        assertEquals(9830, Cgroups.weightFor(Cgroups.Version.V1, 0.6));
-        assertEquals(164, Cgroups.weightFor(Cgroups.Version.V1, 0.01));
+        assertEquals(1024, Cgroups.weightFor(Cgroups.Version.V1, 0.5));
+        assertEquals(2048, Cgroups.weightFor(Cgroups.Version.V1, 1.0));
+        assertEquals(410, Cgroups.weightFor(Cgroups.Version.V1, 0.2));
+        assertEquals(1229, Cgroups.weightFor(Cgroups.Version.V1, 0.6));
+        assertEquals(20, Cgroups.weightFor(Cgroups.Version.V1, 0.01));
         assertEquals(2, Cgroups.weightFor(Cgroups.Version.V1, 0.0001));
-        assertEquals(262_144, Cgroups.weightFor(Cgroups.Version.V1, 64));
-        assertEquals(800, Cgroups.weightFor(Cgroups.Version.V2, 0.5));
-        assertEquals(16, Cgroups.weightFor(Cgroups.Version.V2, 0.01));
+        assertEquals(131_072, Cgroups.weightFor(Cgroups.Version.V1, 64));
+        assertEquals(262_144, Cgroups.weightFor(Cgroups.Version.V1, 200));
+        assertEquals(100, Cgroups.weightFor(Cgroups.Version.V2, 0.5));
+        assertEquals(2, Cgroups.weightFor(Cgroups.Version.V2, 0.01));
         assertEquals(1, Cgroups.weightFor(Cgroups.Version.V2, 0.0001));
         assertEquals(10_000, Cgroups.weightFor(Cgroups.Version.V2, 64));
     }
