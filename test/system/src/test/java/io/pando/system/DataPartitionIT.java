@@ -46,6 +46,7 @@ class DataPartitionIT {
     private static final long BOOT_SECONDS = 300;
     private static final long STALL_SECONDS = 120;
     private static final String NET = "10.78.0";
+    private static final Pattern REPLACED = Pattern.compile("(?m)^(\\S+) \\|.*session (\\S+) re-placed on unit (\\S+)");
     private static final Pattern RESEND = Pattern.compile(
         "(?m)^(\\S+) \\|.*session (\\S+): unit (\\S+) .*; ([\\d,]+) datagrams it had not finished went");
 
@@ -130,6 +131,11 @@ class DataPartitionIT {
                     if (Double.isNaN(firstResendMs)) {
                         firstResendMs = at;
                     }
+                }
+                Matcher rp = REPLACED.matcher(a.log().substring(logFrom));
+                while (rp.find()) {
+                    resends.add(String.format(Locale.ROOT, "re-placed on %s %.0f ms after the heal (held ones given)",
+                        rp.group(3), StreamRecovery.msSince(healed, rp.group(1))));
                 }
                 long gapMs = StreamRecovery.longestGapMs(JsonValue.list(r.recv(), "intervals"), BIN_MS);
                 assertTrue(inBefore < COUNT * 19 / 20, "the cut came mid-stream: " + inBefore + " datagrams in before");
