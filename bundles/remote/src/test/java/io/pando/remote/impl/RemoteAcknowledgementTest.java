@@ -178,7 +178,7 @@ class RemoteAcknowledgementTest {
             server.localAddress(), ANY, (unit, props) -> {
                 ports.put(unit.id(), unit);
                 return () -> ports.remove(unit.id());
-            }, artp, alloc, 20, 400, attachments);
+            }, artp, alloc, 20, 400, RemoteUnits.DEFAULT_STALL_MS, attachments);
         toStop.add(remote::stop);
         await("both units registered", () -> ports.size() == 2, 10);
 
