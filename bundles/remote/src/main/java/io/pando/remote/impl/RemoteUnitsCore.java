@@ -166,6 +166,11 @@ final class RemoteUnitsCore implements ArtpHandler {
         return maxBackoffMillis;
     }
 
+    /** @return the unit nodes, in configuration order */
+    List<RemoteNode> nodes() {
+        return List.copyOf(nodes);
+    }
+
     long stallMillis() {
         return stallMillis;
     }
