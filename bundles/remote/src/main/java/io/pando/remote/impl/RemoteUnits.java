@@ -26,7 +26,7 @@ public class RemoteUnits {
 
     static final String PID = "io.pando.remote.units";
     /** The default floor of the data-path rule for a hung unit node, {@code stall.ms}. */
-    static final long DEFAULT_STALL_MS = 500;
+    static final long DEFAULT_STALL_MS = 300;
 
     /** Configuration of the remote units. */
     @ObjectClassDefinition(name = "Pando remote units",
