@@ -33,7 +33,9 @@ import java.util.concurrent.atomic.LongAdder;
  * the distribution unit retains every data datagram until the unit acknowledges it; a datagram that can no longer be
  * sent (the connection ended: the unit node died, or ARTP gave up on it) then makes {@link #deliver} throw, which
  * tells the distribution unit that the unit is dead, at the next datagram rather than at the next poll. Otherwise
- * the datagram is counted as lost ({@code remote_lost}).
+ * the datagram is counted as lost ({@code remote_lost}). Such a channel is also watched for a node that hangs
+ * ({@link RemoteNode}'s stall check, which reads {@link #outstanding} and the link's counters and {@link #stalled
+ * resets} the connection): the ingress loop's only extra cost is one volatile write per data datagram.
  *
  * <p><b>Threads.</b> {@link #deliver} runs on the distribution unit's ingress loop and takes no lock; writability
  * events come on the ARTP endpoint's loop; the congestion flag is the only state they share.
