@@ -101,7 +101,8 @@ class UnitNodeFailureIT {
 
     /** What a round measured. */
     private record Round(String unit, long inBefore, Instant[] fault, ArtpStream.Result stream,
-            Map<String, Object> info, Map<String, Object> counters, String log, double toResendMs, long gapMs) {
+            Map<String, Object> info, Map<String, Object> counters, String log, double toResendMs, long gapMs,
+            long falseAlarms) {
 
         /** @return ms from the fault to the first karaf.log line of node A that {@code line} matches for the unit */
         double msToLog(Pattern line, int port) {
@@ -122,10 +123,14 @@ class UnitNodeFailureIT {
 
     /**
      * One round: a round-robin session over b1 and c1 carries a paced stream; at a random moment after a twentieth
-     * went through, {@code fault} strikes the victim. The receiver must get every datagram exactly once.
+     * went through, {@code fault} strikes the victim. The receiver must get every datagram exactly once. Counts the
+     * survivor's false alarms: its node declared hung by node A during the round although it ran (a starved node on
+     * a loaded machine); each is one more unit failure of the session, and must lose nothing either.
      */
     private static Round round(String name, int port, KarafNode victim, Fault fault) throws Exception {
         String unit = victim == b ? "b1" : "c1";
+        String survivor = victim == b ? "c1" : "b1";
+        long survivorStalls = stallDetections(survivor);
         try (ArtpStream stream = ArtpStream.receive(a, name, port, COUNT, null, BIN_MS)) {
             Map<String, Object> session = a.consoleJson("pando:session-create --name unit" + name + " --program "
                 + "passthrough --to 127.0.0.1:" + stream.port + " --units 2 --policy round-robin --json");
@@ -156,7 +161,7 @@ class UnitNodeFailureIT {
                 + a.home.resolve("data/log/karaf.log"));
             a.consoleOk("pando:session-close --json " + id);
             return new Round(unit, inBefore, at, r, info, JsonValue.obj(info, "counters"), log, toResendMs,
-                longestGapMs(JsonValue.list(r.recv(), "intervals")));
+                longestGapMs(JsonValue.list(r.recv(), "intervals")), stallDetections(survivor) - survivorStalls);
         }
     }
 
@@ -171,19 +176,21 @@ class UnitNodeFailureIT {
             Round r = round("fail-" + i, 18730 + i, victim, v -> new Instant[] {v.kill()});
             long resent = JsonValue.num(r.counters, "resent_after_unit_failure");
             resentTotal += resent;
-            assertEquals(1, JsonValue.num(r.counters, "unit_failures"), "the killed unit failed once: " + r.counters);
+            assertEquals(1 + r.falseAlarms, JsonValue.num(r.counters, "unit_failures"),
+                "the killed unit failed once (and the survivor at each false alarm): " + r.counters);
             assertEquals(List.of(victim == b ? "c1" : "b1"), JsonValue.list(r.info, "units"),
                 "the session goes on on the survivor: " + r.info);
             String f = String.format(Locale.ROOT, "round %d: killed %s (unit %s) after >= %d datagrams; %d datagrams "
                 + "x %d B (sender paced at %d/s, receiver got %.0f/s) all arrived once; longest arrival gap %d "
                 + "ms, latency max %.0f ms; kill to control connection lost %.1f ms, to resend %.1f ms; resent %d, "
                 + "already delivered %d, duplicates suppressed %d, late from the dead unit %d, recovery %d us, "
-                + "retained bytes high water %d", i, victim.name, r.unit, r.inBefore, COUNT, SIZE, RATE,
+                + "retained bytes high water %d; false alarms on the survivor %d", i, victim.name, r.unit, r.inBefore,
+                COUNT, SIZE, RATE,
                 JsonValue.dbl(r.stream.recv(), "datagrams_per_s"), r.gapMs, r.latencyMaxMs(),
                 r.msToLog(LOST, controlPort(victim)), r.toResendMs, resent,
                 num(r.counters, "recovered_already_delivered"), num(r.counters, "duplicates_suppressed"),
                 num(r.counters, "late_from_failed_unit"), num(r.counters, "recovery_us_max"),
-                num(r.counters, "retained_bytes_high_water"));
+                num(r.counters, "retained_bytes_high_water"), r.falseAlarms);
             System.out.println("[unitfail] " + f);
             figures.add(f);
             startUnitNode(victim);
@@ -210,33 +217,43 @@ class UnitNodeFailureIT {
                 + "%d datagrams x %d B (sender paced at %d/s, receiver got %.0f/s) all arrived once; longest "
                 + "arrival gap %d ms, latency max %.0f ms; stop to declared hung %.1f ms, to resend %.1f ms; stall "
                 + "detections %d; unit failures %d, resent %d, already delivered %d, duplicates suppressed %d, late "
-                + "from the failed unit %d; units now %s", i, victim.name, r.unit,
+                + "from the failed unit %d; units now %s; false alarms on the survivor %d", i, victim.name, r.unit,
                 Duration.between(r.fault[0], r.fault[1]).toNanos() / 1e9, r.inBefore, COUNT, SIZE, RATE,
                 JsonValue.dbl(r.stream.recv(), "datagrams_per_s"), r.gapMs, r.latencyMaxMs(), toDetectMs,
                 r.toResendMs, stalls, num(r.counters, "unit_failures"), num(r.counters, "resent_after_unit_failure"),
                 num(r.counters, "recovered_already_delivered"), num(r.counters, "duplicates_suppressed"),
-                num(r.counters, "late_from_failed_unit"), JsonValue.list(r.info, "units"));
+                num(r.counters, "late_from_failed_unit"), JsonValue.list(r.info, "units"), r.falseAlarms);
             System.out.println("[unitfail] " + f);
             figures.add(f);
             assertEquals(1, stalls, "declared hung by the data-path rule, once: " + f);
             assertTrue(toDetectMs < 1_000, "declared hung within 1 s of the stop: " + f);
             assertTrue(r.toResendMs < 1_000, "its datagrams given to the other unit within 1 s of the stop: " + f);
             assertTrue(r.gapMs < 1_000, "the stream never stopped for 1 s: " + f);
-            assertEquals(1, num(r.counters, "unit_failures"), "the frozen unit failed once: " + f);
+            assertEquals(1 + r.falseAlarms, num(r.counters, "unit_failures"), "the frozen unit failed once: " + f);
             assertTrue(num(r.counters, "resent_after_unit_failure") > 0, "what it held was given again: " + f);
         }
         System.out.println("[unitfail] frozen summary:\n  " + String.join("\n  ", figures));
         assertNoLeaks();
     }
 
-    /** @return node A's count of data-path stall detections for the unit's node ({@code pando:units}) */
+    /**
+     * @return node A's count of data-path stall detections for the unit's node ({@code pando:units}), once A lists
+     *     the unit (it may be reconnecting after a false alarm)
+     */
     private static long stallDetections(String unit) throws Exception {
-        for (Map<String, Object> u : a.console("pando:units --json").jsonArray()) {
-            if (unit.equals(u.get("id"))) {
-                return JsonValue.num(u, "counters", "remote_node_stall_detections");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        do {
+            KarafNode.Console units = a.console("pando:units --json");
+            if (units.exit() == 0) {
+                for (Map<String, Object> u : units.jsonArray()) {
+                    if (unit.equals(u.get("id"))) {
+                        return JsonValue.num(u, "counters", "remote_node_stall_detections");
+                    }
+                }
             }
-        }
-        throw new AssertionError("node A lists no unit " + unit);
+            Thread.sleep(200);
+        } while (System.nanoTime() < deadline);
+        throw new AssertionError("node A lists no unit " + unit + " within 60 s");
     }
 
     private static int controlPort(KarafNode n) {

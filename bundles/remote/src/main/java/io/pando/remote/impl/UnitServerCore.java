@@ -87,6 +87,7 @@ final class UnitServerCore implements ArtpHandler {
     private final LongAdder controlNotForwarded = new LongAdder();
     private final LongAdder sessionsOpened = new LongAdder();
     private final LongAdder sessionsClosed = new LongAdder();
+    private final LongAdder sessionsAbandoned = new LongAdder();
 
     /**
      * Binds the control port and the data endpoint.
@@ -316,8 +317,18 @@ final class UnitServerCore implements ArtpHandler {
                 s.connection = null;
             }
             if (code != ErrorCode.NO_ERROR && !s.closing.get()) {
+                // Nothing reattaches a data connection: the distribution node has given this unit up for the
+                // session (its datagrams went to other units, README "Failure"). Close the session here, so that
+                // the unit can be given the session again later (after a false alarm, or once this node is back).
+                sessionsAbandoned.increment();
                 LOG.log(Level.WARNING, "unit server: the data connection of session {0} on unit {1} from {2} "
-                    + "ended: {3} {4}", s.key.session(), s.key.unit(), connection.remoteAddress(), code, reason);
+                    + "ended: {3} {4}; the session is closed on the unit", s.key.session(), s.key.unit(),
+                    connection.remoteAddress(), code, reason);
+                try {
+                    admin.execute(() -> closeSession(s));
+                } catch (java.util.concurrent.RejectedExecutionException e) {
+                    // stopping: every session is closed anyway
+                }
             }
         }
     }
@@ -485,6 +496,7 @@ final class UnitServerCore implements ArtpHandler {
         m.put("sessions", (long) sessions.size());
         m.put("sessions_opened", sessionsOpened.sum());
         m.put("sessions_closed", sessionsClosed.sum());
+        m.put("sessions_abandoned", sessionsAbandoned.sum());
         m.put("requests", requests.sum());
         m.put("bad_requests", badRequests.sum());
         m.put("bad_frames", badFrames.sum());

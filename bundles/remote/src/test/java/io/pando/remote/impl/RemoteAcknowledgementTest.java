@@ -202,6 +202,7 @@ class RemoteAcknowledgementTest {
         final EchoUnit b1 = new EchoUnit("b1");
         final EchoUnit c1 = new EchoUnit("c1");
         final FreezableRelay relay;
+        final UnitServerCore nodeC;
         final DistributionNode d;
         final RecordingPort distribution = new RecordingPort();
         final SessionPlan plan = plan(List.of(b1.id, c1.id));
@@ -209,8 +210,8 @@ class RemoteAcknowledgementTest {
         final UnitChannel toC;
 
         TwoNodes(int n) throws Exception {
-            UnitServerCore c = unitServer(c1);
-            relay = new FreezableRelay(c.controlAddress(), c.dataAddress());
+            nodeC = unitServer(c1);
+            relay = new FreezableRelay(nodeC.controlAddress(), nodeC.dataAddress());
             toStop.add(relay);
             d = distributionNode(List.of(node(unitServer(b1)), relay.node()));
             await("both units registered", () -> d.ports.size() == 2, 10);
@@ -263,6 +264,14 @@ class RemoteAcknowledgementTest {
         t.relay.thaw();
         await("c1 back once its node answers", () -> t.d.ports.containsKey(t.c1.id), 15);
         assertEquals(1L, t.counters(1).get("stall_detections"), t.counters(1).toString());
+        // its unit server closed the session when the reset reached it: c1 can be given the session again
+        await("the session closed on c1", () -> t.nodeC.counters().get("sessions") == 0, 10);
+        assertEquals(1L, t.nodeC.counters().get("sessions_abandoned"), t.nodeC.counters().toString());
+        UnitChannel again = t.d.ports.get(t.c1.id).open(t.plan, t.distribution, new RecordingEvents());
+        long next = seq + 1;
+        again.deliver(next, Fakes.payload(alloc, next), false);
+        await("c1 serves the session again", () -> t.distribution.acked.get(t.c1.id).get() == next, 10);
+        again.close().toCompletableFuture().get(30, TimeUnit.SECONDS);
         t.toB.close().toCompletableFuture().get(30, TimeUnit.SECONDS);
     }
 
