@@ -131,6 +131,7 @@ class UnitNodeFailureIT {
         String unit = victim == b ? "b1" : "c1";
         String survivor = victim == b ? "c1" : "b1";
         long survivorStalls = stallDetections(survivor);
+        int logStart = a.log().length();
         try (ArtpStream stream = ArtpStream.receive(a, name, port, COUNT, null, BIN_MS)) {
             Map<String, Object> session = a.consoleJson("pando:session-create --name unit" + name + " --program "
                 + "passthrough --to 127.0.0.1:" + stream.port + " --units 2 --policy round-robin --json");
@@ -148,21 +149,57 @@ class UnitNodeFailureIT {
             assertTrue(inBefore < COUNT * 19 / 20, "the fault came mid-stream: " + inBefore + " datagrams in before");
 
             Map<String, Object> info = a.consoleJson("pando:session-info --json " + id);
-            String log = a.log().substring(logFrom);
-            Matcher m = RESEND.matcher(log);
-            double toResendMs = Double.NaN;
-            while (m.find()) {
-                if (m.group(3).equals(unit)) {
-                    toResendMs = msSince(at[0], m.group(1));
-                    break;
-                }
+            String all = a.log();
+            if (!Double.isNaN(resendMs(all.substring(logStart, logFrom), id, unit, at[0]))) {
+                System.out.println("[unitfail] " + name + ": a false alarm took " + unit + " out of the session before "
+                    + "the fault (nothing lost); the round is run again");
+                a.consoleOk("pando:session-close --json " + id);
+                return null;
             }
+            String log = all.substring(logFrom);
+            double toResendMs = resendMs(log, id, unit, at[0]);
             assertFalse(Double.isNaN(toResendMs), "A logged the recovery of " + unit + "; karaf.log "
                 + a.home.resolve("data/log/karaf.log"));
             a.consoleOk("pando:session-close --json " + id);
             return new Round(unit, inBefore, at, r, info, JsonValue.obj(info, "counters"), log, toResendMs,
                 longestGapMs(JsonValue.list(r.recv(), "intervals")), stallDetections(survivor) - survivorStalls);
         }
+    }
+
+    /** @return ms from {@code from} to the first resend of the unit's datagrams of the session in {@code log}, or NaN */
+    private static double resendMs(String log, String session, String unit, Instant from) {
+        Matcher m = RESEND.matcher(log);
+        while (m.find()) {
+            if (m.group(2).equals(session) && m.group(3).equals(unit)) {
+                return msSince(from, m.group(1));
+            }
+        }
+        return Double.NaN;
+    }
+
+    /**
+     * A {@link #round}, run again (at most twice) when a false alarm took the victim's unit out of the session before
+     * the fault struck (then the round measured nothing about the fault); {@code restore} brings the victim back
+     * before another try.
+     */
+    private static Round roundDespiteFalseAlarms(String name, int port, KarafNode victim, Fault fault,
+            Restore restore) throws Exception {
+        for (int attempt = 0; attempt < 3; attempt++) {
+            if (attempt > 0) {
+                restore.run(victim);
+            }
+            a.awaitUnits(List.of("b1", "c1"), 120);
+            Round r = round(attempt == 0 ? name : name + "-again-" + attempt, port, victim, fault);
+            if (r != null) {
+                return r;
+            }
+        }
+        throw new AssertionError(name + ": three false alarms in a row took the victim out of the session before the "
+            + "fault");
+    }
+
+    private interface Restore {
+        void run(KarafNode victim) throws Exception;
     }
 
     @Test
@@ -172,8 +209,8 @@ class UnitNodeFailureIT {
         KarafNode[] victims = {b, c, b};
         for (int i = 0; i < victims.length; i++) {
             KarafNode victim = victims[i];
-            a.awaitUnits(List.of("b1", "c1"), 120);
-            Round r = round("fail-" + i, 18730 + i, victim, v -> new Instant[] {v.kill()});
+            Round r = roundDespiteFalseAlarms("fail-" + i, 18730 + i, victim, v -> new Instant[] {v.kill()},
+                UnitNodeFailureIT::startUnitNode);
             long resent = JsonValue.num(r.counters, "resent_after_unit_failure");
             resentTotal += resent;
             assertEquals(1 + r.falseAlarms, JsonValue.num(r.counters, "unit_failures"),
@@ -206,10 +243,10 @@ class UnitNodeFailureIT {
         KarafNode[] victims = {c, b, c};
         for (int i = 0; i < victims.length; i++) {
             KarafNode victim = victims[i];
-            a.awaitUnits(List.of("b1", "c1"), 120);
             String unit = victim == b ? "b1" : "c1";
             long stallsBefore = stallDetections(unit);
-            Round r = round("frozen-" + i, 18740 + i, victim, v -> v.pause(5_000)); // SIGSTOP, 5 s, SIGCONT
+            Round r = roundDespiteFalseAlarms("frozen-" + i, 18740 + i, victim, v -> v.pause(5_000), // SIGSTOP, 5 s
+                v -> { });
             double toDetectMs = r.msToLog(STALLED, controlPort(victim));
             a.awaitUnits(List.of("b1", "c1"), 120); // back once it runs again
             long stalls = stallDetections(unit) - stallsBefore;
@@ -225,7 +262,7 @@ class UnitNodeFailureIT {
                 num(r.counters, "late_from_failed_unit"), JsonValue.list(r.info, "units"), r.falseAlarms);
             System.out.println("[unitfail] " + f);
             figures.add(f);
-            assertEquals(1, stalls, "declared hung by the data-path rule, once: " + f);
+            assertTrue(stalls >= 1, "declared hung by the data-path rule: " + f); // more: an earlier false alarm
             assertTrue(toDetectMs < 1_000, "declared hung within 1 s of the stop: " + f);
             assertTrue(r.toResendMs < 1_000, "its datagrams given to the other unit within 1 s of the stop: " + f);
             assertTrue(r.gapMs < 1_000, "the stream never stopped for 1 s: " + f);
