@@ -133,7 +133,9 @@ class DataPartitionIT {
                     }
                 }
                 Matcher rp = REPLACED.matcher(a.log().substring(logFrom));
+                boolean replaced = false;
                 while (rp.find()) {
+                    replaced = true;
                     resends.add(String.format(Locale.ROOT, "re-placed on %s %.0f ms after the heal (held ones given)",
                         rp.group(3), StreamRecovery.msSince(healed, rp.group(1))));
                 }
@@ -153,6 +155,13 @@ class DataPartitionIT {
                 figures.add(f);
                 assertFalse(resends.isEmpty(), "A gave the cut-off unit's datagrams to another unit; karaf.log "
                     + a.home.resolve("data/log/karaf.log"));
+                if (victim == a) {
+                    assertTrue(replaced, "the session was re-placed on a unit node once the partition healed: " + f);
+                } else {
+                    // the other unit's half keeps flowing, and the cut-off one's is given to it (declared hung on
+                    // the data path, remote README "Failure"): the stream never stops for a second
+                    assertTrue(gapMs < 1000, "traffic resumed within 1 s: " + f);
+                }
                 a.consoleOk("pando:session-close --json " + id);
             }
         }
