@@ -73,7 +73,15 @@ final class ArtpStream implements AutoCloseable {
 
     /** {@link #send(String, int, int)} into a keyed session: {@code keyHex} is its 32-byte key in hex. */
     void send(String session, int size, int rate, String keyHex) throws IOException {
-        List<String> args = new ArrayList<>(List.of("artp", "send", "--to", "127.0.0.1:" + node.ingressPort,
+        send(KarafNode.LOOPBACK + ":" + node.ingressPort, session, size, rate, keyHex);
+    }
+
+    /**
+     * {@link #send(String, int, int, String)} to the ingress {@code HOST:PORT} (the one OPENED named, which may be
+     * another node's than this stream's).
+     */
+    void send(String ingress, String session, int size, int rate, String keyHex) throws IOException {
+        List<String> args = new ArrayList<>(List.of("artp", "send", "--to", ingress,
             "--session", session, "--count", Integer.toString(count), "--size", Integer.toString(size),
             "--timeout", "150", "--json"));
         if (keyHex != null) {
@@ -132,6 +140,24 @@ final class ArtpStream implements AutoCloseable {
             assertEquals(0, JsonValue.num(recv, "duplicates"), "duplicates" + ctx);
             assertEquals(0, JsonValue.num(recv, "corrupt"), "corrupt" + ctx);
             assertEquals(0, recvExit, "recv exit status" + ctx);
+        }
+
+        /**
+         * @param binMs the receiver's {@code --interval-ms}
+         * @return the longest run of bins without an arrival between the first and the last arrival, in ms
+         */
+        long longestGapMs(int binMs) {
+            long longest = 0;
+            long run = 0;
+            for (Object o : JsonValue.list(recv, "intervals")) {
+                if (((Number) o).longValue() == 0) {
+                    run++;
+                } else {
+                    longest = Math.max(longest, run);
+                    run = 0;
+                }
+            }
+            return longest * binMs;
         }
 
         /**

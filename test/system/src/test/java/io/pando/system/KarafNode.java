@@ -517,6 +517,100 @@ final class KarafNode implements AutoCloseable {
         return new Instant[] {stopped, Instant.now()};
     }
 
+    /**
+     * @return the session's {@code datagrams_in} on this node's router once it is at least {@code min} (polled through
+     *     the console for up to {@code seconds})
+     */
+    long awaitDatagramsIn(String session, long min, long seconds) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        long in = 0;
+        while (System.nanoTime() < deadline) {
+            in = JsonValue.num(consoleJson("pando:session-info --json " + session), "counters", "datagrams_in");
+            if (in >= min) {
+                return in;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError(name + ": the stream of session " + session + " did not start: " + in
+            + " datagrams in after " + seconds + " s");
+    }
+
+    /** {@link #awaitDatagramsIn(String, long, long)} for up to 120 s. */
+    long awaitDatagramsIn(String session, long min) throws Exception {
+        return awaitDatagramsIn(session, min, 120);
+    }
+
+    /**
+     * @return the time of the first karaf.log line at or after {@code after} that contains both texts
+     *     ({@code second} may be empty)
+     */
+    Instant logTime(Instant after, String first, String second) {
+        Instant notBefore = after.minusMillis(1); // the log has millisecond timestamps
+        for (String line : log().lines().toList()) {
+            if (!line.contains(first) || !line.contains(second)) {
+                continue;
+            }
+            Optional<Instant> t = lineTime(line);
+            if (t.isPresent() && !t.get().isBefore(notBefore)) {
+                return t.get();
+            }
+        }
+        throw new AssertionError(name + ": no karaf.log line with '" + first + "' and '" + second + "' after "
+            + after + ": see " + home.resolve("data/log/karaf.log"));
+    }
+
+    /** @return the time of a karaf.log line ({@code 2026-11-26T02:21:19,400 | ...}, the JVM's time zone) */
+    static Optional<Instant> lineTime(String line) {
+        int bar = line.indexOf(" |");
+        if (bar < 0) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(java.time.LocalDateTime.parse(line.substring(0, bar).strip().replace(',', '.'))
+                .atZone(java.time.ZoneId.systemDefault()).toInstant());
+        } catch (java.time.format.DateTimeParseException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** A task on one node, for {@link #onEach}. */
+    interface Task<T> {
+        T run(KarafNode n) throws Exception;
+    }
+
+    /**
+     * Runs a task on each node at once on {@code pool}.
+     *
+     * @return the results in the nodes' order; fails with the first failure (the others suppressed in it)
+     */
+    static <T> List<T> onEach(java.util.concurrent.ExecutorService pool, List<KarafNode> nodes, Task<T> task)
+        throws Exception {
+        List<java.util.concurrent.Future<T>> futures = new ArrayList<>();
+        for (KarafNode n : nodes) {
+            java.util.concurrent.Callable<T> c = () -> task.run(n);
+            futures.add(pool.submit(c));
+        }
+        List<T> results = new ArrayList<>();
+        Throwable failed = null;
+        for (java.util.concurrent.Future<T> f : futures) {
+            try {
+                results.add(f.get());
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (failed == null) {
+                    failed = e.getCause();
+                } else {
+                    failed.addSuppressed(e.getCause());
+                }
+            }
+        }
+        if (failed instanceof Exception e) {
+            throw e;
+        } else if (failed instanceof Error e) {
+            throw e;
+        }
+        return results;
+    }
+
     /** @return the node's karaf.log so far */
     String log() {
         try {

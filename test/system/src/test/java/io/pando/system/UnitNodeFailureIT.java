@@ -14,7 +14,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -107,7 +106,7 @@ class UnitNodeFailureIT {
                 stream.send(id, SIZE, RATE);
                 // the stream lasts COUNT / RATE = 10 s once the sender runs (far longer on a loaded machine, where
                 // a console call also takes seconds): kill at a random moment after a twentieth went through
-                long inBefore = awaitDatagramsIn(id, COUNT / 20);
+                long inBefore = a.awaitDatagramsIn(id, COUNT / 20);
                 Thread.sleep(ThreadLocalRandom.current().nextInt(1000));
                 int logFrom = a.log().length();
                 Instant killed = victim.kill();
@@ -137,7 +136,7 @@ class UnitNodeFailureIT {
                         break;
                     }
                 }
-                long gapMs = longestGapMs(JsonValue.list(r.recv(), "intervals"));
+                long gapMs = r.longestGapMs(BIN_MS);
                 assertTrue(inBefore < COUNT * 19 / 20, "the kill came mid-stream: " + inBefore + " datagrams in before");
                 String f = String.format(Locale.ROOT, "round %d: killed %s (unit %s) after >= %d datagrams; %d datagrams "
                     + "x %d B (sender paced at %d/s, receiver got %.0f/s) all arrived once; longest arrival gap %d "
@@ -178,7 +177,7 @@ class UnitNodeFailureIT {
                 String id = JsonValue.str(session, "id");
                 assertEquals(List.of("b1", "c1"), JsonValue.list(session, "units"), session.toString());
                 stream.send(id, SIZE, RATE);
-                long inBefore = awaitDatagramsIn(id, COUNT / 20);
+                long inBefore = a.awaitDatagramsIn(id, COUNT / 20);
                 Thread.sleep(ThreadLocalRandom.current().nextInt(1000));
                 int logFrom = a.log().length();
                 Instant[] paused = victim.pause(5_000); // SIGSTOP, 5 s, SIGCONT
@@ -195,7 +194,7 @@ class UnitNodeFailureIT {
                         break;
                     }
                 }
-                long gapMs = longestGapMs(JsonValue.list(r.recv(), "intervals"));
+                long gapMs = r.longestGapMs(BIN_MS);
                 assertTrue(inBefore < COUNT * 19 / 20, "the stop came mid-stream: " + inBefore + " datagrams in before");
                 String f = String.format(Locale.ROOT, "round %d: froze %s (unit %s) for %.1f s after >= %d datagrams; "
                     + "%d datagrams x %d B (sender paced at %d/s, receiver got %.0f/s) all arrived once; longest "
@@ -217,20 +216,6 @@ class UnitNodeFailureIT {
         }
     }
 
-    /** @return the session's datagrams_in once it is at least {@code min} (polled through the console) */
-    private static long awaitDatagramsIn(String session, long min) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        long in = 0;
-        while (System.nanoTime() < deadline) {
-            in = JsonValue.num(a.consoleJson("pando:session-info --json " + session), "counters", "datagrams_in");
-            if (in >= min) {
-                return in;
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("the stream did not start: " + in + " datagrams in after 120 s");
-    }
-
     /** @return milliseconds from {@code from} to the time of a karaf.log line */
     private static double msSince(Instant from, String logTime) {
         Instant at = LocalDateTime.parse(logTime, LOG_TIME).atZone(ZoneId.systemDefault()).toInstant();
@@ -240,20 +225,5 @@ class UnitNodeFailureIT {
     private static long num(Map<String, Object> counters, String name) {
         Object v = counters.get(name);
         return v instanceof Number n ? n.longValue() : -1;
-    }
-
-    /** @return the longest run of empty bins between the first and the last arrival, in milliseconds */
-    private static long longestGapMs(List<Object> intervals) {
-        long longest = 0;
-        long run = 0;
-        for (Object o : intervals) {
-            if (((Number) o).longValue() == 0) {
-                run++;
-            } else {
-                longest = Math.max(longest, run);
-                run = 0;
-            }
-        }
-        return longest * BIN_MS;
     }
 }
