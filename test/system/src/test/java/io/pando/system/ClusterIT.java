@@ -1,11 +1,14 @@
 package io.pando.system;
 
+import static io.pando.system.Figures.figures;
+import static io.pando.system.Figures.max;
+import static io.pando.system.Figures.secondsAfter;
+import static io.pando.system.Figures.since;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -16,8 +19,6 @@ import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
-import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -542,58 +543,9 @@ class ClusterIT {
         return KarafNode.onEach(POOL, nodes, task);
     }
 
-    /**
-     * Polls each node (all at once) until the check holds there.
-     *
-     * @param check empty when it holds on the node, else what the node shows instead
-     * @return per node, the seconds from {@code t0} (a {@link System#nanoTime()}) to the first poll that held
-     */
+    /** {@link KarafNode#awaitOnEach} for up to {@value #AWAIT_SECONDS} s. */
     private static Map<String, Double> awaitOnEach(List<KarafNode> nodes, long t0, String what,
         KarafNode.Task<Optional<String>> check) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(AWAIT_SECONDS);
-        List<Double> times = onEach(nodes, n -> {
-            String last = "";
-            while (System.nanoTime() < deadline) {
-                Optional<String> wrong;
-                try {
-                    wrong = check.run(n);
-                } catch (AssertionError | IllegalArgumentException e) {
-                    wrong = Optional.of(String.valueOf(e.getMessage()));
-                }
-                if (wrong.isEmpty()) {
-                    return since(t0);
-                }
-                last = wrong.get();
-                Thread.sleep(200);
-            }
-            throw new AssertionError(n.name + ": not " + what + " within " + AWAIT_SECONDS + " s; last seen: " + last
-                + "\nkaraf.log: " + n.home.resolve("data/log/karaf.log"));
-        });
-        Map<String, Double> out = new LinkedHashMap<>();
-        for (int i = 0; i < nodes.size(); i++) {
-            out.put(nodes.get(i).name, times.get(i));
-        }
-        return out;
-    }
-
-    // ---- figures
-
-    private static double since(long t0) {
-        return (System.nanoTime() - t0) / 1e9;
-    }
-
-    private static double secondsAfter(Instant t0, Instant t) {
-        return Duration.between(t0, t).toNanos() / 1e9;
-    }
-
-    private static double max(Map<String, Double> times) {
-        return times.values().stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
-    }
-
-    /** @return {@code c1 1.2, c2 1.4} */
-    private static String figures(Map<String, Double> times) {
-        return times.entrySet().stream()
-            .map(e -> e.getKey().replace("cluster-", "") + " " + String.format(Locale.ROOT, "%.2f", e.getValue()))
-            .collect(Collectors.joining(", "));
+        return KarafNode.awaitOnEach(POOL, nodes, t0, what, AWAIT_SECONDS, check);
     }
 }

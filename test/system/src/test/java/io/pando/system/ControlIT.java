@@ -152,11 +152,7 @@ class ControlIT {
             }
         }
         for (KarafNode n : NODES) {
-            String log = n.log();
-            long errors = log.lines().filter(l -> l.contains("| ERROR |")).count();
-            System.out.println("[control] " + n.name + " karaf.log: " + errors + " ERROR lines ("
-                + n.home.resolve("data/log/karaf.log") + ")");
-            assertFalse(log.contains("LEAK:"), n.name + " leaked buffers: see " + n.home.resolve("data/log/karaf.log"));
+            n.checkLog("[control]");
         }
         System.out.printf(Locale.ROOT, "[control] ControlIT took %.1f s%n", since(classStarted));
     }

@@ -1,5 +1,9 @@
 package io.pando.system;
 
+import static io.pando.system.Figures.figures;
+import static io.pando.system.Figures.max;
+import static io.pando.system.Figures.secondsAfter;
+import static io.pando.system.Figures.since;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -165,11 +169,7 @@ class ControlLeaderLossIT {
             POOL.shutdownNow();
         }
         for (KarafNode n : NODES) {
-            String log = n.log();
-            long errors = log.lines().filter(l -> l.contains("| ERROR |")).count();
-            System.out.println("[leader-loss] " + n.name + " karaf.log: " + errors + " ERROR lines ("
-                + n.home.resolve("data/log/karaf.log") + ")");
-            assertFalse(log.contains("LEAK:"), n.name + " leaked buffers: see " + n.home.resolve("data/log/karaf.log"));
+            n.checkLog("[leader-loss]");
         }
         System.out.printf(Locale.ROOT, "[leader-loss] ControlLeaderLossIT took %.1f s%n", since(classStarted));
     }
@@ -247,18 +247,19 @@ class ControlLeaderLossIT {
                     long inBefore = host.awaitDatagramsIn(id, COUNT / 10);
                     Thread.sleep(delayMs);
                     Instant killed = leader.kill();
+                    long killedNanos = System.nanoTime();
                     facts.add(String.format(Locale.ROOT, "kill -9 of %s %d ms after >= %d datagrams went in",
                         member(leader), delayMs, inBefore));
                     again = open(name + "-after-kill", probe.port, ADMIT_SECONDS);
                     if (again.call.exit() == 0) {
                         facts.add(String.format(Locale.ROOT, "OPEN admitted again %.2f s after the kill (try %d; that "
-                            + "CLI call took %.2f s, JVM start included, %s)", seconds(killed, again.at), again.tries,
+                            + "CLI call took %.2f s, JVM start included, %s)", secondsAfter(killed, again.at), again.tries,
                             again.call.seconds(), detours(again.call)));
                     } else {
                         miss("no OPEN admitted within " + ADMIT_SECONDS + " s of the kill (" + again.tries
                             + " tries); the last: " + again.call.describe());
                     }
-                    leaderAgreed(killed, survivors);
+                    leaderAgreed(killed, killedNanos, survivors);
                 }
 
                 ArtpStream.Result result = stream.finish(150);
@@ -273,28 +274,29 @@ class ControlLeaderLossIT {
         }
 
         /** The survivors log the leader gone and the next oldest as leader, and show it with quorum. */
-        private void leaderAgreed(Instant killed, List<KarafNode> survivors) throws Exception {
+        private void leaderAgreed(Instant killed, long killedNanos, List<KarafNode> survivors) throws Exception {
             Map<String, Double> left = new LinkedHashMap<>();
             Map<String, Double> takeover = new LinkedHashMap<>();
+            Map<String, Double> shown;
             try {
-                await(survivors, "leader " + next + " with quorum and 2 members", n -> {
+                shown = await(survivors, killedNanos, "leader " + next + " with quorum and 2 members", n -> {
                     Map<String, Object> v = cluster(n);
                     return names(v).size() == NODE_COUNT - 1 && next.equals(v.get("leader")) && hasQuorum(v)
                         ? Optional.empty() : Optional.of("members " + names(v) + ", leader " + v.get("leader")
                         + ", quorum " + v.get("quorum"));
                 });
                 for (KarafNode n : survivors) {
-                    left.put(member(n), seconds(killed, n.logTime(killed, ": member " + member(leader) + " (",
+                    left.put(n.name, secondsAfter(killed, n.logTime(killed, ": member " + member(leader) + " (",
                         "left, " + (NODE_COUNT - 1) + " members")));
-                    takeover.put(member(n), seconds(killed, n.logTime(killed, ": the leader is now " + next, "")));
+                    takeover.put(n.name, secondsAfter(killed, n.logTime(killed, ": the leader is now " + next, "")));
                 }
             } catch (AssertionError e) {
                 miss("the survivors did not agree on " + next + " as leader: " + e.getMessage());
                 return;
             }
-            facts.add("survivors logged " + member(leader) + " gone after " + figures(left) + " s and " + next
-                + " as leader after " + figures(takeover) + " s (all agree after " + String.format(Locale.ROOT,
-                "%.2f", takeover.values().stream().mapToDouble(Double::doubleValue).max().orElseThrow()) + " s)");
+            facts.add(String.format(Locale.ROOT, "survivors logged %s gone after %s s and %s as leader after %s s "
+                + "(all agree %.2f s after the kill; pando:cluster, polled once the OPEN was admitted, showed it at %s s)",
+                member(leader), figures(left), next, figures(takeover), max(takeover), figures(shown)));
         }
 
         /** Every datagram exactly once and intact at the receiver; the longest arrival gap. */
@@ -424,7 +426,7 @@ class ControlLeaderLossIT {
             return names.size() == NODE_COUNT && names.get(NODE_COUNT - 1).equals(who) && leader.equals(v.get("leader"))
                 && hasQuorum(v) ? Optional.empty() : Optional.of("members " + names + ", leader " + v.get("leader"));
         });
-        double joined = seconds(started, node.logTime(started, "cluster member " + who + " (", "joined cluster "
+        double joined = secondsAfter(started, node.logTime(started, "cluster member " + who + " (", "joined cluster "
             + CLUSTER));
         String f = String.format(Locale.ROOT, "%s started again: node up in %.1f s, joined the cluster (karaf.log) "
             + "%.1f s after the start, all %d nodes agree on %s with %s the youngest after %.1f s", who, up, joined,
@@ -526,48 +528,21 @@ class ControlLeaderLossIT {
         return KarafNode.onEach(POOL, nodes, task);
     }
 
-    /** Polls each node (one after the other) until {@code check} holds there (empty), for up to 90 s. */
-    private static void await(List<KarafNode> nodes, String what, KarafNode.Task<Optional<String>> check) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(AWAIT_SECONDS);
-        for (KarafNode n : nodes) {
-            String last = "";
-            while (true) {
-                Optional<String> wrong;
-                try {
-                    wrong = check.run(n);
-                } catch (AssertionError | IllegalArgumentException e) {
-                    wrong = Optional.of(String.valueOf(e.getMessage()));
-                }
-                if (wrong.isEmpty()) {
-                    break;
-                }
-                last = wrong.get();
-                if (System.nanoTime() > deadline) {
-                    throw new AssertionError(n.name + ": not " + what + " within " + AWAIT_SECONDS + " s; last seen: "
-                        + last + "\nkaraf.log: " + n.home.resolve("data/log/karaf.log"));
-                }
-                Thread.sleep(200);
-            }
-        }
+    /** {@link KarafNode#awaitOnEach} from now, for up to {@value #AWAIT_SECONDS} s. */
+    private static Map<String, Double> await(List<KarafNode> nodes, String what,
+        KarafNode.Task<Optional<String>> check) throws Exception {
+        return await(nodes, System.nanoTime(), what, check);
+    }
+
+    /** {@link KarafNode#awaitOnEach} with times from {@code t0}, for up to {@value #AWAIT_SECONDS} s. */
+    private static Map<String, Double> await(List<KarafNode> nodes, long t0, String what,
+        KarafNode.Task<Optional<String>> check) throws Exception {
+        return KarafNode.awaitOnEach(POOL, nodes, t0, what, AWAIT_SECONDS, check);
     }
 
     // ---- figures
 
     private static long num(Map<String, Object> json, String key) {
         return json.get(key) instanceof Number n ? n.longValue() : -1;
-    }
-
-    private static double since(long t0) {
-        return (System.nanoTime() - t0) / 1e9;
-    }
-
-    private static double seconds(Instant from, Instant to) {
-        return Duration.between(from, to).toNanos() / 1e9;
-    }
-
-    /** @return {@code l2 0.41, l3 0.44} */
-    private static String figures(Map<String, Double> times) {
-        return times.entrySet().stream().map(e -> e.getKey() + " " + String.format(Locale.ROOT, "%.2f", e.getValue()))
-            .collect(Collectors.joining(", "));
     }
 }

@@ -611,6 +611,49 @@ final class KarafNode implements AutoCloseable {
         return results;
     }
 
+    /**
+     * Polls each node (all at once, on {@code pool}) until the check holds there.
+     *
+     * @param check empty when it holds on the node, else what the node shows instead
+     * @return per node name, the seconds from {@code t0} (a {@link System#nanoTime()}) to the first poll that held
+     */
+    static Map<String, Double> awaitOnEach(java.util.concurrent.ExecutorService pool, List<KarafNode> nodes, long t0,
+        String what, long seconds, Task<Optional<String>> check) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        List<Double> times = onEach(pool, nodes, n -> {
+            String last = "";
+            while (System.nanoTime() < deadline) {
+                Optional<String> wrong;
+                try {
+                    wrong = check.run(n);
+                } catch (AssertionError | IllegalArgumentException e) {
+                    wrong = Optional.of(String.valueOf(e.getMessage()));
+                }
+                if (wrong.isEmpty()) {
+                    return Figures.since(t0);
+                }
+                last = wrong.get();
+                Thread.sleep(200);
+            }
+            throw new AssertionError(n.name + ": not " + what + " within " + seconds + " s; last seen: " + last
+                + "\nkaraf.log: " + n.home.resolve("data/log/karaf.log"));
+        });
+        Map<String, Double> out = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < nodes.size(); i++) {
+            out.put(nodes.get(i).name, times.get(i));
+        }
+        return out;
+    }
+
+    /** Prints the number of ERROR lines in the node's karaf.log after {@code tag} and fails on a leaked buffer. */
+    void checkLog(String tag) {
+        String log = log();
+        long errors = log.lines().filter(l -> l.contains("| ERROR |")).count();
+        System.out.println(tag + " " + name + " karaf.log: " + errors + " ERROR lines ("
+            + home.resolve("data/log/karaf.log") + ")");
+        assertTrue(!log.contains("LEAK:"), name + " leaked buffers: see " + home.resolve("data/log/karaf.log"));
+    }
+
     /** @return the node's karaf.log so far */
     String log() {
         try {
