@@ -11,13 +11,15 @@
  * and how far each node has got in installing them.</li>
  * <li>{@link io.pando.cluster.UnitDirectory}: the parallel AR units of every node with their live load, as each
  * node reports its own (since 1.1).</li>
+ * <li>{@link io.pando.cluster.MemberRequests}: requests one member sends another, and values each member publishes
+ * to the others (since 1.3).</li>
  * </ul>
  *
  * <p>Everything a minority partition must not do (write the directory, change the desired features, act as
  * leader) fails with {@link io.pando.cluster.NoQuorumException}, so that a caller can refuse with the reason.
  */
 @Export
-@Version("1.2.0")
+@Version("1.3.0")
 package io.pando.cluster;
 
 import org.osgi.annotation.bundle.Export;

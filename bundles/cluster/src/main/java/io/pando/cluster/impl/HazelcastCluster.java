@@ -31,6 +31,7 @@ import io.pando.cluster.NodeFeatureReport;
 import io.pando.cluster.NotLeaderException;
 import io.pando.cluster.SessionDirectory;
 import io.pando.cluster.SessionRecord;
+import io.pando.cluster.MemberRequests;
 import io.pando.cluster.UnitDirectory;
 import io.pando.cluster.UnitReport;
 import io.pando.link.UnitPort;
@@ -53,12 +54,14 @@ import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import org.apache.karaf.features.FeaturesService;
@@ -93,13 +96,15 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * <li>Unit reports: every {@link ClusterSettings#unitReportMillis()} this node writes the load of each of its own
  * units ({@code UnitPort} services whose location is {@code local}) into a fourth map, keyed by member id and unit,
  * each entry with a time to live of three intervals (at least 3 s); no split-brain protection (a report is an observation).</li>
+ * <li>Requests between members and published values: {@link MemberMessaging}.</li>
  * </ul>
  */
 @Component(name = HazelcastCluster.PID, configurationPolicy = ConfigurationPolicy.REQUIRE,
-    service = {ClusterService.class, SessionDirectory.class, ClusterFeatureAdminService.class, UnitDirectory.class})
+    service = {ClusterService.class, SessionDirectory.class, ClusterFeatureAdminService.class, UnitDirectory.class,
+        MemberRequests.class})
 @Designate(ocd = HazelcastCluster.Config.class)
 public class HazelcastCluster implements ClusterService, SessionDirectory, ClusterFeatureAdminService,
-    UnitDirectory {
+    UnitDirectory, MemberRequests {
 
     static final String PID = "io.pando.cluster";
     static final String SESSIONS = "pando.sessions";
@@ -224,6 +229,7 @@ public class HazelcastCluster implements ClusterService, SessionDirectory, Clust
     private final Set<UnitId> failingUnits = ConcurrentHashMap.newKeySet();
     private final ScheduledExecutorService reporter;
     private final String localId;
+    private final MemberMessaging messaging;
     private final Object installerLock = new Object();
     private volatile FeatureInstaller installer;
     private FeatureReconciler reconciler;
@@ -277,6 +283,7 @@ public class HazelcastCluster implements ClusterService, SessionDirectory, Clust
         featureReports = hz.getMap(FEATURE_REPORTS);
         unitReports = hz.getMap(UNITS);
         localId = hz.getCluster().getLocalMember().getUuid().toString();
+        messaging = new MemberMessaging(hz, localId, settings.memberName(), () -> view.members);
         desiredFeatures.addEntryListener(new DesiredFeatureChanges(), false);
         reporter = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "pando-cluster-units-" + settings.memberName());
@@ -348,6 +355,7 @@ public class HazelcastCluster implements ClusterService, SessionDirectory, Clust
 
     /** Leaves the cluster gracefully (the directory's records are handed over first). */
     void close() {
+        messaging.close();
         stopReconciler();
         stopReporter(true);
         try {
@@ -361,6 +369,7 @@ public class HazelcastCluster implements ClusterService, SessionDirectory, Clust
 
     /** Stops the member at once, as a crash would: for tests of failure detection. */
     void terminate() {
+        messaging.close();
         stopReconciler();
         stopReporter(false);
         hz.getLifecycleService().terminate();
@@ -379,6 +388,39 @@ public class HazelcastCluster implements ClusterService, SessionDirectory, Clust
     @Override
     public boolean replicated() {
         return hz.getPartitionService().isClusterSafe();
+    }
+
+    // ---- requests between members and published values ----------------------------------------------------------
+
+    @Override
+    public CompletableFuture<byte[]> request(String member, String topic, byte[] body, Duration timeout) {
+        return messaging.request(member, topic, body, timeout);
+    }
+
+    @Override
+    public AutoCloseable serve(String topic, Function<byte[], byte[]> handler) {
+        return messaging.serve(topic, handler);
+    }
+
+    @Override
+    public void publish(String key, String value, Duration ttl) {
+        engine("publish " + key, () -> {
+            messaging.publish(key, value, ttl);
+            return null;
+        });
+    }
+
+    @Override
+    public void withdraw(String key) {
+        engine("withdraw " + key, () -> {
+            messaging.withdraw(key);
+            return null;
+        });
+    }
+
+    @Override
+    public Map<String, String> published(String key) {
+        return engine("read " + key, () -> messaging.published(key));
     }
 
     /** @return the settings of this member */

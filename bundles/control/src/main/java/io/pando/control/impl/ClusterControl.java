@@ -5,6 +5,7 @@ import io.pando.api.unit.UnitId;
 import io.pando.api.unit.UnitLoad;
 import io.pando.cluster.ClusterMember;
 import io.pando.cluster.ClusterService;
+import io.pando.cluster.MemberRequests;
 import io.pando.cluster.NoQuorumException;
 import io.pando.cluster.NotLeaderException;
 import io.pando.cluster.SessionDirectory;
@@ -15,6 +16,7 @@ import java.io.IOException;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -22,6 +24,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -53,6 +58,12 @@ public final class ClusterControl {
     static final String INGRESS = "ingress";
     /** How long an OPEN or CLOSE waits for the directory's backups after a membership change. */
     static final long REPLICATION_WAIT_MS = 5_000;
+    /** Published by each member whose control unit sees a router: the units that router uses, comma-separated. */
+    static final String ROUTER_UNITS = "pando.control.router-units";
+    /** How long a member's published router units live unless published again (every second). */
+    static final Duration ROUTER_UNITS_TTL = Duration.ofSeconds(5);
+    /** The request the leader sends a member to open a session on the member's router. */
+    static final String OPEN_HERE = "pando.control.open";
 
     /** A session as the directory holds it, in the control unit's terms. */
     record Placed(SessionId id, String owner, String name, String program, InetSocketAddress ingress,
@@ -75,18 +86,77 @@ public final class ClusterControl {
     private final ClusterService cluster;
     private final SessionDirectory directory;
     private final UnitDirectory units;
+    private final MemberRequests requests;
 
     /**
      * @param cluster membership and leader
      * @param directory the replicated session directory
      * @param units every node's unit reports
+     * @param requests requests to other members and what they publish
      */
     @Activate
     public ClusterControl(@Reference ClusterService cluster, @Reference SessionDirectory directory,
-        @Reference UnitDirectory units) {
+        @Reference UnitDirectory units, @Reference MemberRequests requests) {
         this.cluster = cluster;
         this.directory = directory;
         this.units = units;
+        this.requests = requests;
+    }
+
+    /**
+     * Tells the other members which units this node's router uses (none: this node runs no router).
+     *
+     * @param routerUnits the units, or empty if no router runs here
+     */
+    void publishRouter(Optional<Set<UnitId>> routerUnits) {
+        if (routerUnits.isEmpty()) {
+            requests.withdraw(ROUTER_UNITS);
+        } else {
+            requests.publish(ROUTER_UNITS, routerUnits.get().stream().map(UnitId::value).sorted()
+                .collect(Collectors.joining(",")), ROUTER_UNITS_TTL);
+        }
+    }
+
+    /** @return the units each member's router uses, by member name, as their control units last published them */
+    Map<String, Set<UnitId>> routers() {
+        Map<String, Set<UnitId>> out = new TreeMap<>();
+        for (Map.Entry<String, String> e : requests.published(ROUTER_UNITS).entrySet()) {
+            Set<UnitId> u = new java.util.HashSet<>();
+            for (String id : e.getValue().split(",")) {
+                if (!id.isEmpty()) {
+                    try {
+                        u.add(UnitId.of(id));
+                    } catch (IllegalArgumentException x) {
+                        // not a unit id: ignored (a member of another version)
+                    }
+                }
+            }
+            out.put(e.getKey(), u);
+        }
+        return out;
+    }
+
+    /**
+     * @param member the member whose router is to open the session
+     * @param body the request ({@code ControlCore}'s encoding)
+     * @param timeout how long to wait
+     * @return the member's answer
+     */
+    CompletableFuture<byte[]> openOn(String member, byte[] body, Duration timeout) {
+        return requests.request(member, OPEN_HERE, body, timeout);
+    }
+
+    /**
+     * @param handler answers the leader's requests to open a session on this node's router
+     * @return ends serving them
+     */
+    AutoCloseable serveOpen(Function<byte[], byte[]> handler) {
+        return requests.serve(OPEN_HERE, handler);
+    }
+
+    /** @return the current leader's name, if any */
+    Optional<String> leader() {
+        return cluster.leader().map(ClusterMember::name);
     }
 
     /**

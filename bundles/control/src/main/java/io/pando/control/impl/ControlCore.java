@@ -19,6 +19,7 @@ import io.pando.control.ResourceView;
 import io.pando.control.SessionDemand;
 import io.pando.control.UnitResources;
 import io.pando.control.UserUsage;
+import io.pando.control.protocol.ControlCodec;
 import io.pando.control.protocol.ControlMessage;
 import io.pando.control.protocol.Distribution;
 import io.pando.control.protocol.FlowSpec;
@@ -30,6 +31,8 @@ import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -98,6 +101,9 @@ final class ControlCore {
     private final Map<Object, Reservation> reservations = new LinkedHashMap<>();
     /** In a cluster: sessions this node's router serves that this control unit recorded in the directory. */
     private final Set<SessionId> hosted = ConcurrentHashMap.newKeySet();
+    /** The cluster whose leader's requests to open sessions here this node serves, and the registration. */
+    private ClusterControl servedBy;
+    private AutoCloseable serving;
     private long order;
 
     ControlCore(Settings settings, Supplier<RouterService> router, Authenticator authenticator,
@@ -202,72 +208,166 @@ final class ControlCore {
                 + "unit; ask for %.3f or less per unit and spread the session over more units", res.cpus(),
                 MAX_CPUS_PER_UNIT, MAX_CPUS_PER_UNIT));
         }
-        RouterService r = router();
+        RouterService r = c == null ? router() : router.get();
         int k = o.distribution().units();
         String name = o.name().orElseGet(() -> sessionName(user));
-        SessionRequest request;
+        SessionKey key = newKey();
+        SessionRequest request = request(o, name, key);
+        int memoryMb = memoryMb(res);
+        SessionDemand demand = new SessionDemand(user, o.program(), res.cpus(), memoryMb, res.bandwidthBps(), k);
+        Object pending = new Object();
+        String host = null;
+        synchronized (lock) {
+            List<Reservation> held = held(r, c);
+            List<UnitId> placed;
+            if (c == null) {
+                placed = place(demand, view(user, held, routerUnits(r, held)), k);
+            } else {
+                Map.Entry<String, List<UnitId>> choice = host(c, r, demand, user, held);
+                host = choice.getKey();
+                placed = choice.getValue();
+            }
+            // counted until recorded (alone: until created; in a cluster: in the directory)
+            reservations.put(pending, new Reservation(user, null, name, o.program(), placed, res.cpus(),
+                res.bandwidthBps(), o.distribution(), ++order, host, null));
+        }
+        try {
+            if (c != null && !host.equals(c.localMember())) {
+                return forward(c, host, o, user, name, key);
+            }
+            SessionInfo info = create(r, request);
+            synchronized (lock) {
+                Reservation p = reservations.remove(pending);
+                if (c == null) {
+                    reservations.put(info.id(), new Reservation(user, info.id(), info.name(), info.program(),
+                        info.units(), p.cpus(), p.bandwidthBps(), p.distribution(), p.order()));
+                } else {
+                    record(c, r, new ClusterControl.Placed(info.id(), user, info.name(), info.program(),
+                        info.ingress(), info.units(), p.cpus(), memoryMb, p.bandwidthBps(), c.localMember(),
+                        clock.instant()));
+                }
+            }
+            return opened(o.requestId(), info, key, user);
+        } finally {
+            release(pending);
+        }
+    }
+
+    /** @return what the router is asked to open; a request it could not take is refused as INVALID */
+    private static SessionRequest request(ControlMessage.Open o, String name, SessionKey key) {
+        Resources res = o.resources();
         try {
             Execution execution = new Execution(Optional.empty(),
                 res.cpuBudgetMicros() == 0 ? Execution.DEFAULT_CPU_BUDGET_MICROS : res.cpuBudgetMicros(),
-                res.memoryMb() == 0 ? Execution.DEFAULT_MEMORY_MB : res.memoryMb(), res.cpus());
+                memoryMb(res), res.cpus());
             List<Flow> flows = new ArrayList<>();
             for (FlowSpec f : o.flows()) {
                 flows.add(new Flow(FlowId.of(f.id()), f.name(), f.destination()));
             }
-            request = new SessionRequest(name, o.program(), o.destination(), k, Optional.empty(),
+            return new SessionRequest(name, o.program(), o.destination(), o.distribution().units(), Optional.empty(),
                 res.reorderMillis() < 0 ? Optional.empty() : Optional.of((long) res.reorderMillis()), o.parameters(),
-                execution, flows, Optional.of(newKey()));
+                execution, flows, Optional.of(key));
         } catch (IllegalArgumentException e) {
             throw new Refusal(RefusalCode.INVALID, e.getMessage());
         }
-        int memoryMb = res.memoryMb() == 0 ? Execution.DEFAULT_MEMORY_MB : res.memoryMb();
-        SessionDemand demand = new SessionDemand(user, o.program(), res.cpus(), memoryMb, res.bandwidthBps(), k);
-        Object pending = new Object();
-        synchronized (lock) {
-            ResourceView view = view(r, user, held(r, c), c);
-            AdmissionDecision decision = admission.get().admit(demand, view);
-            if (!decision.admitted()) {
-                throw new Refusal(decision.refusal() == AdmissionDecision.Refusal.QUOTA ? RefusalCode.QUOTA
-                    : RefusalCode.CAPACITY, decision.reason());
-            }
-            List<UnitId> placed = placement.get().place(demand, view);
-            Set<UnitId> known = new HashSet<>(view.units().stream().map(UnitResources::id).toList());
-            if (placed == null || placed.size() < k || new HashSet<>(placed).size() != placed.size()
-                || !known.containsAll(placed)) {
-                throw new Refusal(RefusalCode.CAPACITY, "capacity: placement found " + (placed == null ? 0
-                    : placed.size()) + " of the " + k + " unit(s) needed: " + placed);
-            }
-            reservations.put(pending, new Reservation(user, null, name, o.program(), List.copyOf(placed.subList(0, k)),
-                res.cpus(), res.bandwidthBps(), o.distribution(), ++order));
+    }
+
+    private static int memoryMb(Resources res) {
+        return res.memoryMb() == 0 ? Execution.DEFAULT_MEMORY_MB : res.memoryMb();
+    }
+
+    /**
+     * Admits and places against one view. Called under {@link #lock}.
+     *
+     * @return the units placed
+     * @throws Refusal QUOTA or CAPACITY, with the policy's reason
+     */
+    private List<UnitId> place(SessionDemand demand, ResourceView view, int k) {
+        AdmissionDecision decision = admission.get().admit(demand, view);
+        if (!decision.admitted()) {
+            throw new Refusal(decision.refusal() == AdmissionDecision.Refusal.QUOTA ? RefusalCode.QUOTA
+                : RefusalCode.CAPACITY, decision.reason());
         }
-        SessionInfo info;
+        List<UnitId> placed = placement.get().place(demand, view);
+        Set<UnitId> known = new HashSet<>(view.units().stream().map(UnitResources::id).toList());
+        if (placed == null || placed.size() < k || new HashSet<>(placed).size() != placed.size()
+            || !known.containsAll(placed)) {
+            throw new Refusal(RefusalCode.CAPACITY, "capacity: placement found " + (placed == null ? 0
+                : placed.size()) + " of the " + k + " unit(s) needed: " + placed);
+        }
+        return List.copyOf(placed.subList(0, k));
+    }
+
+    /**
+     * In a cluster, chooses the member whose router serves a new session (docs/control.md, section 12): the first
+     * router, in this order, that admission and placement accept with the units it uses: the routers of the other
+     * members, those serving the fewest sessions first (then by name), and this node's own router last, so that the
+     * leader's loss costs admission, not the sessions' data paths. Called under {@link #lock}.
+     *
+     * @return the member's name, and the units placed
+     * @throws Refusal QUOTA at once; CAPACITY with every router's reason if none can take it; UNAVAILABLE if no
+     *     member runs a router
+     */
+    private Map.Entry<String, List<UnitId>> host(ClusterControl c, RouterService r, SessionDemand demand, String user,
+        List<Reservation> held) {
+        String me = c.localMember();
+        Map<String, Set<UnitId>> routers = new TreeMap<>(c.routers());
+        routers.remove(me); // this node's router as it is now, not as published a second ago
+        if (r != null) {
+            Set<UnitId> mine = new HashSet<>();
+            for (UnitInfo u : r.units()) {
+                mine.add(u.id());
+            }
+            routers.put(me, mine);
+        }
+        if (routers.isEmpty()) {
+            throw new Refusal(RefusalCode.UNAVAILABLE, "no member of the cluster runs a router (feature "
+                + "pando-distribution with pando-control)");
+        }
+        Map<String, Integer> serving = new HashMap<>();
+        for (Reservation res : held) {
+            if (res.placedBy() != null) {
+                serving.merge(res.placedBy(), 1, Integer::sum);
+            }
+        }
+        List<String> order = new ArrayList<>(routers.keySet());
+        order.sort(Comparator.comparing((String m) -> m.equals(me))
+            .thenComparing(m -> serving.getOrDefault(m, 0)).thenComparing(Comparator.naturalOrder()));
+        List<String> reasons = new ArrayList<>();
+        for (String m : order) {
+            try {
+                return Map.entry(m, place(demand, view(user, held, clusterUnits(c, held, m, routers.get(m))),
+                    demand.units()));
+            } catch (Refusal e) {
+                if (e.code == RefusalCode.QUOTA) {
+                    throw e;
+                }
+                reasons.add(routers.size() == 1 ? e.getMessage() : m + "'s router: " + e.getMessage());
+            }
+        }
+        throw new Refusal(RefusalCode.CAPACITY, String.join("; ", reasons));
+    }
+
+    /**
+     * Creates the session on this node's router.
+     *
+     * @throws Refusal INVALID or UNAVAILABLE with the router's reason
+     */
+    private SessionInfo create(RouterService r, SessionRequest request) {
+        if (r == null) {
+            throw new Refusal(RefusalCode.UNAVAILABLE, "no router runs on this node (feature pando-distribution)");
+        }
         try {
-            info = r.createSession(request);
+            return r.createSession(request);
         } catch (IllegalArgumentException e) {
-            release(pending);
             throw new Refusal(RefusalCode.INVALID, e.getMessage());
         } catch (RouterException e) {
-            release(pending);
             throw new Refusal(RefusalCode.UNAVAILABLE, e.getMessage());
-        } catch (RuntimeException e) {
-            release(pending);
-            throw e;
         }
-        synchronized (lock) {
-            Reservation p = reservations.remove(pending);
-            // the router makes the final choice of units (router API 1.2 takes a count): reserve where it placed
-            if (c == null) {
-                reservations.put(info.id(), new Reservation(user, info.id(), info.name(), info.program(),
-                    info.units(), p.cpus(), p.bandwidthBps(), p.distribution(), p.order()));
-            } else {
-                record(c, r, new ClusterControl.Placed(info.id(), user, info.name(), info.program(), info.ingress(),
-                    info.units(), p.cpus(), memoryMb, p.bandwidthBps(), c.localMember(), clock.instant()));
-            }
-            if (!Set.copyOf(info.units()).equals(Set.copyOf(p.units()))) {
-                LOG.log(Level.FINE, "session {0}: placed on {1}, the router chose {2}",
-                    new Object[] {info.id(), p.units(), info.units()});
-            }
-        }
+    }
+
+    /** @return OPENED for a session just created on this node's router */
+    private static ControlMessage.Opened opened(long requestId, SessionInfo info, SessionKey key, String user) {
         if (!info.keyed()) { // a router that ignored the key: the sender must connect unkeyed
             LOG.log(Level.WARNING, "session {0} ({1}): the router did not key it; anyone who knows its id can send "
                 + "into it", new Object[] {info.id(), info.name()});
@@ -275,9 +375,147 @@ final class ControlCore {
         LOG.log(Level.INFO, "session {0} ({1}) opened for {2} on {3}, {4}",
             new Object[] {info.id(), info.name(), user, info.units(), info.keyed() ? "keyed" : "unkeyed"});
         // the key goes to the owner in this reply and nowhere else (not in LIST, not in a log)
-        return new ControlMessage.Opened(o.requestId(), info.id().value(), info.name(), info.ingress(),
+        return new ControlMessage.Opened(requestId, info.id().value(), info.name(), info.ingress(),
             info.units().stream().map(UnitId::value).toList(),
-            info.keyed() ? Optional.of(request.key().orElseThrow().bytes()) : Optional.empty());
+            info.keyed() ? Optional.of(key.bytes()) : Optional.empty());
+    }
+
+    // ---- OPEN on another member's router
+
+    /** How long the leader waits for a member to open a session on its router. */
+    static final Duration FORWARD_TIMEOUT = Duration.ofSeconds(8);
+
+    /**
+     * Asks a member to open the session on its router (it records it in the directory, as {@code placedBy}) and
+     * answers the user with what it opened.
+     */
+    private ControlMessage.Reply forward(ClusterControl c, String host, ControlMessage.Open o, String user,
+        String name, SessionKey key) {
+        byte[] body = OpenHere.encode(new OpenHere(user, name, key, new ControlMessage.Open(o.requestId(),
+            new byte[ControlMessage.TOKEN_LENGTH], o.program(), Optional.of(name), o.parameters(), o.destination(),
+            o.flows(), o.resources(), o.distribution())));
+        byte[] answer;
+        try {
+            answer = c.openOn(host, body, FORWARD_TIMEOUT).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new Refusal(RefusalCode.UNAVAILABLE, "interrupted while " + host + " opens the session");
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable why = e.getCause();
+            throw new Refusal(RefusalCode.UNAVAILABLE, "the session was placed on " + host + "'s router, which "
+                + "did not open it: " + why.getMessage() + (why instanceof java.util.concurrent.TimeoutException
+                ? " (if it opened it meanwhile, LIST shows it)" : ""));
+        }
+        ControlMessage m;
+        try {
+            m = ControlCodec.fromBytes(answer);
+        } catch (RuntimeException e) {
+            throw new Refusal(RefusalCode.INTERNAL, host + " answered with an unreadable message: " + e.getMessage());
+        }
+        if (m instanceof ControlMessage.Opened op) {
+            LOG.log(Level.INFO, "session {0} ({1}) of {2} opened on {3}''s router", new Object[] {
+                new SessionId(op.sessionId()), op.name(), user, host});
+            return new ControlMessage.Opened(o.requestId(), op.sessionId(), op.name(), op.ingress(), op.units(),
+                op.sessionKey());
+        } else if (m instanceof ControlMessage.Refused ref) {
+            return new ControlMessage.Refused(o.requestId(), ref.code(), ref.wireCode(), host + "'s router: "
+                + ref.reason());
+        }
+        throw new Refusal(RefusalCode.INTERNAL, host + " answered with " + m.getClass().getSimpleName());
+    }
+
+    /**
+     * Answers the leader's request to open a session on this node's router ({@link ClusterControl#OPEN_HERE}):
+     * creates it, records it in the directory as placed by this member, and answers OPENED, or REFUSED with the
+     * reason. The leader admitted and placed it already; this node checks only that it is in a partition with
+     * quorum (the directory is written) and that its router takes it.
+     *
+     * @param body the request ({@link OpenHere})
+     * @return the answer, a control message
+     */
+    byte[] openHere(byte[] body) {
+        ControlMessage.Reply reply;
+        long requestId = 0;
+        try {
+            OpenHere req = OpenHere.decode(body);
+            requestId = req.open().requestId();
+            ClusterControl c = cluster.get();
+            if (c == null) {
+                throw new Refusal(RefusalCode.UNAVAILABLE, "this node's control unit is not in the cluster any more");
+            }
+            RouterService r = router.get();
+            SessionInfo info = create(r, request(req.open(), req.name(), req.key()));
+            Resources res = req.open().resources();
+            synchronized (lock) {
+                record(c, r, new ClusterControl.Placed(info.id(), req.user(), info.name(), info.program(),
+                    info.ingress(), info.units(), res.cpus(), memoryMb(res), res.bandwidthBps(), c.localMember(),
+                    clock.instant()));
+            }
+            reply = opened(requestId, info, req.key(), req.user());
+        } catch (Refusal e) {
+            reply = new ControlMessage.Refused(requestId, e.code, e.getMessage());
+        } catch (ClusterControl.NotLeader e) {
+            reply = new ControlMessage.Refused(requestId, RefusalCode.NOT_LEADER, e.getMessage());
+        } catch (IllegalArgumentException e) {
+            reply = new ControlMessage.Refused(requestId, RefusalCode.INVALID, "unreadable request: "
+                + e.getMessage());
+        }
+        return ControlCodec.toBytes(reply);
+    }
+
+    /**
+     * In a cluster: serves the leader's requests to open sessions here, publishes which units this node's router
+     * uses (none runs: withdrawn), and closes the sessions whose records went ({@link #reconcileHosted}). Called
+     * every second, on one thread.
+     */
+    void maintain() {
+        ClusterControl c = cluster.get();
+        serve(c);
+        if (c == null) {
+            return;
+        }
+        try {
+            publishRouter(c);
+        } finally {
+            reconcileHosted();
+        }
+    }
+
+    private synchronized void serve(ClusterControl c) {
+        if (c == servedBy) {
+            return;
+        }
+        stopServing();
+        if (c != null) {
+            serving = c.serveOpen(this::openHere);
+            servedBy = c;
+        }
+    }
+
+    /** Stops answering the leader's requests to open sessions here. */
+    synchronized void stopServing() {
+        if (serving != null) {
+            try {
+                serving.close();
+            } catch (Exception e) {
+                LOG.log(Level.FINE, "ending the requests to open sessions here failed", e);
+            }
+        }
+        serving = null;
+        servedBy = null;
+    }
+
+    private void publishRouter(ClusterControl c) {
+        RouterService r = router.get();
+        if (r == null) {
+            c.publishRouter(Optional.empty());
+            return;
+        }
+        Set<UnitId> units = new HashSet<>();
+        for (UnitInfo u : r.units()) {
+            units.add(u.id());
+        }
+        c.publishRouter(Optional.of(units));
     }
 
     /**
@@ -399,29 +637,9 @@ final class ControlCore {
 
     /**
      * @param held every reservation ({@link #held})
-     * @param c the cluster, or null alone: then the units are the router's, else every node's unit reports, of
-     *     which only those this node's router uses can take a session here
+     * @param units the units, each with what is reserved on it and whether it may take a session here
      */
-    private ResourceView view(RouterService r, String user, List<Reservation> held, ClusterControl c) {
-        List<UnitResources> units = new ArrayList<>();
-        if (c == null) {
-            for (UnitInfo u : r.units()) {
-                units.add(unit(u.load(), held, Optional.empty()));
-            }
-        } else {
-            Set<UnitId> routed = new HashSet<>();
-            for (UnitInfo u : r.units()) {
-                routed.add(u.id());
-            }
-            Set<UnitId> seen = new HashSet<>();
-            for (ClusterControl.ReportedUnit u : c.units()) {
-                if (!seen.add(u.load().unit())) {
-                    continue; // two members report a unit of that id: the first (by member name) counts
-                }
-                units.add(unit(u.load(), held, routed.contains(u.load().unit()) ? Optional.empty()
-                    : Optional.of("(on " + u.member() + ") is not used by " + c.localMember() + "'s router")));
-            }
-        }
+    private ResourceView view(String user, List<Reservation> held, List<UnitResources> units) {
         int sessions = 0;
         double cpus = 0;
         long bandwidth = 0;
@@ -436,6 +654,33 @@ final class ControlCore {
         }
         return new ResourceView(units, new UserUsage(user, sessions, cpus, bandwidth), settings.quotaOf(user),
             allBandwidth, settings.bandwidthCapacityBps());
+    }
+
+    /** @return the units of this node's router (alone) */
+    private List<UnitResources> routerUnits(RouterService r, List<Reservation> held) {
+        List<UnitResources> units = new ArrayList<>();
+        for (UnitInfo u : r.units()) {
+            units.add(unit(u.load(), held, Optional.empty()));
+        }
+        return units;
+    }
+
+    /**
+     * @return in a cluster, every node's reported units, of which only those {@code member}'s router uses can take
+     *     a session there
+     */
+    private List<UnitResources> clusterUnits(ClusterControl c, List<Reservation> held, String member,
+        Set<UnitId> routed) {
+        List<UnitResources> units = new ArrayList<>();
+        Set<UnitId> seen = new HashSet<>();
+        for (ClusterControl.ReportedUnit u : c.units()) {
+            if (!seen.add(u.load().unit())) {
+                continue; // two members report a unit of that id: the first (by member name) counts
+            }
+            units.add(unit(u.load(), held, routed.contains(u.load().unit()) ? Optional.empty()
+                : Optional.of("(on " + u.member() + ") is not used by " + member + "'s router")));
+        }
+        return units;
     }
 
     /** @return a unit with what is reserved on it and whether it may take a session */

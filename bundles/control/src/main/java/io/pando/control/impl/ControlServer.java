@@ -131,7 +131,10 @@ public class ControlServer {
 
     private Running running;
 
-    /** How often a node closes on its router the sessions the leader closed for their owner, ms. */
+    /**
+     * How often a node serves the cluster's requests, publishes its router's units and closes on its router the
+     * sessions the leader closed for their owner, ms.
+     */
     static final long RECONCILE_MILLIS = 1000;
 
     /** The endpoint, the workers and the core of one activation. */
@@ -168,11 +171,12 @@ public class ControlServer {
             });
             reconciler.scheduleWithFixedDelay(() -> {
                 try {
-                    core.reconcileHosted();
+                    core.maintain();
                 } catch (RuntimeException e) {
-                    LOG.log(Level.FINE, "reconciling this node's sessions with the directory failed; next time", e);
+                    LOG.log(Level.FINE, "serving the cluster, publishing this node's router or reconciling its "
+                        + "sessions with the directory failed; next time", e);
                 }
-            }, RECONCILE_MILLIS, RECONCILE_MILLIS, TimeUnit.MILLISECONDS);
+            }, 0, RECONCILE_MILLIS, TimeUnit.MILLISECONDS);
         }
 
         InetSocketAddress address() {
@@ -182,6 +186,12 @@ public class ControlServer {
         @Override
         public void close() {
             reconciler.shutdownNow();
+            try {
+                reconciler.awaitTermination(2, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            core.stopServing();
             endpoint.close();
             workers.shutdownNow();
             try {

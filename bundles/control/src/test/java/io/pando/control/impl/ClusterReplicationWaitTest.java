@@ -24,7 +24,7 @@ class ClusterReplicationWaitTest {
                 }
                 throw new UnsupportedOperationException(m.getName());
             });
-        return new ClusterControl(cluster, null, null);
+        return new ClusterControl(cluster, null, null, null);
     }
 
     @Test

@@ -1,5 +1,6 @@
 package io.pando.control.impl;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -77,11 +78,17 @@ class ControlClusterTest {
             "alice = wonder\nbob = builder\n"));
     }
 
+    /** Node i, reporting unit u(i+1), whose router uses the units u1, u2 and u3 (node-a) or none (the others). */
     private Node node(int i) throws IOException {
+        return i == 0 ? node(i, "u1", "u2", "u3") : node(i, new String[0]);
+    }
+
+    /** Node i, reporting unit u(i+1), whose router uses these units. */
+    private Node node(int i, String... routerUnits) throws IOException {
         HazelcastCluster member = cluster.start(i);
         ClusterNodes.Unit unit = ClusterNodes.unit(member, "u" + (i + 1), 0.1);
-        FakeRouter router = new FakeRouter(1000L * (i + 1), "u1", "u2", "u3");
-        ClusterControl view = new ClusterControl(member, member, member);
+        FakeRouter router = new FakeRouter(1000L * (i + 1), routerUnits);
+        ClusterControl view = new ClusterControl(member, member, member, member);
         Configuration jaas = jaas();
         while (true) {
             Map<String, Object> c = new HashMap<>();
@@ -150,6 +157,11 @@ class ControlClusterTest {
         }
     }
 
+    private static void awaitRouters(Node n, Map<String, String> routers) throws InterruptedException {
+        await(n.member().localMember().name() + " sees the routers " + routers, 20_000,
+            () -> n.member().published(ClusterControl.ROUTER_UNITS).equals(routers));
+    }
+
     private static void awaitUnits(Node n, List<String> units) throws InterruptedException {
         await(n.member().localMember().name() + " sees the units " + units, 20_000,
             () -> n.member().units().stream().map(u -> u.load().unit().value()).toList().equals(units));
@@ -165,6 +177,7 @@ class ControlClusterTest {
             awaitUnits(n, List.of("u1", "u2", "u3", "u4"));
         }
         assertTrue(a.member().isLeader());
+        awaitRouters(a, Map.of("node-a", "u1,u2,u3", "node-b", "", "node-c", ""));
 
         // not the leader: refused with the reason, naming the leader; tokens are the leader's alone
         ControlClient atB = client(b);
@@ -212,11 +225,11 @@ class ControlClusterTest {
         assertEquals(2, b.member().size(), "s1, s2 and nothing else in the directory after the leader died");
         System.out.printf("node-b leads %.0f ms after node-a was killed%n", (System.nanoTime() - t0) / 1e6);
         awaitUnits(b, List.of("u2", "u3", "u4"));
-        for (Node n : List.of(b, c)) { // as a router drops the remote unit of a node that died
-            synchronized (n.router()) {
-                n.router().units.remove(UnitId.of("u1"));
-            }
+        synchronized (b.router()) { // node-b's router takes over the units of node-b and node-c
+            b.router().units.put(UnitId.of("u2"), 0.1);
+            b.router().units.put(UnitId.of("u3"), 0.1);
         }
+        awaitRouters(b, Map.of("node-b", "u2,u3", "node-c", ""));
 
         // the new leader: the old tokens are unknown (per leader); alice authenticates again and finds both sessions
         refused(atB.call(new ControlMessage.ListSessions(atB.nextRequestId(), aliceAtA), T),
@@ -265,5 +278,70 @@ class ControlClusterTest {
         await("node-c without quorum", 20_000, () -> !c.member().hasQuorum());
         assertContains(refused(auth(atC, "alice", "wonder"), RefusalCode.NOT_LEADER),
             "no quorum, node-c sees 1 of the 2 members needed");
+    }
+
+    @Test
+    void theLeaderPlacesSessionsOnOtherMembersRoutersWhichServeThemOnAfterItDies() throws Exception {
+        Node a = node(0, "u1"); // the leader; each node's router uses the node's own unit
+        Node b = node(1, "u2");
+        Node c = node(2, "u3");
+        for (Node n : List.of(a, b, c)) {
+            awaitUnits(n, List.of("u1", "u2", "u3"));
+        }
+        awaitRouters(a, Map.of("node-a", "u1", "node-b", "u2", "node-c", "u3"));
+        ControlClient atA = client(a);
+        byte[] alice = token(atA, "alice", "wonder");
+
+        // another member's router, the one serving the fewest sessions first: node-b, then node-c
+        ControlMessage.Opened s1 = assertInstanceOf(ControlMessage.Opened.class, open(atA, alice, 300, 1));
+        ControlMessage.Opened s2 = assertInstanceOf(ControlMessage.Opened.class, open(atA, alice, 300, 1));
+        assertEquals(List.of("u2"), s1.units());
+        assertEquals(List.of("u3"), s2.units());
+        SessionId id1 = new SessionId(s1.sessionId());
+        SessionId id2 = new SessionId(s2.sessionId());
+        assertTrue(b.router().session(id1).isPresent(), "s1 on node-b's router");
+        assertTrue(c.router().session(id2).isPresent(), "s2 on node-c's router");
+        assertTrue(a.router().sessions().isEmpty(), "nothing on the leader's router");
+        assertArrayEquals(b.router().requests.get(id1).key().orElseThrow().bytes(), s1.sessionKey().orElseThrow(),
+            "the owner gets the key node-b's router checks");
+        SessionRecord r1 = a.member().get(Long.toUnsignedString(s1.sessionId())).orElseThrow();
+        assertEquals("node-b", r1.placedBy());
+        assertEquals("alice", r1.owner());
+        assertEquals(300L, r1.reservations().get("cpu.millis"));
+        assertEquals(List.of(ControlCore.REMOTE, ControlCore.REMOTE), list(atA, alice).stream()
+            .map(SessionSummary::state).toList());
+
+        // a refusal of the member's router reaches the user with its reason; the reservation goes with it
+        byte[] bob = token(atA, "bob", "builder");
+        ControlMessage.Reply noProgram = atA.call(new ControlMessage.Open(atA.nextRequestId(), bob, "no-such",
+            Optional.empty(), Map.of(), DEST, List.of(), new Resources(100, 0, 0, 0, -1), Distribution.over(1)), T);
+        assertContains(refused(noProgram, RefusalCode.INVALID), "'s router: no active program 'no-such'");
+        assertEquals(0, a.control().core.reservations());
+        // u2 and u3 have 0.7 free each, u1 1.0: a session of 0.8 can go only to the leader's own router
+        ControlMessage.Opened s3 = assertInstanceOf(ControlMessage.Opened.class, open(atA, bob, 800, 1));
+        assertTrue(a.router().session(new SessionId(s3.sessionId())).isPresent(), "s3 on node-a's router");
+        assertInstanceOf(ControlMessage.Closed.class, close(atA, bob, s3.sessionId()));
+
+        // the leader dies: the sessions on the other routers go on; the next leader knows them and their owner
+        await("the directory replicated", 60_000, () -> ClusterNodes.replicated(a.member()));
+        a.control().close();
+        cluster.kill(a.member());
+        await("node-b leads", 20_000, () -> b.member().isLeader());
+        assertTrue(b.router().session(id1).isPresent() && c.router().session(id2).isPresent(),
+            "both sessions still served");
+        ControlClient atB = client(b);
+        byte[] again = token(atB, "alice", "wonder");
+        List<SessionSummary> hers = list(atB, again);
+        assertEquals(List.of(s1.sessionId(), s2.sessionId()), hers.stream().map(SessionSummary::sessionId).toList());
+        assertEquals("active", hers.get(0).state(), "served by the new leader's own router");
+        assertEquals(ControlCore.REMOTE, hers.get(1).state());
+        // the owner closes s2 through the new leader: node-c's router closes it
+        ControlMessage.Closed closed = assertInstanceOf(ControlMessage.Closed.class, close(atB, again,
+            s2.sessionId()));
+        assertEquals(s2.sessionId(), closed.sessionId());
+        await("node-c's router closes s2", 10_000, () -> c.router().session(id2).isEmpty());
+        // and a new session goes to node-c (the other member), not to the new leader's router
+        ControlMessage.Opened s4 = assertInstanceOf(ControlMessage.Opened.class, open(atB, again, 300, 1));
+        assertTrue(c.router().session(new SessionId(s4.sessionId())).isPresent(), "s4 on node-c's router");
     }
 }

@@ -28,7 +28,7 @@ public final class NoQuorumControl {
         ClusterNodes nodes = new ClusterNodes(2);
         try {
             HazelcastCluster member = nodes.start(0);
-            ClusterControl view = new ClusterControl(member, member, member);
+            ClusterControl view = new ClusterControl(member, member, member, member);
             return new ControlFixture(users, dir, Map.of(), firstPort, lastPort, null, () -> view, nodes);
         } catch (IOException | RuntimeException e) {
             nodes.close();
