@@ -147,17 +147,52 @@ final class ArtpStream implements AutoCloseable {
          * @return the longest run of bins without an arrival between the first and the last arrival, in ms
          */
         long longestGapMs(int binMs) {
+            return longestGapMs(binMs, 0, Long.MAX_VALUE);
+        }
+
+        /**
+         * @param binMs the receiver's {@code --interval-ms}
+         * @return the longest run of bins without an arrival that began once {@code fromArrival} datagrams had
+         *     arrived and before {@code toArrival} had, ended by a later arrival, in ms
+         */
+        long longestGapMs(int binMs, long fromArrival, long toArrival) {
+            long arrived = 0;
             long longest = 0;
             long run = 0;
+            boolean inWindow = false;
             for (Object o : JsonValue.list(recv, "intervals")) {
-                if (((Number) o).longValue() == 0) {
+                long n = ((Number) o).longValue();
+                if (n == 0) {
+                    if (run == 0) {
+                        inWindow = arrived >= fromArrival && arrived < toArrival;
+                    }
                     run++;
                 } else {
-                    longest = Math.max(longest, run);
+                    if (inWindow) {
+                        longest = Math.max(longest, run);
+                    }
                     run = 0;
+                    arrived += n;
                 }
             }
             return longest * binMs;
+        }
+
+        /**
+         * @param binMs the receiver's {@code --interval-ms}
+         * @return seconds from the first arrival to the bin in which the {@code arrival}-th datagram arrived (the
+         *     last bin's if fewer arrived)
+         */
+        double secondsAt(int binMs, long arrival) {
+            List<Object> bins = JsonValue.list(recv, "intervals");
+            long arrived = 0;
+            for (int i = 0; i < bins.size(); i++) {
+                arrived += ((Number) bins.get(i)).longValue();
+                if (arrived >= arrival) {
+                    return i * binMs / 1000.0;
+                }
+            }
+            return Math.max(0, bins.size() - 1) * binMs / 1000.0;
         }
 
         /**

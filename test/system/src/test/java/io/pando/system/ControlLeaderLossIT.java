@@ -22,7 +22,9 @@ import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
@@ -208,6 +210,8 @@ class ControlLeaderLossIT {
         final List<String> facts = new ArrayList<>();
         KarafNode leader;
         String next;
+        long inAtKill;
+        long inAfterKill;
 
         Round(int round, int delayMs) {
             this.round = round;
@@ -247,13 +251,19 @@ class ControlLeaderLossIT {
                 // the receiver of the OPEN after the kill listens before it, so that the OPEN is tried at once
                 try (ArtpStream probe = ArtpStream.receive(NODES.get(0), "cli/after-kill-" + round, 18140 + round, 1,
                     null, 0)) {
-                    long inBefore = host.awaitDatagramsIn(id, COUNT / 10);
+                    host.awaitDatagramsIn(id, COUNT / 10);
                     Thread.sleep(delayMs);
+                    // the session's count right before the kill and the first one after it bound where the kill
+                    // falls in the stream: the gap in arrivals around the kill is looked for between them
+                    inAtKill = host.awaitDatagramsIn(id, 0);
                     Instant killed = leader.kill();
                     long killedNanos = System.nanoTime();
-                    facts.add(String.format(Locale.ROOT, "kill -9 of %s %d ms after >= %d datagrams went in",
-                        member(leader), delayMs, inBefore));
+                    Future<Long> afterKill = host == leader ? CompletableFuture.completedFuture(inAtKill)
+                        : POOL.submit(() -> host.awaitDatagramsIn(id, 0));
                     again = open(name + "-after-kill", probe.port, ADMIT_SECONDS);
+                    inAfterKill = afterKill.get();
+                    facts.add(String.format(Locale.ROOT, "kill -9 of %s %d ms after a tenth went in, between "
+                        + "datagrams %d and %d of the session", member(leader), delayMs, inAtKill, inAfterKill));
                     if (again.call.exit() == 0) {
                         facts.add(String.format(Locale.ROOT, "OPEN admitted again %.2f s after the kill (try %d; that "
                             + "CLI call took %.2f s, JVM start included, %s)", secondsAfter(killed, again.at), again.tries,
@@ -273,6 +283,24 @@ class ControlLeaderLossIT {
                     close(JsonValue.str(again.call.json(), "session"));
                 }
                 close(id);
+                closedOnItsRouter(id, host);
+            }
+        }
+
+        /** The session closed through the new leader is gone from the router that served it. */
+        private void closedOnItsRouter(String id, KarafNode host) throws Exception {
+            if (host == leader) {
+                return; // that router died with the leader
+            }
+            try {
+                Map<String, Double> gone = await(List.of(host), host.name + "'s router without session " + id,
+                    n -> n.consoleOk("pando:sessions --json").jsonArray().stream().anyMatch(s -> id.equals(
+                        String.valueOf(s.get("id")))) ? Optional.of("still open") : Optional.empty());
+                facts.add(String.format(Locale.ROOT, "closed through %s: gone from %s's router %.1f s after the "
+                    + "CLOSE", next, member(host), gone.get(host.name)));
+            } catch (AssertionError e) {
+                miss("session " + id + ", closed through the new leader, stays on " + member(host) + "'s router: "
+                    + e.getMessage());
             }
         }
 
@@ -308,11 +336,15 @@ class ControlLeaderLossIT {
             long duplicates = num(r.recv(), "duplicates");
             long corrupt = num(r.recv(), "corrupt");
             long sent = num(r.send(), "sent");
-            long gap = r.recv().containsKey("intervals") ? r.longestGapMs(BIN_MS) : -1;
+            boolean bins = r.recv().containsKey("intervals");
+            long gap = bins ? r.longestGapMs(BIN_MS, inAtKill, inAfterKill) : -1;
             facts.add(String.format(Locale.ROOT, "%d datagrams x %d B paced at %d/s: sent %d, received %d, lost %d, "
-                + "duplicates %d, corrupt %d; longest arrival gap %d ms (goal: resumes within 1 s); send exit %d, "
-                + "recv exit %d", COUNT, SIZE, RATE, sent, received, COUNT - received, duplicates, corrupt, gap,
-                r.sendExit(), r.recvExit()));
+                + "duplicates %d, corrupt %d; longest arrival gap around the kill %d ms (goal: resumes within 1 s; "
+                + "gaps beginning between arrivals %d and %d, %.2f-%.2f s into the stream), in the whole stream %d "
+                + "ms; send exit %d, recv exit %d", COUNT, SIZE, RATE, sent, received, COUNT - received, duplicates,
+                corrupt, gap, inAtKill, inAfterKill, bins ? r.secondsAt(BIN_MS, inAtKill) : -1.0,
+                bins ? r.secondsAt(BIN_MS, inAfterKill) : -1.0, bins ? r.longestGapMs(BIN_MS) : -1, r.sendExit(),
+                r.recvExit()));
             if (received != COUNT || duplicates != 0 || corrupt != 0 || sent != COUNT || r.sendExit() != 0
                 || r.recvExit() != 0) {
                 miss("the stream was not delivered exactly once: sent " + sent + ", received " + received
