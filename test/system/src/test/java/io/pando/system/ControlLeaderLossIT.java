@@ -44,20 +44,24 @@ import org.junit.jupiter.api.Test;
  * 0-3 s, the leader's Karaf JVM is killed with SIGKILL and the stream goes on. Measured and printed with
  * {@code [leader-loss]}: when each survivor logged the leader gone and the next oldest member as leader (karaf.log,
  * millisecond timestamps), how long after the kill an OPEN was admitted again (the CLI retried against every node,
- * JVM start included), the longest stretch without an arrival at the receiver (5 ms bins), what alice's {@code
- * pando session list} on the new leader shows for the stream's session, and every live router's sessions. The
- * killed node is then started again and rejoins as the youngest member before the next round, so each node is the
- * leader once and is killed once.
+ * JVM start included), the longest stretch without an arrival at the receiver (5 ms bins) that began between the
+ * session's counts read right before and right after the kill, and the whole stream's, what alice's {@code pando
+ * session list} on the new leader shows for the stream's session, every live router's sessions, and how soon the
+ * session, closed through the new leader, leaves the router that served it. The killed node is then started again
+ * and rejoins as the youngest member before the next round, so each node is the leader once and is killed once.
  *
  * <p>The goals asserted (after all rounds, so that every round's figures are printed): every datagram arrived
  * exactly once and intact; the survivors agreed on the next oldest member as leader, with quorum; the new leader
  * admitted an OPEN; it lists the stream's session (owner and directory record survived), not as {@code lost}; no
- * session id appears twice on any router, and the stream's session on exactly one. The stream survives the kill only
- * if the leader placed the session on another member's router (docs/control.md section 11): a session on the
- * leader's own router dies with it, and the round says so.
+ * session id appears twice on any router, and the stream's session on exactly one; closed through the new leader, it
+ * leaves its router. The stream survives the kill only if the leader placed the session on another member's router
+ * (docs/control.md section 11): a session on the leader's own router dies with it, which the round counts as a goal
+ * missed too. The arrival gap is printed, not asserted (the issue's goal is 1 s; a loaded machine stalls streams
+ * without any kill).
  *
- * <p>Ports: SSH 9101-9103, cluster members 5961-5963, everything else in 18100-18149 (node N: ingress 181N1,
- * control 181N3, JMX 181N5-181N6; stream receivers 18130-18132, receivers of the OPENs after the kill 18140-18142).
+ * <p>Ports: SSH 9101-9103, cluster members 5961-5963, everything else in 18100-18149 (l1, l2, l3: 1810x, 1811x,
+ * 1812x with the ingress on x = 1, the control unit on 3, JMX on 5 and 6; stream receivers 18130-18132, receivers of
+ * the OPENs after the kill 18140-18142).
  * Work files under {@code target/system-tests/leaderloss-*}, the CLI calls and streams under
  * {@code leaderloss-l1/cli}.
  */
