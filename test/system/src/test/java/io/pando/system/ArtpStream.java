@@ -144,16 +144,9 @@ final class ArtpStream implements AutoCloseable {
 
         /**
          * @param binMs the receiver's {@code --interval-ms}
-         * @return the longest run of bins without an arrival between the first and the last arrival, in ms
-         */
-        long longestGapMs(int binMs) {
-            return longestGapMs(binMs, 0, Long.MAX_VALUE);
-        }
-
-        /**
-         * @param binMs the receiver's {@code --interval-ms}
          * @return the longest run of bins without an arrival that began once {@code fromArrival} datagrams had
-         *     arrived and before {@code toArrival} had, ended by a later arrival, in ms
+         *     arrived and before {@code toArrival} had, ended by a later arrival, in ms (the whole stream's:
+         *     {@link StreamRecovery#longestGapMs})
          */
         long longestGapMs(int binMs, long fromArrival, long toArrival) {
             long arrived = 0;

@@ -255,15 +255,15 @@ class ControlLeaderLossIT {
                 // the receiver of the OPEN after the kill listens before it, so that the OPEN is tried at once
                 try (ArtpStream probe = ArtpStream.receive(NODES.get(0), "cli/after-kill-" + round, 18140 + round, 1,
                     null, 0)) {
-                    host.awaitDatagramsIn(id, COUNT / 10);
+                    StreamRecovery.awaitDatagramsIn(host, id, COUNT / 10);
                     Thread.sleep(delayMs);
                     // the session's count right before the kill and the first one after it bound where the kill
                     // falls in the stream: the gap in arrivals around the kill is looked for between them
-                    inAtKill = host.awaitDatagramsIn(id, 0);
+                    inAtKill = StreamRecovery.awaitDatagramsIn(host, id, 0);
                     Instant killed = leader.kill();
                     long killedNanos = System.nanoTime();
                     Future<Long> afterKill = host == leader ? CompletableFuture.completedFuture(inAtKill)
-                        : POOL.submit(() -> host.awaitDatagramsIn(id, 0));
+                        : POOL.submit(() -> StreamRecovery.awaitDatagramsIn(host, id, 0));
                     again = open(name + "-after-kill", probe.port, ADMIT_SECONDS);
                     inAfterKill = afterKill.get();
                     facts.add(String.format(Locale.ROOT, "kill -9 of %s %d ms after a tenth went in, between "
@@ -336,19 +336,19 @@ class ControlLeaderLossIT {
 
         /** Every datagram exactly once and intact at the receiver; the longest arrival gap. */
         private void delivered(ArtpStream.Result r) {
-            long received = num(r.recv(), "received");
-            long duplicates = num(r.recv(), "duplicates");
-            long corrupt = num(r.recv(), "corrupt");
-            long sent = num(r.send(), "sent");
+            long received = StreamRecovery.num(r.recv(), "received");
+            long duplicates = StreamRecovery.num(r.recv(), "duplicates");
+            long corrupt = StreamRecovery.num(r.recv(), "corrupt");
+            long sent = StreamRecovery.num(r.send(), "sent");
             boolean bins = r.recv().containsKey("intervals");
             long gap = bins ? r.longestGapMs(BIN_MS, inAtKill, inAfterKill) : -1;
+            long wholeGap = bins ? StreamRecovery.longestGapMs(JsonValue.list(r.recv(), "intervals"), BIN_MS) : -1;
             facts.add(String.format(Locale.ROOT, "%d datagrams x %d B paced at %d/s: sent %d, received %d, lost %d, "
                 + "duplicates %d, corrupt %d; longest arrival gap around the kill %d ms (goal: resumes within 1 s; "
                 + "gaps beginning between arrivals %d and %d, %.2f-%.2f s into the stream), in the whole stream %d "
                 + "ms; send exit %d, recv exit %d", COUNT, SIZE, RATE, sent, received, COUNT - received, duplicates,
                 corrupt, gap, inAtKill, inAfterKill, bins ? r.secondsAt(BIN_MS, inAtKill) : -1.0,
-                bins ? r.secondsAt(BIN_MS, inAfterKill) : -1.0, bins ? r.longestGapMs(BIN_MS) : -1, r.sendExit(),
-                r.recvExit()));
+                bins ? r.secondsAt(BIN_MS, inAfterKill) : -1.0, wholeGap, r.sendExit(), r.recvExit()));
             if (received != COUNT || duplicates != 0 || corrupt != 0 || sent != COUNT || r.sendExit() != 0
                 || r.recvExit() != 0) {
                 miss("the stream was not delivered exactly once: sent " + sent + ", received " + received
@@ -582,11 +582,5 @@ class ControlLeaderLossIT {
     private static Map<String, Double> await(List<KarafNode> nodes, long t0, String what,
         KarafNode.Task<Optional<String>> check) throws Exception {
         return KarafNode.awaitOnEach(POOL, nodes, t0, what, AWAIT_SECONDS, check);
-    }
-
-    // ---- figures
-
-    private static long num(Map<String, Object> json, String key) {
-        return json.get(key) instanceof Number n ? n.longValue() : -1;
     }
 }

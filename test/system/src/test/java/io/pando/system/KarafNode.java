@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -46,6 +47,8 @@ final class KarafNode implements AutoCloseable {
     final int sshPort;
     /** The network namespace the node runs in (its commands and console too), or null: the test's own. */
     private NetNs netns;
+    /** The address the node's router parts bind and other nodes reach it at: loopback, or its namespace's. */
+    private String host = LOOPBACK;
     final int ingressPort;
     private final AtomicInteger calls = new AtomicInteger();
     private boolean started;
@@ -119,7 +122,13 @@ final class KarafNode implements AutoCloseable {
      */
     KarafNode inNamespace(NetNs ns) {
         this.netns = ns;
+        this.host = ns.address;
         return this;
+    }
+
+    /** @return the address other nodes reach this node's unit server or aggregation server at */
+    String host() {
+        return host;
     }
 
     /** @return {@code cmd}, run in the node's namespace if it has one */
@@ -161,19 +170,31 @@ final class KarafNode implements AutoCloseable {
      */
     void configureRouterNode(String features, int rmi, int egressPort, int aggregationData,
         List<Integer> unitControlPorts) throws IOException {
+        configureRouterNode(features, rmi, egressPort, aggregationData, unitControlPorts.stream()
+            .map(p -> LOOPBACK + ":" + p).toList());
+    }
+
+    /**
+     * {@link #configureRouterNode(String, int, int, int, List)} with unit nodes elsewhere: each as {@code HOST:PORT}
+     * of its unit server's control (data on the next port); the aggregation server binds this node's
+     * {@link #host()}.
+     */
+    void configureRouterNode(String features, int rmi, int egressPort, int aggregationData, Collection<String> unitNodes)
+        throws IOException {
         bootFeatures(features);
         managementPorts(rmi, rmi + 1);
         Path etc = home.resolve("etc");
         Files.writeString(etc.resolve("io.pando.aggregation.cfg"), "egress.host = " + LOOPBACK + "\negress.port = "
             + egressPort + "\n");
-        Files.writeString(etc.resolve("io.pando.remote.aggregationserver.cfg"), "data.host = " + LOOPBACK
+        Files.writeString(etc.resolve("io.pando.remote.aggregationserver.cfg"), "data.host = " + host
             + "\ndata.port = " + aggregationData + "\n");
         List<String> nodes = new ArrayList<>();
-        for (int control : unitControlPorts) {
-            nodes.add(LOOPBACK + ":" + control + "/" + (control + 1));
+        for (String control : unitNodes) {
+            int port = Integer.parseInt(control.substring(control.lastIndexOf(':') + 1));
+            nodes.add(control + "/" + (port + 1));
         }
         Files.writeString(etc.resolve("io.pando.remote.units.cfg"), "nodes = " + String.join(", ", nodes)
-            + "\naggregation.address = " + LOOPBACK + ":" + aggregationData + "\n");
+            + "\naggregation.address = " + host + ":" + aggregationData + "\n");
     }
 
     /**
@@ -186,8 +207,8 @@ final class KarafNode implements AutoCloseable {
         managementPorts(rmi, rmi + 1);
         Path etc = home.resolve("etc");
         Files.writeString(etc.resolve("io.pando.unit-" + unit + ".cfg"), "unit.id = " + unit + "\n");
-        Files.writeString(etc.resolve("io.pando.remote.unitserver.cfg"), "control.host = " + LOOPBACK
-            + "\ncontrol.port = " + controlPort + "\ndata.host = " + LOOPBACK + "\ndata.port = " + (controlPort + 1)
+        Files.writeString(etc.resolve("io.pando.remote.unitserver.cfg"), "control.host = " + host
+            + "\ncontrol.port = " + controlPort + "\ndata.host = " + host + "\ndata.port = " + (controlPort + 1)
             + "\n");
         Files.deleteIfExists(etc.resolve("io.pando.distribution.cfg"));
     }
@@ -247,14 +268,19 @@ final class KarafNode implements AutoCloseable {
 
     /** Starts a unit node ({@link #configureUnitNode}): it is up once its unit server listens on {@code controlPort}. */
     void startUnitNode(int controlPort, long bootSeconds, long stallSeconds) throws Exception {
-        start(new Readiness("feature:list -i", con -> listens(controlPort), "its unit server listens on " + LOOPBACK
-            + ":" + controlPort, bootSeconds, stallSeconds));
+        start(new Readiness("feature:list -i", con -> listens(host, controlPort), "its unit server listens on "
+            + host + ":" + controlPort, bootSeconds, stallSeconds));
     }
 
     /** @return whether something accepts TCP connections on the loopback port */
     static boolean listens(int port) {
+        return listens(LOOPBACK, port);
+    }
+
+    /** @return whether something accepts TCP connections on the address and port */
+    static boolean listens(String address, int port) {
         try (java.net.Socket s = new java.net.Socket()) {
-            s.connect(new InetSocketAddress(LOOPBACK, port), 1000);
+            s.connect(new InetSocketAddress(address, port), 1000);
             return true;
         } catch (IOException e) {
             return false;
@@ -469,7 +495,8 @@ final class KarafNode implements AutoCloseable {
     }
 
     /**
-     * Starts {@code bin/pando ARGS} (the client: {@code artp send|recv}) with the leak detection of the test JVM.
+     * Starts {@code bin/pando ARGS} (the client: {@code artp send|recv}) with the leak detection of the test JVM, in
+     * the node's namespace if it has one.
      */
     SystemProcess pando(String label, Path dir, List<String> args) throws IOException {
         List<String> cmd = new ArrayList<>();
@@ -479,7 +506,8 @@ final class KarafNode implements AutoCloseable {
         // C1 only: a child that lives for seconds reaches its rate sooner and leaves more CPU to the node than
         // with C2 compiling in the background (measured on 2 cores)
         opts.addAll(List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
-        return SystemProcess.start(label, dir, cmd, Map.of("PANDO_JAVA_OPTS", String.join(" ", opts)));
+        // in the node's namespace, if it has one: a client talks to the node on its loopback
+        return SystemProcess.start(label, dir, here(cmd), Map.of("PANDO_JAVA_OPTS", String.join(" ", opts)));
     }
 
     /**
@@ -515,29 +543,6 @@ final class KarafNode implements AutoCloseable {
             run(List.of("kill", "-CONT", Long.toString(pid)), 10); // also when interrupted: never leave it frozen
         }
         return new Instant[] {stopped, Instant.now()};
-    }
-
-    /**
-     * @return the session's {@code datagrams_in} on this node's router once it is at least {@code min} (polled through
-     *     the console for up to {@code seconds})
-     */
-    long awaitDatagramsIn(String session, long min, long seconds) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        long in = 0;
-        while (System.nanoTime() < deadline) {
-            in = JsonValue.num(consoleJson("pando:session-info --json " + session), "counters", "datagrams_in");
-            if (in >= min) {
-                return in;
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError(name + ": the stream of session " + session + " did not start: " + in
-            + " datagrams in after " + seconds + " s");
-    }
-
-    /** {@link #awaitDatagramsIn(String, long, long)} for up to 120 s. */
-    long awaitDatagramsIn(String session, long min) throws Exception {
-        return awaitDatagramsIn(session, min, 120);
     }
 
     /**

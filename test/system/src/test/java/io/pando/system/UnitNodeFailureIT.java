@@ -6,9 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.time.Instant;
-import java.time.LocalDateTime;
-import java.time.ZoneId;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -51,7 +48,6 @@ class UnitNodeFailureIT {
         "(?m)^(\\S+) \\|.*session (\\S+): unit (\\S+) .*; ([\\d,]+) datagrams it had not finished went");
     private static final Pattern LOST = Pattern.compile(
         "(?m)^(\\S+) \\|.*unit node 127\\.0\\.0\\.1:(\\d+)/\\d+: control connection lost");
-    private static final DateTimeFormatter LOG_TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss,SSS");
 
     private static final List<KarafNode> NODES = new ArrayList<>();
     private static KarafNode a;
@@ -106,7 +102,7 @@ class UnitNodeFailureIT {
                 stream.send(id, SIZE, RATE);
                 // the stream lasts COUNT / RATE = 10 s once the sender runs (far longer on a loaded machine, where
                 // a console call also takes seconds): kill at a random moment after a twentieth went through
-                long inBefore = a.awaitDatagramsIn(id, COUNT / 20);
+                long inBefore = StreamRecovery.awaitDatagramsIn(a, id, COUNT / 20);
                 Thread.sleep(ThreadLocalRandom.current().nextInt(1000));
                 int logFrom = a.log().length();
                 Instant killed = victim.kill();
@@ -124,7 +120,7 @@ class UnitNodeFailureIT {
                 double killToResendMs = Double.NaN;
                 while (m.find()) {
                     if (m.group(3).equals(unit)) {
-                        killToResendMs = msSince(killed, m.group(1));
+                        killToResendMs = StreamRecovery.msSince(killed, m.group(1));
                         break;
                     }
                 }
@@ -132,11 +128,11 @@ class UnitNodeFailureIT {
                 Matcher lost = LOST.matcher(a.log().substring(logFrom));
                 while (lost.find()) {
                     if (Integer.parseInt(lost.group(2)) == (victim == b ? B_CONTROL : C_CONTROL)) {
-                        killToDetectMs = msSince(killed, lost.group(1));
+                        killToDetectMs = StreamRecovery.msSince(killed, lost.group(1));
                         break;
                     }
                 }
-                long gapMs = r.longestGapMs(BIN_MS);
+                long gapMs = StreamRecovery.longestGapMs(JsonValue.list(r.recv(), "intervals"), BIN_MS);
                 assertTrue(inBefore < COUNT * 19 / 20, "the kill came mid-stream: " + inBefore + " datagrams in before");
                 String f = String.format(Locale.ROOT, "round %d: killed %s (unit %s) after >= %d datagrams; %d datagrams "
                     + "x %d B (sender paced at %d/s, receiver got %.0f/s) all arrived once; longest arrival gap %d "
@@ -144,9 +140,9 @@ class UnitNodeFailureIT {
                     + "from the dead unit %d, recovery %d us, retained bytes high water %d", round, victim.name, unit,
                     inBefore, COUNT, SIZE, RATE, JsonValue.dbl(r.recv(), "datagrams_per_s"), gapMs, killToDetectMs,
                     killToResendMs, resent,
-                    num(counters, "recovered_already_delivered"), num(counters, "duplicates_suppressed"),
-                    num(counters, "late_from_failed_unit"), num(counters, "recovery_us_max"),
-                    num(counters, "retained_bytes_high_water"));
+                    StreamRecovery.num(counters, "recovered_already_delivered"), StreamRecovery.num(counters, "duplicates_suppressed"),
+                    StreamRecovery.num(counters, "late_from_failed_unit"), StreamRecovery.num(counters, "recovery_us_max"),
+                    StreamRecovery.num(counters, "retained_bytes_high_water"));
                 System.out.println("[unitfail] " + f);
                 figures.add(f);
                 assertFalse(Double.isNaN(killToResendMs), "A logged the recovery of " + unit + "; karaf.log "
@@ -177,7 +173,7 @@ class UnitNodeFailureIT {
                 String id = JsonValue.str(session, "id");
                 assertEquals(List.of("b1", "c1"), JsonValue.list(session, "units"), session.toString());
                 stream.send(id, SIZE, RATE);
-                long inBefore = a.awaitDatagramsIn(id, COUNT / 20);
+                long inBefore = StreamRecovery.awaitDatagramsIn(a, id, COUNT / 20);
                 Thread.sleep(ThreadLocalRandom.current().nextInt(1000));
                 int logFrom = a.log().length();
                 Instant[] paused = victim.pause(5_000); // SIGSTOP, 5 s, SIGCONT
@@ -190,11 +186,11 @@ class UnitNodeFailureIT {
                 double stopToResendMs = Double.NaN;
                 while (m.find()) {
                     if (m.group(3).equals(unit)) {
-                        stopToResendMs = msSince(paused[0], m.group(1));
+                        stopToResendMs = StreamRecovery.msSince(paused[0], m.group(1));
                         break;
                     }
                 }
-                long gapMs = r.longestGapMs(BIN_MS);
+                long gapMs = StreamRecovery.longestGapMs(JsonValue.list(r.recv(), "intervals"), BIN_MS);
                 assertTrue(inBefore < COUNT * 19 / 20, "the stop came mid-stream: " + inBefore + " datagrams in before");
                 String f = String.format(Locale.ROOT, "round %d: froze %s (unit %s) for %.1f s after >= %d datagrams; "
                     + "%d datagrams x %d B (sender paced at %d/s, receiver got %.0f/s) all arrived once; longest "
@@ -202,9 +198,9 @@ class UnitNodeFailureIT {
                     + "duplicates suppressed %d, late from the failed unit %d; units now %s", round, victim.name, unit,
                     Duration.between(paused[0], paused[1]).toNanos() / 1e9, inBefore, COUNT, SIZE, RATE,
                     JsonValue.dbl(r.recv(), "datagrams_per_s"), gapMs, stopToResendMs,
-                    num(counters, "unit_failures"), num(counters, "resent_after_unit_failure"),
-                    num(counters, "recovered_already_delivered"), num(counters, "duplicates_suppressed"),
-                    num(counters, "late_from_failed_unit"), JsonValue.list(info, "units"));
+                    StreamRecovery.num(counters, "unit_failures"), StreamRecovery.num(counters, "resent_after_unit_failure"),
+                    StreamRecovery.num(counters, "recovered_already_delivered"), StreamRecovery.num(counters, "duplicates_suppressed"),
+                    StreamRecovery.num(counters, "late_from_failed_unit"), JsonValue.list(info, "units"));
                 System.out.println("[unitfail] " + f);
                 figures.add(f);
                 a.consoleOk("pando:session-close --json " + id);
@@ -214,16 +210,5 @@ class UnitNodeFailureIT {
         for (KarafNode n : NODES) {
             assertFalse(n.log().contains("LEAK:"), n.name + " leaked buffers: " + n.home.resolve("data/log/karaf.log"));
         }
-    }
-
-    /** @return milliseconds from {@code from} to the time of a karaf.log line */
-    private static double msSince(Instant from, String logTime) {
-        Instant at = LocalDateTime.parse(logTime, LOG_TIME).atZone(ZoneId.systemDefault()).toInstant();
-        return Duration.between(from, at).toNanos() / 1e6;
-    }
-
-    private static long num(Map<String, Object> counters, String name) {
-        Object v = counters.get(name);
-        return v instanceof Number n ? n.longValue() : -1;
     }
 }

@@ -20,6 +20,9 @@
  * <li>{@link io.pando.system.ClusterIT}: four nodes form a cluster (docs/cluster.md), a desired feature reaches
  * every node and a late joiner, members killed with SIGKILL are detected, the leader moves, a lone node has no
  * quorum. SSH 8951-8954, ingress 17951-17954, cluster 5951-5954.</li>
+ * <li>{@link io.pando.system.DataPartitionIT} (cluster issue, acceptance 2): a router node and two unit nodes,
+ * each in a network namespace ({@link io.pando.system.NetNs}); a unit node, the other, then the router node cut off
+ * by nftables for 5 s under a stream, nothing lost. Each node's ports in its namespace: 18800-18839.</li>
  * <li>{@link io.pando.system.ControlIT} (control unit, acceptance 1 and 7): the three nodes of MultiNodeIT plus
  * {@code feature:install pando-control} on node A; users open, list and close sessions with {@code pando session}
  * (docs/control.md): a stream through a user's session, other users, wrong passwords and quotas refused with their

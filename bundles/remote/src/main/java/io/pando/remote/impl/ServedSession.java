@@ -39,6 +39,10 @@ final class ServedSession implements SessionEvents {
     final AtomicBoolean closing = new AtomicBoolean();
     final CompletableFuture<Void> closed = new CompletableFuture<>();
     volatile UnitChannel channel;
+    /** Completes when the unit closed the session (set once closing starts). */
+    volatile CompletableFuture<Void> unitClosed;
+    /** The control connection of the distribution node that opened it (admin thread). */
+    volatile io.netty.channel.Channel control;
     /** The data connection once its HELLO named this session's unit; null before and after. */
     volatile ArtpConnection connection;
     private volatile boolean congested;

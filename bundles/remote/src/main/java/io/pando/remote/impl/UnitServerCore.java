@@ -64,6 +64,8 @@ final class UnitServerCore implements ArtpHandler {
     private static final Object CLOSED = new Object();
     static final long HELLO_TIMEOUT_MS = 10_000;
     static final long CLOSE_TIMEOUT_S = 60;
+    /** How long opening a session again waits for the unit to close its earlier incarnation. */
+    static final long REPLACE_TIMEOUT_S = 5;
 
     private final ByteBufAllocator alloc;
     private final MultiThreadIoEventLoopGroup group;
@@ -87,6 +89,8 @@ final class UnitServerCore implements ArtpHandler {
     private final LongAdder controlNotForwarded = new LongAdder();
     private final LongAdder sessionsOpened = new LongAdder();
     private final LongAdder sessionsClosed = new LongAdder();
+    private final LongAdder sessionsReplaced = new LongAdder();
+    private final LongAdder sessionsOrphaned = new LongAdder();
 
     /**
      * Binds the control port and the data endpoint.
@@ -334,7 +338,7 @@ final class UnitServerCore implements ArtpHandler {
 
     // ---- control (admin thread)
 
-    private ControlMessage handle(ControlMessage m) {
+    private ControlMessage handle(ControlMessage m, Channel control) {
         requests.increment();
         if (m instanceof ControlMessage.Hello h) {
             if (h.version() != ControlMessage.VERSION) {
@@ -350,7 +354,7 @@ final class UnitServerCore implements ArtpHandler {
             }
             return new ControlMessage.Units(l.requestId(), list);
         } else if (m instanceof ControlMessage.Open o) {
-            return open(o);
+            return open(o, control);
         } else if (m instanceof ControlMessage.SessionCounters c) {
             ServedSession s = sessions.get(new ServedSession.Key(c.session(), c.unit()));
             if (s == null || s.channel == null) {
@@ -394,16 +398,44 @@ final class UnitServerCore implements ArtpHandler {
             + m.getClass().getSimpleName());
     }
 
-    ControlMessage open(ControlMessage.Open o) {
+    /**
+     * Opens a session on a unit for the distribution node on {@code control}. A session this unit already serves
+     * for another control connection is an earlier incarnation that its distribution node gave up (it lost the
+     * node: a partition, a stall, a reconnect) and now opens again: that one is closed first (its late results are
+     * dropped there as those of a failed unit) and counted in {@code sessions_replaced}.
+     */
+    ControlMessage open(ControlMessage.Open o, Channel control) {
         UnitPort unit = units.get(o.unit());
         if (unit == null) {
             return unknownUnit(o, o.unit());
         }
         SessionId sid = o.plan().id();
         ServedSession.Key key = new ServedSession.Key(sid, o.unit());
+        ServedSession earlier = sessions.get(key);
+        if (earlier != null && earlier.control != control) {
+            LOG.log(Level.WARNING, "unit server: session {0} on unit {1} opened again by {2}; closing the "
+                + "incarnation opened by an earlier control connection", sid, o.unit(),
+                control == null ? "?" : control.remoteAddress());
+            closeSession(earlier); // its results connection closes on its own time; the unit's session first
+            try {
+                earlier.unitClosed.get(REPLACE_TIMEOUT_S, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return error(o, ControlMessage.ErrorCode.INTERNAL, "interrupted while closing the earlier "
+                    + "incarnation of session " + sid);
+            } catch (ExecutionException | TimeoutException e) {
+                return error(o, ControlMessage.ErrorCode.REFUSED, "unit " + o.unit() + " still serves an earlier "
+                    + "incarnation of session " + sid + ", which did not close within " + REPLACE_TIMEOUT_S + " s: "
+                    + e);
+            }
+            forget(earlier);
+            sessionsReplaced.increment();
+        }
         ResultLink link = new ResultLink(results, o.aggregation(), sid, alloc);
         ServedSession s = new ServedSession(this, key, unit, o.plan(), link);
+        s.control = control;
         if (sessions.putIfAbsent(key, s) != null) {
+            link.close();
             return error(o, ControlMessage.ErrorCode.REFUSED, "unit " + o.unit() + " already serves session " + sid);
         }
         try {
@@ -429,6 +461,7 @@ final class UnitServerCore implements ArtpHandler {
         UnitChannel c = s.channel;
         CompletableFuture<Void> unitClosed = c == null ? CompletableFuture.completedFuture(null)
             : c.close().toCompletableFuture();
+        s.unitClosed = unitClosed;
         unitClosed.thenCompose(v -> s.results.close()).whenComplete((v, err) -> {
             forget(s);
             ArtpConnection conn = s.connection;
@@ -485,6 +518,8 @@ final class UnitServerCore implements ArtpHandler {
         m.put("sessions", (long) sessions.size());
         m.put("sessions_opened", sessionsOpened.sum());
         m.put("sessions_closed", sessionsClosed.sum());
+        m.put("sessions_replaced", sessionsReplaced.sum());
+        m.put("sessions_orphaned", sessionsOrphaned.sum());
         m.put("requests", requests.sum());
         m.put("bad_requests", badRequests.sum());
         m.put("bad_frames", badFrames.sum());
@@ -550,13 +585,37 @@ final class UnitServerCore implements ArtpHandler {
             admin.execute(() -> {
                 ControlMessage reply;
                 try {
-                    reply = handle(m);
+                    reply = handle(m, ch);
                 } catch (RuntimeException e) {
                     LOG.log(Level.WARNING, "unit server: request " + m + " failed", e);
                     reply = error(m, ControlMessage.ErrorCode.INTERNAL, String.valueOf(e));
                 }
                 ch.writeAndFlush(reply).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
             });
+        }
+
+        /**
+         * The distribution node that opened sessions on this connection gave them up with it (it declares a unit
+         * node whose control connection ends dead, and re-places its sessions): they are closed here.
+         */
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            Channel ch = ctx.channel();
+            admin.execute(() -> {
+                int n = 0;
+                for (ServedSession s : sessions.values()) {
+                    if (s.control == ch) {
+                        n++;
+                        sessionsOrphaned.increment();
+                        closeSession(s);
+                    }
+                }
+                if (n > 0) {
+                    LOG.log(Level.WARNING, "unit server: the control connection from {0} ended; closing the {1} "
+                        + "session(s) it opened", ch.remoteAddress(), n);
+                }
+            });
+            ctx.fireChannelInactive();
         }
 
         @Override

@@ -57,7 +57,7 @@ class UnitServerDataPathTest {
                 new io.pando.api.session.Flow(io.pando.api.session.FlowId.of(2), "two", destination)));
         aggregation.open(plan);
         assertInstanceOf(ControlMessage.Ok.class, server.open(new ControlMessage.Open(1, unit.id, plan,
-            aggregationServer.localAddress())));
+            aggregationServer.localAddress()), null));
     }
 
     @AfterEach
@@ -76,6 +76,32 @@ class UnitServerDataPathTest {
         FakeConnection c = new FakeConnection(loop, plan.id().value());
         server.connected(c);
         return c;
+    }
+
+    @Test
+    void aSessionOpenedAgainOnAnotherControlConnectionReplacesTheEarlierIncarnation() throws Exception {
+        EchoSession earlier = unit.sessions.get(plan.id());
+        io.netty.channel.embedded.EmbeddedChannel again = new io.netty.channel.embedded.EmbeddedChannel();
+        try {
+            // the distribution node lost this node (a partition) and opens the session again on a new connection
+            assertInstanceOf(ControlMessage.Ok.class, server.open(new ControlMessage.Open(2, unit.id, plan,
+                aggregationServer.localAddress()), again));
+            EchoSession now = unit.sessions.get(plan.id());
+            assertTrue(now != null && now != earlier, "the unit serves a new incarnation");
+            assertEquals(1L, server.counters().get("sessions_replaced"));
+            // on the same connection, a second OPEN is refused: that distribution node opened it already
+            ControlMessage twice = server.open(new ControlMessage.Open(3, unit.id, plan,
+                aggregationServer.localAddress()), again);
+            assertTrue(twice instanceof ControlMessage.Error e && e.message().contains("already serves session"),
+                twice.toString());
+            assertEquals(1L, server.counters().get("sessions_replaced"));
+            FakeConnection c = connection();
+            server.datagram(c, DataPrefix.hello(alloc, unit.id), false);
+            server.datagram(c, data(5), false);
+            assertEquals(Set.of(5L), now.received, "the new incarnation takes the data");
+        } finally {
+            again.finishAndReleaseAll();
+        }
     }
 
     @Test
