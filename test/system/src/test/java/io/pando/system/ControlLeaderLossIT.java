@@ -270,8 +270,8 @@ class ControlLeaderLossIT {
                         + "datagrams %d and %d of the session", member(leader), delayMs, inAtKill, inAfterKill));
                     if (again.call.exit() == 0) {
                         facts.add(String.format(Locale.ROOT, "OPEN admitted again %.2f s after the kill (try %d; that "
-                            + "CLI call took %.2f s, JVM start included, %s)", secondsAfter(killed, again.at), again.tries,
-                            again.call.seconds(), detours(again.call)));
+                            + "CLI call took %.2f s, JVM start included, %s)", secondsAfter(killed, again.at),
+                            again.tries, again.call.seconds(), detours(again.call)));
                     } else {
                         miss("no OPEN admitted within " + ADMIT_SECONDS + " s of the kill (" + again.tries
                             + " tries); the last: " + again.call.describe());
@@ -330,7 +330,8 @@ class ControlLeaderLossIT {
                 return;
             }
             facts.add(String.format(Locale.ROOT, "survivors logged %s gone after %s s and %s as leader after %s s "
-                + "(all agree %.2f s after the kill; pando:cluster, polled once the OPEN was admitted, showed it at %s s)",
+                + "(all agree %.2f s after the kill; pando:cluster, polled once the OPEN was admitted, showed it at "
+                + "%s s)",
                 member(leader), figures(left), next, figures(takeover), max(takeover), figures(shown)));
         }
 
