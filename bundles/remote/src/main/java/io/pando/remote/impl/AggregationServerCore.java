@@ -191,6 +191,7 @@ final class AggregationServerCore implements ArtpHandler {
         try {
             if (pre != null) {
                 in.channel = pre.channel;
+                in.attachment = pre;
                 pre.creditTo(in);
                 viaDistribution.increment();
             } else {
@@ -288,6 +289,8 @@ final class AggregationServerCore implements ArtpHandler {
         private final Runnable resume = this::resume;
         private volatile boolean paused;
         AggregationChannel channel;
+        /** The distribution unit's attachment, when it attached the unit (its acknowledgements are watched). */
+        ResultAttachments.Attachment attachment;
         /** The number of the next result to hand on (modulo 2^32). */
         private int next;
         /** Results that came before an earlier one, at {@code number & (length - 1)}. */
@@ -408,6 +411,9 @@ final class AggregationServerCore implements ArtpHandler {
                 ackApplied = sequence;
                 acks.increment();
                 channel.processed(sequence);
+                if (attachment != null) {
+                    attachment.acked(sequence);
+                }
             }
         }
 

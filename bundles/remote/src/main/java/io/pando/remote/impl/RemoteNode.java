@@ -8,6 +8,8 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.pando.api.unit.UnitId;
+import io.pando.artp.ArtpCounter;
+import io.pando.artp.ArtpStats;
 import io.pando.remote.impl.ControlMessage.UnitState;
 import java.io.IOException;
 import java.lang.System.Logger;
@@ -29,8 +31,9 @@ import java.util.function.IntFunction;
  * in flight on it, and a {@link RemoteUnitPort} per unit the node reported.
  *
  * <p><b>Lifecycle.</b> Connects, says HELLO, lists the units and registers their proxies, then polls the list
- * every {@code pollMillis} (loads, programs, schedulers; units that appear or go). When the connection is lost, or
- * polls stay unanswered for {@link #DEAD_AFTER_MS}, the node's proxies are unregistered and it reconnects with
+ * every {@code pollMillis} (loads, programs, schedulers; units that appear or go). When the connection is lost,
+ * polls stay unanswered for {@link #DEAD_AFTER_MS}, or the node hangs with datagrams outstanding
+ * ({@link #checkStall}, {@code stall.ms}), the node's proxies are unregistered and it reconnects with
  * exponential back-off (100 ms doubling up to {@code maxBackoffMillis}).
  *
  * <p><b>Threads.</b> Connection events and replies on the control event loop; requests from any thread; proxy
@@ -51,6 +54,11 @@ final class RemoteNode {
     private final LongAdder malformedReplies = new LongAdder();
     private final LongAdder unmatchedReplies = new LongAdder();
     private final LongAdder reconnects = new LongAdder();
+    private final LongAdder stallDetections = new LongAdder();
+    /** The open data connections to this node's units (RemoteUnitChannel adds and removes itself). */
+    private final Set<RemoteUnitChannel> channels = ConcurrentHashMap.newKeySet();
+    /** The data-path rule for a node that hangs; null when {@code stall.ms} is 0 (control loop only). */
+    private final StallDetector stall;
     private volatile Channel channel;
     private volatile boolean stopped;
     private volatile boolean pollInFlight;
@@ -58,10 +66,19 @@ final class RemoteNode {
     private volatile String lastFailure = "";
     private long backoffMs = MIN_BACKOFF_MS;
     private ScheduledFuture<?> poll;
+    private ScheduledFuture<?> watch;
 
     RemoteNode(RemoteUnitsCore core, NodeAddress address) {
         this.core = core;
         this.address = address;
+        long floor = core.stallMillis();
+        this.stall = floor > 0 ? new StallDetector(TimeUnit.MILLISECONDS.toNanos(floor),
+            TimeUnit.MILLISECONDS.toNanos(2 * stallCheckMillis(floor))) : null;
+    }
+
+    /** @return how often the stall rule is checked: a tenth of its floor, 10 to 100 ms */
+    static long stallCheckMillis(long stallMillis) {
+        return Math.max(10, Math.min(100, stallMillis / 10));
     }
 
     NodeAddress address() {
@@ -131,6 +148,12 @@ final class RemoteNode {
                         update(r);
                         poll = core.group().scheduleAtFixedRate(this::poll, core.pollMillis(), core.pollMillis(),
                             TimeUnit.MILLISECONDS);
+                        if (stall != null) {
+                            stall.reset();
+                            long every = stallCheckMillis(core.stallMillis());
+                            watch = core.group().scheduleAtFixedRate(this::checkStall, every, every,
+                                TimeUnit.MILLISECONDS);
+                        }
                     });
                 });
         });
@@ -157,6 +180,10 @@ final class RemoteNode {
         if (poll != null) {
             poll.cancel(false);
             poll = null;
+        }
+        if (watch != null) {
+            watch.cancel(false);
+            watch = null;
         }
         pollInFlight = false;
         IllegalStateException gone = new IllegalStateException("unit node " + address + ": the control connection "
@@ -193,6 +220,63 @@ final class RemoteNode {
                 core.group().execute(() -> update(r));
             }
         });
+    }
+
+    /**
+     * Control loop, every {@link #stallCheckMillis}: the data-path rule ({@link StallDetector}). Anything that came
+     * from the node — a control reply, an ARTP packet on a data connection, an acknowledgement of processed
+     * datagrams — is news; only data connections whose datagrams the distribution unit retains are watched (a false
+     * alarm must lose nothing). A node declared hung is failed exactly as one whose connections ended: its data
+     * connections are reset (the next datagram for one of its units throws at the distribution unit, which recovers
+     * the session) and its control connection is closed (its proxies are withdrawn; it is reconnected with
+     * back-off, and its units come back once it answers again).
+     */
+    private void checkStall() {
+        Channel ch = channel;
+        if (ch == null || stall == null) {
+            return;
+        }
+        long signature = lastReplyNanos;
+        boolean outstanding = false;
+        long rtoMicros = 0;
+        long pending = 0;
+        for (RemoteUnitChannel c : channels) {
+            if (!c.retained()) {
+                continue;
+            }
+            ArtpStats st = c.linkStats();
+            signature += st.get(ArtpCounter.PACKETS_RECEIVED) + c.acks();
+            rtoMicros = Math.max(rtoMicros, st.get(ArtpCounter.SRTT_US) + 4 * st.get(ArtpCounter.RTTVAR_US));
+            if (c.outstanding()) {
+                outstanding = true;
+                pending += st.get(ArtpCounter.BYTES_IN_FLIGHT);
+            }
+        }
+        long rto = TimeUnit.MICROSECONDS.toNanos(rtoMicros);
+        if (!stall.check(System.nanoTime(), signature, outstanding, rto)) {
+            return;
+        }
+        stallDetections.increment();
+        String why = "unit node " + address + " sent nothing for " + TimeUnit.NANOSECONDS.toMillis(stall.silentNanos())
+            + " ms while holding datagrams it had not acknowledged (" + pending + " bytes in flight; bound "
+            + TimeUnit.NANOSECONDS.toMillis(stall.bound(rto)) + " ms)";
+        LOG.log(Level.WARNING, "remote units: {0}: declared failed, its sessions are recovered ({1} so far)", why,
+            stallDetections.sum());
+        stall.reset();
+        for (RemoteUnitChannel c : channels) {
+            if (c.retained()) {
+                c.stalled(why);
+            }
+        }
+        ch.close();
+    }
+
+    void opened(RemoteUnitChannel c) {
+        channels.add(c);
+    }
+
+    void ended(RemoteUnitChannel c) {
+        channels.remove(c);
     }
 
     /** Control loop: registers units that appeared, updates the others, withdraws those that went. */
@@ -282,7 +366,7 @@ final class RemoteNode {
 
     Map<String, Long> counters() {
         return Map.of("units", (long) units.size(), "connected", connected() ? 1L : 0L,
-            "reconnects", reconnects.sum(), "malformed_replies", malformedReplies.sum(),
+            "reconnects", reconnects.sum(), "stall_detections", stallDetections.sum(), "malformed_replies", malformedReplies.sum(),
             "unmatched_replies", unmatchedReplies.sum(), "requests_pending", (long) pending.size());
     }
 

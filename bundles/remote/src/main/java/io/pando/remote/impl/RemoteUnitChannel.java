@@ -5,6 +5,7 @@ import io.netty.buffer.ByteBufAllocator;
 import io.pando.api.unit.UnitId;
 import io.pando.artp.ArtpConnection;
 import io.pando.artp.ArtpCounter;
+import io.pando.artp.ArtpStats;
 import io.pando.artp.ErrorCode;
 import io.pando.link.SessionEvents;
 import io.pando.link.SessionPlan;
@@ -32,7 +33,9 @@ import java.util.concurrent.atomic.LongAdder;
  * the distribution unit retains every data datagram until the unit acknowledges it; a datagram that can no longer be
  * sent (the connection ended: the unit node died, or ARTP gave up on it) then makes {@link #deliver} throw, which
  * tells the distribution unit that the unit is dead, at the next datagram rather than at the next poll. Otherwise
- * the datagram is counted as lost ({@code remote_lost}).
+ * the datagram is counted as lost ({@code remote_lost}). Such a channel is also watched for a node that hangs
+ * ({@link RemoteNode}'s stall check, which reads {@link #outstanding} and the link's counters and {@link #stalled
+ * resets} the connection): the ingress loop's only extra cost is one volatile write per data datagram.
  *
  * <p><b>Threads.</b> {@link #deliver} runs on the distribution unit's ingress loop and takes no lock; writability
  * events come on the ARTP endpoint's loop; the congestion flag is the only state they share.
@@ -56,7 +59,9 @@ final class RemoteUnitChannel implements UnitChannel {
     /** The unit's final counters of the session, from the answer to CLOSE. */
     private volatile Map<String, Long> last;
 
-    // written on the ingress loop only (one writer), read by counters()
+    // written on the ingress loop only (one writer), read by counters() and the stall check
+    /** The sequence of the last data datagram given to the unit, {@link #NO_SEQUENCE} before the first. */
+    private volatile long lastGiven = NO_SEQUENCE;
     private volatile long sent;
     private volatile long bytesSent;
     private volatile long controlSent;
@@ -95,6 +100,8 @@ final class RemoteUnitChannel implements UnitChannel {
         bytesSent += len;
         if (control) {
             controlSent++;
+        } else if (sequence != NO_SEQUENCE) {
+            lastGiven = sequence;
         }
         if (!connection.isWritable() && congested.compareAndSet(false, true)) {
             congestions.increment();
@@ -120,6 +127,40 @@ final class RemoteUnitChannel implements UnitChannel {
         }
         clear(); // a dead link must not hold the sender paused for the other units
         node.core().attachments().forget(attached);
+        node.ended(this);
+    }
+
+    // ---- the stall check (the node's control loop; README, "Failure")
+
+    /** @return whether the distribution unit retains what this unit is given, so a stall can be recovered */
+    boolean retained() {
+        return attached != null;
+    }
+
+    /**
+     * @return whether the unit holds something not yet acknowledged: bytes ARTP has not had acknowledged, or a
+     *     datagram given after the last one the unit reported processed
+     */
+    boolean outstanding() {
+        return connection.pendingBytes() > 0 || lastGiven != attached.acked();
+    }
+
+    /** @return the link's counters now (a snapshot: not for the packet path) */
+    ArtpStats linkStats() {
+        return connection.stats();
+    }
+
+    /** @return how many acknowledgements of processed datagrams came from the unit */
+    long acks() {
+        return attached.acks();
+    }
+
+    /**
+     * The node was declared hung: the data connection is reset, so the next datagram for the unit throws at the
+     * distribution unit (which then recovers the session, as for a connection that ended).
+     */
+    void stalled(String why) {
+        connection.reset(ErrorCode.IDLE_TIMEOUT, why);
     }
 
     private void clear() {
@@ -136,6 +177,7 @@ final class RemoteUnitChannel implements UnitChannel {
     public CompletionStage<Void> close() {
         closing = true;
         node.core().attachments().forget(attached);
+        node.ended(this);
         return connection.close().thenCompose(v -> node.request(id -> new ControlMessage.Close(id, unit, plan.id())))
             .thenApply(reply -> {
                 if (reply instanceof ControlMessage.Error e) {

@@ -136,9 +136,11 @@ final class RemoteUnitPort implements UnitPort {
         }
         RemoteUnitChannel channel = new RemoteUnitChannel(node, id, plan, events, c, node.core().alloc(), attached);
         c.attach(channel);
+        node.opened(channel);
         try {
             c.send(DataPrefix.hello(node.core().alloc(), id));
         } catch (RuntimeException e) { // the connection ended at once; send released the HELLO
+            node.ended(channel);
             node.request(rid -> new ControlMessage.Close(rid, id, plan.id()));
             throw new IllegalStateException("unit " + id + " on " + location() + ": the data connection ended: "
                 + e.getMessage(), e);

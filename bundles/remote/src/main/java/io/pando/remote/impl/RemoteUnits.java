@@ -25,6 +25,8 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 public class RemoteUnits {
 
     static final String PID = "io.pando.remote.units";
+    /** The default floor of the data-path rule for a hung unit node, {@code stall.ms}. */
+    static final long DEFAULT_STALL_MS = 300;
 
     /** Configuration of the remote units. */
     @ObjectClassDefinition(name = "Pando remote units",
@@ -60,6 +62,15 @@ public class RemoteUnits {
         @AttributeDefinition(name = "Reconnect back-off (ms)", description = "Longest wait between attempts to "
             + "reach a lost unit node (starts at 100 ms, doubles), 100 to 600000.")
         long reconnect_max_ms() default 5000;
+
+        /** @return the floor of the data-path rule for a unit node that hangs */
+        @AttributeDefinition(name = "Hung unit node (ms)", description = "A unit node that holds datagrams it has "
+            + "not acknowledged and sends nothing at all (no ARTP acknowledgement, no reply to a poll, no "
+            + "acknowledgement of processed datagrams) for this long, or for four times its data connections' "
+            + "retransmission timeout if that is longer, is declared failed and what it had is given to other units "
+            + "(a node that is only slow still acknowledges). 0 turns the rule off (the 3 s poll timeout remains); "
+            + "otherwise 100 to 60000.")
+        long stall_ms() default DEFAULT_STALL_MS;
 
         /** @return this node's name in the unit nodes' logs */
         @AttributeDefinition(name = "Node name", description = "How this node introduces itself to unit nodes; "
@@ -102,7 +113,19 @@ public class RemoteUnits {
                     }
                 };
             }, UnitServer.artpConfig(), PooledByteBufAllocator.DEFAULT, config.load_poll_ms(),
-            config.reconnect_max_ms(), attachments);
+            config.reconnect_max_ms(), checkStallMillis(config.stall_ms()), attachments);
+    }
+
+    /**
+     * @return {@code stall.ms} if valid
+     * @throws IllegalArgumentException unless it is 0 (off) or in [100, 60000]
+     */
+    static long checkStallMillis(long ms) {
+        if (ms != 0 && (ms < 100 || ms > 60_000)) {
+            throw new IllegalArgumentException("stall.ms must be 0 (off) or in [100, 60000] ms, got " + ms
+                + " (below 100 ms a loaded but live unit node would be declared failed on every scheduling hiccup)");
+        }
+        return ms;
     }
 
     @Deactivate

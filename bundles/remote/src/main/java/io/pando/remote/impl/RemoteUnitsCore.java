@@ -58,6 +58,7 @@ final class RemoteUnitsCore implements ArtpHandler {
     private final ByteBufAllocator alloc;
     private final long pollMillis;
     private final long maxBackoffMillis;
+    private final long stallMillis;
     private final MultiThreadIoEventLoopGroup group;
     private final ArtpEndpoint data;
     private final ExecutorService registrar;
@@ -75,12 +76,13 @@ final class RemoteUnitsCore implements ArtpHandler {
      * @param dataBind the local address of the data endpoint (port 0: any)
      * @param pollMillis how often each node's units are listed
      * @param maxBackoffMillis longest wait between reconnection attempts
+     * @param stallMillis the floor of the data-path rule for a node that hangs ({@code stall.ms}; 0: off)
      * @param attachments where remote units are attached through the distribution unit's port, when this node's
      *     aggregation server takes them (so that the distribution unit retains their datagrams)
      */
     RemoteUnitsCore(String name, List<NodeAddress> nodes, InetSocketAddress aggregation, InetSocketAddress dataBind,
             Registry registry, ArtpConfig artp, ByteBufAllocator alloc, long pollMillis, long maxBackoffMillis,
-            ResultAttachments attachments) {
+            long stallMillis, ResultAttachments attachments) {
         if (nodes.isEmpty()) {
             throw new IllegalArgumentException("nodes lists no unit node (HOST:CONTROL_PORT/DATA_PORT, "
                 + "comma-separated)");
@@ -96,6 +98,7 @@ final class RemoteUnitsCore implements ArtpHandler {
         this.alloc = alloc;
         this.pollMillis = pollMillis;
         this.maxBackoffMillis = maxBackoffMillis;
+        this.stallMillis = RemoteUnits.checkStallMillis(stallMillis);
         this.group = Transport.group("pando-remote-units-control", 1);
         this.registrar = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "pando-remote-units-registrar");
@@ -161,6 +164,15 @@ final class RemoteUnitsCore implements ArtpHandler {
 
     long maxBackoffMillis() {
         return maxBackoffMillis;
+    }
+
+    /** @return the unit nodes, in configuration order */
+    List<RemoteNode> nodes() {
+        return List.copyOf(nodes);
+    }
+
+    long stallMillis() {
+        return stallMillis;
     }
 
     /** @return whether the proxy is published (false: another node already has a unit of that id) */

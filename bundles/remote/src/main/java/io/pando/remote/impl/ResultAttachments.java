@@ -40,6 +40,12 @@ public class ResultAttachments {
         final Key key;
         AggregationChannel channel;
         private volatile Credit credit;
+        /**
+         * The last acknowledgement the unit's result connection applied ({@code -1}: none yet) and how many were
+         * applied; written by the aggregation server's loop, read by the stall check (README, "Failure").
+         */
+        private volatile long acked = -1;
+        private volatile long acks;
 
         Attachment(Key key) {
             this.key = key;
@@ -48,6 +54,22 @@ public class ResultAttachments {
         /** The aggregation server's connection from now on gets the credit. */
         void creditTo(Credit c) {
             credit = c;
+        }
+
+        /** Aggregation server's loop (one writer): the unit acknowledged {@code sequence}. */
+        void acked(long sequence) {
+            acked = sequence;
+            acks++;
+        }
+
+        /** @return the last acknowledged sequence, -1 if none */
+        long acked() {
+            return acked;
+        }
+
+        /** @return how many acknowledgements were applied */
+        long acks() {
+            return acks;
         }
 
         @Override

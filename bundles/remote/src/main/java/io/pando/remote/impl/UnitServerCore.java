@@ -91,6 +91,7 @@ final class UnitServerCore implements ArtpHandler {
     private final LongAdder sessionsClosed = new LongAdder();
     private final LongAdder sessionsReplaced = new LongAdder();
     private final LongAdder sessionsOrphaned = new LongAdder();
+    private final LongAdder sessionsAbandoned = new LongAdder();
 
     /**
      * Binds the control port and the data endpoint.
@@ -320,8 +321,22 @@ final class UnitServerCore implements ArtpHandler {
                 s.connection = null;
             }
             if (code != ErrorCode.NO_ERROR && !s.closing.get()) {
+                // Nothing reattaches a data connection: the distribution node has given this unit up for the
+                // session (its datagrams went to other units, README "Failure"). Close the session here, so that
+                // the unit can be given the session again later (after a false alarm, or once this node is back).
                 LOG.log(Level.WARNING, "unit server: the data connection of session {0} on unit {1} from {2} "
-                    + "ended: {3} {4}", s.key.session(), s.key.unit(), connection.remoteAddress(), code, reason);
+                    + "ended: {3} {4}; the session is closed on the unit", s.key.session(), s.key.unit(),
+                    connection.remoteAddress(), code, reason);
+                try {
+                    admin.execute(() -> { // counted once, here or as orphaned, whichever closes it (admin thread)
+                        if (!s.closing.get()) {
+                            sessionsAbandoned.increment();
+                            closeSession(s);
+                        }
+                    });
+                } catch (java.util.concurrent.RejectedExecutionException e) {
+                    // stopping: every session is closed anyway
+                }
             }
         }
     }
@@ -520,6 +535,7 @@ final class UnitServerCore implements ArtpHandler {
         m.put("sessions_closed", sessionsClosed.sum());
         m.put("sessions_replaced", sessionsReplaced.sum());
         m.put("sessions_orphaned", sessionsOrphaned.sum());
+        m.put("sessions_abandoned", sessionsAbandoned.sum());
         m.put("requests", requests.sum());
         m.put("bad_requests", badRequests.sum());
         m.put("bad_frames", badFrames.sum());
@@ -604,7 +620,7 @@ final class UnitServerCore implements ArtpHandler {
             admin.execute(() -> {
                 int n = 0;
                 for (ServedSession s : sessions.values()) {
-                    if (s.control == ch) {
+                    if (s.control == ch && !s.closing.get()) {
                         n++;
                         sessionsOrphaned.increment();
                         closeSession(s);

@@ -158,29 +158,152 @@ class RemoteAcknowledgementTest {
         assertEquals(List.of("r4", "ack4"), port.events);
     }
 
-    @Test
-    void remoteUnitsAcknowledgeThroughTheDistributionUnitsPort() throws Exception {
+    /** A distribution node's remote side: the aggregation server, the remote units and the proxies they publish. */
+    private record DistributionNode(ResultAttachments attachments, CollectingAggregation aggregation,
+            AggregationServerCore server, RemoteUnitsCore remote, Map<UnitId, UnitPort> ports) {
+    }
+
+    /** @return a distribution node using those unit nodes, with its aggregation server taking attachments */
+    private DistributionNode distributionNode(List<NodeAddress> nodes) {
         ResultAttachments attachments = new ResultAttachments();
         CollectingAggregation aggregation = new CollectingAggregation();
         AggregationServerCore server = new AggregationServerCore(ANY, aggregation, 1 << 20, artp, attachments);
         toStop.add(server::stop);
+        Map<UnitId, UnitPort> ports = new ConcurrentHashMap<>();
+        RemoteUnitsCore remote = new RemoteUnitsCore("test", nodes, server.localAddress(), ANY, (unit, props) -> {
+            ports.put(unit.id(), unit);
+            return () -> ports.remove(unit.id());
+        }, artp, alloc, 20, 400, RemoteUnits.DEFAULT_STALL_MS, attachments);
+        toStop.add(remote::stop);
+        return new DistributionNode(attachments, aggregation, server, remote, ports);
+    }
+
+    /** @return a unit node serving those units, each acknowledging what it processed */
+    private UnitServerCore unitServer(EchoUnit... units) {
+        UnitServerCore unitServer = new UnitServerCore(ANY, ANY, artp, alloc);
+        for (EchoUnit u : units) {
+            u.acknowledging = true;
+            unitServer.addUnit(u);
+        }
+        toStop.add(unitServer::stop);
+        return unitServer;
+    }
+
+    private static NodeAddress node(UnitServerCore unitServer) {
+        return NodeAddress.parse("127.0.0.1:" + unitServer.controlAddress().getPort() + "/"
+            + unitServer.dataAddress().getPort());
+    }
+
+    /**
+     * Two unit nodes, b (b1) reached directly and c (c1) through a relay that freezes it; a session over both
+     * units, {@code n} datagrams through it, every one acknowledged.
+     */
+    private final class TwoNodes {
+        final EchoUnit b1 = new EchoUnit("b1");
+        final EchoUnit c1 = new EchoUnit("c1");
+        final FreezableRelay relay;
+        final UnitServerCore nodeC;
+        final DistributionNode d;
+        final RecordingPort distribution = new RecordingPort();
+        final SessionPlan plan = plan(List.of(b1.id, c1.id));
+        final UnitChannel toB;
+        final UnitChannel toC;
+
+        TwoNodes(int n) throws Exception {
+            nodeC = unitServer(c1);
+            relay = new FreezableRelay(nodeC.controlAddress(), nodeC.dataAddress());
+            toStop.add(relay);
+            d = distributionNode(List.of(node(unitServer(b1)), relay.node()));
+            await("both units registered", () -> d.ports.size() == 2, 10);
+            distribution.open(plan);
+            d.aggregation.open(plan);
+            toB = d.ports.get(b1.id).open(plan, distribution, new RecordingEvents());
+            toC = d.ports.get(c1.id).open(plan, distribution, new RecordingEvents());
+            for (long seq = 0; seq < n; seq++) {
+                (seq % 2 == 0 ? toB : toC).deliver(seq, Fakes.payload(alloc, seq), false);
+            }
+            await("every acknowledgement", () -> distribution.acked.get(b1.id).get() == n - 2
+                && distribution.acked.get(c1.id).get() == n - 1, 30);
+        }
+
+        Map<String, Long> counters(int node) {
+            return d.remote.nodes().get(node).counters();
+        }
+    }
+
+    @Test
+    void aHungUnitNodeHoldingDatagramsIsDeclaredFailedWithinTheBound() throws Exception {
+        TwoNodes t = new TwoNodes(200);
+        t.relay.freeze(); // node c stops: nothing more from it, nothing more reaches it
+        long frozen = System.nanoTime();
+        long seq = 200;
+        long thrownAt = 0;
+        while (thrownAt == 0 && System.nanoTime() - frozen < TimeUnit.SECONDS.toNanos(10)) {
+            t.toB.deliver(seq, Fakes.payload(alloc, seq), false);
+            try {
+                t.toC.deliver(seq + 1, Fakes.payload(alloc, seq + 1), false);
+            } catch (IllegalStateException e) { // what tells the distribution unit the unit is dead
+                thrownAt = System.nanoTime();
+                assertTrue(e.getMessage().contains("is gone"), e.getMessage());
+            }
+            seq += 2;
+            Thread.sleep(5);
+        }
+        double detectedMs = (thrownAt - frozen) / 1e6;
+        System.out.printf("[stall] node c frozen with datagrams outstanding: its channel threw after %.0f ms%n",
+            detectedMs);
+        assertTrue(thrownAt != 0, "the hung node's channel never threw");
+        assertTrue(detectedMs >= RemoteUnits.DEFAULT_STALL_MS * 0.8, "not before the bound: " + detectedMs + " ms");
+        assertTrue(detectedMs < 1_500, "well before the 3 s poll timeout: " + detectedMs + " ms");
+        await("c1 withdrawn", () -> !t.d.ports.containsKey(t.c1.id), 5);
+        assertEquals(1L, t.counters(1).get("stall_detections"), t.counters(1).toString());
+        assertEquals(0L, t.counters(0).get("stall_detections"), "the live node is left alone: " + t.counters(0));
+        long last = seq;
+        await("b1 still takes datagrams", () -> t.distribution.acked.get(t.b1.id).get() == last - 2, 10);
+
+        t.relay.thaw();
+        await("c1 back once its node answers", () -> t.d.ports.containsKey(t.c1.id), 15);
+        assertEquals(1L, t.counters(1).get("stall_detections"), t.counters(1).toString());
+        // its unit server closed the session when the reset or the closed control connection reached it, whichever
+        // came first: c1 can be given the session again
+        await("the session closed on c1", () -> t.nodeC.counters().get("sessions") == 0, 10);
+        assertEquals(1L, t.nodeC.counters().get("sessions_abandoned") + t.nodeC.counters().get("sessions_orphaned"),
+            t.nodeC.counters().toString());
+        UnitChannel again = t.d.ports.get(t.c1.id).open(t.plan, t.distribution, new RecordingEvents());
+        long next = seq + 1;
+        again.deliver(next, Fakes.payload(alloc, next), false);
+        await("c1 serves the session again", () -> t.distribution.acked.get(t.c1.id).get() == next, 10);
+        again.close().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        t.toB.close().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void aHungUnitNodeWithNothingOutstandingIsLeftToThePollTimeout() throws Exception {
+        TwoNodes t = new TwoNodes(100);
+        await("nothing in flight to c", () -> t.toC.counters().get("remote_link_pending_bytes") == 0, 10);
+        t.relay.freeze();
+        long frozen = System.nanoTime();
+        Thread.sleep(2 * RemoteUnits.DEFAULT_STALL_MS + 500);
+        assertTrue(t.d.ports.containsKey(t.c1.id), "an idle node is not declared by the data-path rule");
+        await("c1 withdrawn by the poll timeout", () -> !t.d.ports.containsKey(t.c1.id), 10);
+        double ms = (System.nanoTime() - frozen) / 1e6;
+        assertTrue(ms >= RemoteNode.DEAD_AFTER_MS, "by the poll timeout, after " + ms + " ms");
+        assertEquals(0L, t.counters(1).get("stall_detections"), t.counters(1).toString());
+        t.relay.thaw();
+        t.toB.close().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void remoteUnitsAcknowledgeThroughTheDistributionUnitsPort() throws Exception {
         EchoUnit b1 = new EchoUnit("b1");
         EchoUnit b2 = new EchoUnit("b2");
-        b1.acknowledging = true;
-        b2.acknowledging = true;
-        UnitServerCore unitServer = new UnitServerCore(ANY, ANY, artp, alloc);
-        unitServer.addUnit(b1);
-        unitServer.addUnit(b2);
-        toStop.add(unitServer::stop);
-        Map<UnitId, UnitPort> ports = new ConcurrentHashMap<>();
-        RemoteUnitsCore remote = new RemoteUnitsCore("test", List.of(NodeAddress.parse("127.0.0.1:"
-            + unitServer.controlAddress().getPort() + "/" + unitServer.dataAddress().getPort())),
-            server.localAddress(), ANY, (unit, props) -> {
-                ports.put(unit.id(), unit);
-                return () -> ports.remove(unit.id());
-            }, artp, alloc, 20, 400, attachments);
-        toStop.add(remote::stop);
-        await("both units registered", () -> ports.size() == 2, 10);
+        UnitServerCore unitServer = unitServer(b1, b2);
+        DistributionNode d = distributionNode(List.of(node(unitServer)));
+        await("both units registered", () -> d.ports.size() == 2, 10);
+        ResultAttachments attachments = d.attachments;
+        CollectingAggregation aggregation = d.aggregation;
+        AggregationServerCore server = d.server;
+        Map<UnitId, UnitPort> ports = d.ports;
 
         // the distribution unit's port: the same aggregation unit, seen through what it gives the units
         RecordingPort distribution = new RecordingPort();

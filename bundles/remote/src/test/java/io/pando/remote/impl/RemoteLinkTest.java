@@ -68,7 +68,7 @@ class RemoteLinkTest {
                 registered.remove(unit.id());
                 ports.remove(unit.id());
             };
-        }, artp, alloc, 20, 400, new ResultAttachments());
+        }, artp, alloc, 20, 400, RemoteUnits.DEFAULT_STALL_MS, new ResultAttachments());
         await("both units registered", () -> ports.size() == 2, 10);
     }
 
