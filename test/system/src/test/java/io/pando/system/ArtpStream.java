@@ -73,7 +73,15 @@ final class ArtpStream implements AutoCloseable {
 
     /** {@link #send(String, int, int)} into a keyed session: {@code keyHex} is its 32-byte key in hex. */
     void send(String session, int size, int rate, String keyHex) throws IOException {
-        List<String> args = new ArrayList<>(List.of("artp", "send", "--to", "127.0.0.1:" + node.ingressPort,
+        send(KarafNode.LOOPBACK + ":" + node.ingressPort, session, size, rate, keyHex);
+    }
+
+    /**
+     * {@link #send(String, int, int, String)} to the ingress {@code HOST:PORT} (the one OPENED named, which may be
+     * another node's than this stream's).
+     */
+    void send(String ingress, String session, int size, int rate, String keyHex) throws IOException {
+        List<String> args = new ArrayList<>(List.of("artp", "send", "--to", ingress,
             "--session", session, "--count", Integer.toString(count), "--size", Integer.toString(size),
             "--timeout", "150", "--json"));
         if (keyHex != null) {
@@ -132,6 +140,52 @@ final class ArtpStream implements AutoCloseable {
             assertEquals(0, JsonValue.num(recv, "duplicates"), "duplicates" + ctx);
             assertEquals(0, JsonValue.num(recv, "corrupt"), "corrupt" + ctx);
             assertEquals(0, recvExit, "recv exit status" + ctx);
+        }
+
+        /**
+         * @param binMs the receiver's {@code --interval-ms}
+         * @return the longest run of bins without an arrival that began once {@code fromArrival} datagrams had
+         *     arrived and before {@code toArrival} had, ended by a later arrival, in ms (the whole stream's:
+         *     {@link StreamRecovery#longestGapMs})
+         */
+        long longestGapMs(int binMs, long fromArrival, long toArrival) {
+            long arrived = 0;
+            long longest = 0;
+            long run = 0;
+            boolean inWindow = false;
+            for (Object o : JsonValue.list(recv, "intervals")) {
+                long n = ((Number) o).longValue();
+                if (n == 0) {
+                    if (run == 0) {
+                        inWindow = arrived >= fromArrival && arrived < toArrival;
+                    }
+                    run++;
+                } else {
+                    if (inWindow) {
+                        longest = Math.max(longest, run);
+                    }
+                    run = 0;
+                    arrived += n;
+                }
+            }
+            return longest * binMs;
+        }
+
+        /**
+         * @param binMs the receiver's {@code --interval-ms}
+         * @return seconds from the first arrival to the bin in which the {@code arrival}-th datagram arrived (the
+         *     last bin's if fewer arrived)
+         */
+        double secondsAt(int binMs, long arrival) {
+            List<Object> bins = JsonValue.list(recv, "intervals");
+            long arrived = 0;
+            for (int i = 0; i < bins.size(); i++) {
+                arrived += ((Number) bins.get(i)).longValue();
+                if (arrived >= arrival) {
+                    return i * binMs / 1000.0;
+                }
+            }
+            return Math.max(0, bins.size() - 1) * binMs / 1000.0;
         }
 
         /**

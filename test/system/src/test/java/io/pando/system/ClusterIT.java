@@ -1,15 +1,15 @@
 package io.pando.system;
 
+import static io.pando.system.Figures.figures;
+import static io.pando.system.Figures.max;
+import static io.pando.system.Figures.secondsAfter;
+import static io.pando.system.Figures.since;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
-import java.time.Duration;
 import java.time.Instant;
-import java.time.LocalDateTime;
-import java.time.ZoneId;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,13 +17,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
-import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
-import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -182,7 +177,7 @@ class ClusterIT {
         Map<String, Double> seen = awaitOnEach(three, t1, "3 members", n -> members(cluster(n), 3));
         Map<String, Double> joined = new LinkedHashMap<>();
         for (KarafNode n : NODES.subList(1, 3)) {
-            joined.put(n.name, secondsAfter(asked, logTime(n, asked, "cluster member " + memberName(n) + " (",
+            joined.put(n.name, secondsAfter(asked, n.logTime(asked, "cluster member " + memberName(n) + " (",
                 "joined cluster " + CLUSTER + ":")));
         }
         System.out.printf(Locale.ROOT, "[cluster] c2, c3: feature:install pando-cluster in parallel returned after "
@@ -264,7 +259,7 @@ class ClusterIT {
         c4.consoleOk("feature:install pando-cluster");
         double installed = since(t0);
         Map<String, Double> four = awaitOnEach(NODES, t0, "4 members", n -> members(cluster(n), 4));
-        double joined = secondsAfter(asked, logTime(c4, asked, "cluster member c4 (", "joined cluster " + CLUSTER
+        double joined = secondsAfter(asked, c4.logTime(asked, "cluster member c4 (", "joined cluster " + CLUSTER
             + ":"));
         awaitOnEach(List.of(c4), t0, POLICY_FEATURE + " installed", n -> installed(n, "c4"));
         double reported = secondsAfter(asked, reportTime(cluster(c4), "c4", POLICY_FEATURE));
@@ -325,17 +320,17 @@ class ClusterIT {
             });
             Map<String, Double> left = new LinkedHashMap<>();
             for (KarafNode n : majority) {
-                left.put(n.name, secondsAfter(isolated, logTime(n, isolated, ": member " + victim + " (", "left, "
+                left.put(n.name, secondsAfter(isolated, n.logTime(isolated, ": member " + victim + " (", "left, "
                     + (size - 1) + " members")));
             }
             Map<String, Double> takeover = new LinkedHashMap<>();
             if (victim.equals(leader)) {
                 for (KarafNode n : majority) {
-                    takeover.put(n.name, secondsAfter(isolated, logTime(n, isolated, ": the leader is now " + expected,
+                    takeover.put(n.name, secondsAfter(isolated, n.logTime(isolated, ": the leader is now " + expected,
                         "")));
                 }
             }
-            double lost = secondsAfter(isolated, logTime(cut, isolated, victim + ": quorum lost", ""));
+            double lost = secondsAfter(isolated, cut.logTime(isolated, victim + ": quorum lost", ""));
 
             // the cut-off member neither admits nor deploys: a cluster-wide install is refused with the reason
             KarafNode.Console refused = cut.console("pando:cluster-feature-install pando-remote");
@@ -360,9 +355,9 @@ class ClusterIT {
             });
             double regained;
             try {
-                regained = secondsAfter(healed, logTime(cut, healed, victim + ": quorum gained", ""));
+                regained = secondsAfter(healed, cut.logTime(healed, victim + ": quorum gained", ""));
             } catch (AssertionError e) { // a merge may restart the member instead: then it logs joining
-                regained = secondsAfter(healed, logTime(cut, healed, "cluster member " + victim + " (", "joined"));
+                regained = secondsAfter(healed, cut.logTime(healed, "cluster member " + victim + " (", "joined"));
             }
             List<Map<String, Object>> views = onEach(all, ClusterIT::cluster);
             order = names(views.get(0));
@@ -391,7 +386,7 @@ class ClusterIT {
         Map<String, Double> seen = awaitOnEach(survivors, t0, "3 members", n -> members(cluster(n), 3));
         Map<String, Double> detected = new LinkedHashMap<>();
         for (KarafNode n : survivors) {
-            detected.put(n.name, secondsAfter(killed, logTime(n, killed, ": member " + victim + " (", "left, 3 "
+            detected.put(n.name, secondsAfter(killed, n.logTime(killed, ": member " + victim + " (", "left, 3 "
                 + "members")));
         }
         System.out.printf(Locale.ROOT, "[cluster] kill -9 of %s (not the leader): detected (karaf.log) after %s s, "
@@ -427,8 +422,8 @@ class ClusterIT {
         Map<String, Double> leftAt = new LinkedHashMap<>();
         Map<String, Double> takeover = new LinkedHashMap<>();
         for (KarafNode n : survivors) {
-            leftAt.put(n.name, secondsAfter(killed, logTime(n, killed, ": member " + leader + " (", "left, 2 members")));
-            takeover.put(n.name, secondsAfter(killed, logTime(n, killed, ": the leader is now " + next, "")));
+            leftAt.put(n.name, secondsAfter(killed, n.logTime(killed, ": member " + leader + " (", "left, 2 members")));
+            takeover.put(n.name, secondsAfter(killed, n.logTime(killed, ": the leader is now " + next, "")));
         }
         System.out.printf(Locale.ROOT, "[cluster] kill -9 of the leader %s: detected (karaf.log) after %s s, new "
             + "leader %s (the next oldest) after %s s, shown with quorum by pando:cluster after %s s%n", leader,
@@ -544,124 +539,13 @@ class ClusterIT {
         return order.stream().map(ClusterIT::byMember).toList();
     }
 
-    /** A task on one node. */
-    private interface NodeTask<T> {
-        T run(KarafNode n) throws Exception;
+    private static <T> List<T> onEach(List<KarafNode> nodes, KarafNode.Task<T> task) throws Exception {
+        return KarafNode.onEach(POOL, nodes, task);
     }
 
-    /** Runs a task on each node at once; @return the results in the nodes' order; fails with the first failure */
-    private static <T> List<T> onEach(List<KarafNode> nodes, NodeTask<T> task) throws Exception {
-        List<Future<T>> futures = new ArrayList<>();
-        for (KarafNode n : nodes) {
-            Callable<T> c = () -> task.run(n);
-            futures.add(POOL.submit(c));
-        }
-        List<T> results = new ArrayList<>();
-        Throwable failed = null;
-        for (Future<T> f : futures) {
-            try {
-                results.add(f.get());
-            } catch (ExecutionException e) {
-                if (failed == null) {
-                    failed = e.getCause();
-                } else {
-                    failed.addSuppressed(e.getCause());
-                }
-            }
-        }
-        if (failed instanceof Exception e) {
-            throw e;
-        } else if (failed instanceof Error e) {
-            throw e;
-        }
-        return results;
-    }
-
-    /**
-     * Polls each node (all at once) until the check holds there.
-     *
-     * @param check empty when it holds on the node, else what the node shows instead
-     * @return per node, the seconds from {@code t0} (a {@link System#nanoTime()}) to the first poll that held
-     */
+    /** {@link KarafNode#awaitOnEach} for up to {@value #AWAIT_SECONDS} s. */
     private static Map<String, Double> awaitOnEach(List<KarafNode> nodes, long t0, String what,
-        NodeTask<Optional<String>> check) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(AWAIT_SECONDS);
-        List<Double> times = onEach(nodes, n -> {
-            String last = "";
-            while (System.nanoTime() < deadline) {
-                Optional<String> wrong;
-                try {
-                    wrong = check.run(n);
-                } catch (AssertionError | IllegalArgumentException e) {
-                    wrong = Optional.of(String.valueOf(e.getMessage()));
-                }
-                if (wrong.isEmpty()) {
-                    return since(t0);
-                }
-                last = wrong.get();
-                Thread.sleep(200);
-            }
-            throw new AssertionError(n.name + ": not " + what + " within " + AWAIT_SECONDS + " s; last seen: " + last
-                + "\nkaraf.log: " + n.home.resolve("data/log/karaf.log"));
-        });
-        Map<String, Double> out = new LinkedHashMap<>();
-        for (int i = 0; i < nodes.size(); i++) {
-            out.put(nodes.get(i).name, times.get(i));
-        }
-        return out;
-    }
-
-    /**
-     * @return the time of the first karaf.log line at or after {@code after} that contains both texts
-     *     ({@code second} may be empty)
-     */
-    private static Instant logTime(KarafNode n, Instant after, String first, String second) {
-        Instant notBefore = after.minusMillis(1); // the log has millisecond timestamps
-        for (String line : n.log().lines().toList()) {
-            if (!line.contains(first) || !line.contains(second)) {
-                continue;
-            }
-            Optional<Instant> t = lineTime(line);
-            if (t.isPresent() && !t.get().isBefore(notBefore)) {
-                return t.get();
-            }
-        }
-        throw new AssertionError(n.name + ": no karaf.log line with '" + first + "' and '" + second + "' after "
-            + after + ": see " + n.home.resolve("data/log/karaf.log"));
-    }
-
-    /** @return the time of a karaf.log line ({@code 2026-11-26T02:21:19,400 | ...}, the JVM's time zone) */
-    private static Optional<Instant> lineTime(String line) {
-        int bar = line.indexOf(" |");
-        if (bar < 0) {
-            return Optional.empty();
-        }
-        try {
-            return Optional.of(LocalDateTime.parse(line.substring(0, bar).strip().replace(',', '.'))
-                .atZone(ZoneId.systemDefault()).toInstant());
-        } catch (DateTimeParseException e) {
-            return Optional.empty();
-        }
-    }
-
-    // ---- figures
-
-    private static double since(long t0) {
-        return (System.nanoTime() - t0) / 1e9;
-    }
-
-    private static double secondsAfter(Instant t0, Instant t) {
-        return Duration.between(t0, t).toNanos() / 1e9;
-    }
-
-    private static double max(Map<String, Double> times) {
-        return times.values().stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
-    }
-
-    /** @return {@code c1 1.2, c2 1.4} */
-    private static String figures(Map<String, Double> times) {
-        return times.entrySet().stream()
-            .map(e -> e.getKey().replace("cluster-", "") + " " + String.format(Locale.ROOT, "%.2f", e.getValue()))
-            .collect(Collectors.joining(", "));
+        KarafNode.Task<Optional<String>> check) throws Exception {
+        return KarafNode.awaitOnEach(POOL, nodes, t0, what, AWAIT_SECONDS, check);
     }
 }

@@ -12,7 +12,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -69,9 +68,9 @@ class ControlIT {
     private static final String BOB_PASSWORD = "bob-s3cret";
 
     private static final List<KarafNode> NODES = new ArrayList<>();
-    private static final AtomicInteger CALLS = new AtomicInteger();
     private static KarafNode a;
     private static Path cliDir;
+    private static SessionCli cli;
     private static long classStarted;
 
     /** Alice's session of the first test, closed by the last. */
@@ -109,6 +108,7 @@ class ControlIT {
 
         cliDir = a.work.resolve("cli");
         Files.createDirectories(cliDir);
+        cli = new SessionCli(a, cliDir, HOST + ":" + CONTROL);
         Files.writeString(cliDir.resolve("alice.password"), ALICE_PASSWORD + "\n");
         Files.writeString(cliDir.resolve("bob.password"), BOB_PASSWORD + "\n");
         Files.writeString(cliDir.resolve("wrong.password"), "not-" + ALICE_PASSWORD + "\n");
@@ -152,11 +152,7 @@ class ControlIT {
             }
         }
         for (KarafNode n : NODES) {
-            String log = n.log();
-            long errors = log.lines().filter(l -> l.contains("| ERROR |")).count();
-            System.out.println("[control] " + n.name + " karaf.log: " + errors + " ERROR lines ("
-                + n.home.resolve("data/log/karaf.log") + ")");
-            assertFalse(log.contains("LEAK:"), n.name + " leaked buffers: see " + n.home.resolve("data/log/karaf.log"));
+            n.checkLog("[control]");
         }
         System.out.printf(Locale.ROOT, "[control] ControlIT took %.1f s%n", since(classStarted));
     }
@@ -167,12 +163,13 @@ class ControlIT {
     @Order(1)
     void aliceOpensASessionOverBothUnitsAndAStreamCrossesItIntact() throws Exception {
         try (ArtpStream stream = ArtpStream.receive(a, "alice-stream", RECEIVER, COUNT, null, 0)) {
-            Cli open = session("alice", "open", "--program", "passthrough", "--to", HOST + ":" + RECEIVER,
+            SessionCli.Call open = session("alice", "open", "--program", "passthrough", "--to",
+                HOST + ":" + RECEIVER,
                 "--units", "2", "--cpus", CPUS, "--name", "alice-stream", "--json");
-            assertEquals(0, open.exit, "alice opens a session" + open.describe());
+            assertEquals(0, open.exit(), "alice opens a session" + open.describe());
             Map<String, Object> opened = JsonValue.object(open.lastLine());
             aliceSession = JsonValue.str(opened, "session");
-            openSeconds = open.seconds;
+            openSeconds = open.seconds();
             assertEquals("alice-stream", opened.get("name"), opened.toString());
             assertEquals(HOST + ":" + INGRESS, opened.get("ingress"), "the ingress of node A " + opened);
             assertEquals(List.of("b1", "c1"), JsonValue.list(opened, "units").stream().sorted().toList(),
@@ -193,7 +190,7 @@ class ControlIT {
             long toB = perUnit.get("b1") instanceof Map ? JsonValue.num(perUnit, "b1", "datagrams_in") : -1;
             long toC = perUnit.get("c1") instanceof Map ? JsonValue.num(perUnit, "c1", "datagrams_in") : -1;
             System.out.printf(Locale.ROOT, "[control] alice: pando session open (k = 2, %s core per unit) took %.2f s "
-                + "as a CLI call (JVM start included); session %s on %s%n", CPUS, open.seconds, aliceSession,
+                + "as a CLI call (JVM start included); session %s on %s%n", CPUS, open.seconds(), aliceSession,
                 opened.get("units"));
             System.out.printf(Locale.ROOT, "[control] %d datagrams x %d B through alice's session: sender %.0f "
                 + "datagrams/s (%.1f Mbit/s), receiver %.0f datagrams/s (%.1f Mbit/s); latency p50 %d us, p99 %d us; "
@@ -224,23 +221,24 @@ class ControlIT {
     @Order(2)
     void bobNeitherSeesNorClosesAlicesSession() throws Exception {
         assertTrue(aliceSession != null, "alice's session was opened by the first test");
-        Cli bobEmpty = session("bob", "list", "--json");
-        assertEquals(0, bobEmpty.exit, bobEmpty.describe());
+        SessionCli.Call bobEmpty = session("bob", "list", "--json");
+        assertEquals(0, bobEmpty.exit(), bobEmpty.describe());
         assertEquals(0, JsonValue.num(JsonValue.object(bobEmpty.lastLine()), "count"),
             "bob sees no session" + bobEmpty.describe());
 
         // bob opens a session of his own (the router connects to its destination: a receiver listens there)
         try (ArtpStream bobsReceiver = ArtpStream.receive(a, "bob-stream", BOB_RECEIVER, 1, null, 0)) {
-            Cli bobOpen = session("bob", "open", "--program", "passthrough", "--to", HOST + ":" + BOB_RECEIVER,
+            SessionCli.Call bobOpen = session("bob", "open", "--program", "passthrough", "--to",
+                HOST + ":" + BOB_RECEIVER,
                 "--cpus", "0.5", "--json");
-            assertEquals(0, bobOpen.exit, "bob opens a session" + bobOpen.describe());
+            assertEquals(0, bobOpen.exit(), "bob opens a session" + bobOpen.describe());
             String bobSession = JsonValue.str(JsonValue.object(bobOpen.lastLine()), "session");
             assertEquals(List.of(aliceSession, bobSession).stream().sorted().toList(),
                 routerSessions().stream().sorted().toList(), "node A runs both sessions");
 
             assertEquals(List.of(bobSession), listed("bob"), "bob sees his session only");
-            Cli aliceList = session("alice", "list", "--json");
-            assertEquals(0, aliceList.exit, aliceList.describe());
+            SessionCli.Call aliceList = session("alice", "list", "--json");
+            assertEquals(0, aliceList.exit(), aliceList.describe());
             Map<String, Object> alices = JsonValue.object(aliceList.lastLine());
             assertEquals(1, JsonValue.num(alices, "count"), "alice sees her session only: " + alices);
             @SuppressWarnings("unchecked")
@@ -252,19 +250,19 @@ class ControlIT {
                 alices.toString());
             assertEquals(0.25, JsonValue.dbl(hers, "cpus"), 1e-9, alices.toString());
 
-            Cli bobClose = session("bob", "close", "--session", aliceSession);
-            assertEquals(1, bobClose.exit, "bob cannot close alice's session" + bobClose.describe());
-            assertTrue(bobClose.err.contains("session: refused (NOT_YOURS): not your session"),
+            SessionCli.Call bobClose = session("bob", "close", "--session", aliceSession);
+            assertEquals(1, bobClose.exit(), "bob cannot close alice's session" + bobClose.describe());
+            assertTrue(bobClose.err().contains("session: refused (NOT_YOURS): not your session"),
                 "the refusal says why" + bobClose.describe());
             // a session that does not exist is refused alike: bob learns nothing about alice's
-            Cli bobCloseNone = session("bob", "close", "--session", "12345");
-            assertEquals(1, bobCloseNone.exit, bobCloseNone.describe());
-            assertTrue(bobCloseNone.err.contains("session: refused (NOT_YOURS): not your session"),
+            SessionCli.Call bobCloseNone = session("bob", "close", "--session", "12345");
+            assertEquals(1, bobCloseNone.exit(), bobCloseNone.describe());
+            assertTrue(bobCloseNone.err().contains("session: refused (NOT_YOURS): not your session"),
                 bobCloseNone.describe());
             // and the other way round
-            Cli aliceClose = session("alice", "close", "--session", bobSession);
-            assertEquals(1, aliceClose.exit, "alice cannot close bob's session" + aliceClose.describe());
-            assertTrue(aliceClose.err.contains("session: refused (NOT_YOURS): not your session"),
+            SessionCli.Call aliceClose = session("alice", "close", "--session", bobSession);
+            assertEquals(1, aliceClose.exit(), "alice cannot close bob's session" + aliceClose.describe());
+            assertTrue(aliceClose.err().contains("session: refused (NOT_YOURS): not your session"),
                 aliceClose.describe());
             assertEquals(List.of(aliceSession, bobSession).stream().sorted().toList(),
                 routerSessions().stream().sorted().toList(), "both sessions are still open on node A");
@@ -285,49 +283,50 @@ class ControlIT {
                 + "session's key exit %d; node A counted %d refused handshake packets (ingress_auth_failed); alice's "
                 + "session datagrams_in unchanged at %d%n", unkeyed, withHisKey, refused, aliceInBefore);
 
-            Cli bobCloses = session("bob", "close", "--session", bobSession, "--json");
-            assertEquals(0, bobCloses.exit, "bob closes his own session" + bobCloses.describe());
+            SessionCli.Call bobCloses = session("bob", "close", "--session", bobSession, "--json");
+            assertEquals(0, bobCloses.exit(), "bob closes his own session" + bobCloses.describe());
             assertEquals(List.of(aliceSession), routerSessions(), "only alice's session is left on node A");
             System.out.printf(Locale.ROOT, "[control] bob: sees only his session %s; closing alice's: exit %d, '%s'; "
-                + "an unknown id: exit %d, '%s'; alice closing bob's: exit %d%n", bobSession, bobClose.exit,
-                bobClose.err.strip(), bobCloseNone.exit, bobCloseNone.err.strip(), aliceClose.exit);
+                + "an unknown id: exit %d, '%s'; alice closing bob's: exit %d%n", bobSession, bobClose.exit(),
+                bobClose.err().strip(), bobCloseNone.exit(), bobCloseNone.err().strip(), aliceClose.exit());
             System.out.printf(Locale.ROOT, "[control] alice's session list took %.2f s as a CLI call (JVM start, AUTH, "
                 + "LIST): of her session open's %.2f s, about %.2f s were the OPEN (admission, the session created on "
-                + "A, B and C)%n", aliceList.seconds, openSeconds, openSeconds - aliceList.seconds);
+                + "A, B and C)%n", aliceList.seconds(), openSeconds, openSeconds - aliceList.seconds());
         }
     }
 
     @Test
     @Order(3)
     void unauthenticatedAndOverQuotaRequestsAreRefusedWithTheReason() throws Exception {
-        Cli wrongPassword = sessionWithPassword("alice", "wrong.password", "list", "--json");
-        assertEquals(4, wrongPassword.exit, "a wrong password" + wrongPassword.describe());
-        assertTrue(wrongPassword.err.contains("session: refused (AUTH_FAILED): wrong user or password"),
+        SessionCli.Call wrongPassword = sessionWithPassword("alice", "wrong.password", "list", "--json");
+        assertEquals(4, wrongPassword.exit(), "a wrong password" + wrongPassword.describe());
+        assertTrue(wrongPassword.err().contains("session: refused (AUTH_FAILED): wrong user or password"),
             wrongPassword.describe());
 
-        Cli unknown = sessionWithPassword("mallory", "wrong.password", "open", "--program", "passthrough", "--to", HOST + ":"
+        SessionCli.Call unknown = sessionWithPassword("mallory", "wrong.password", "open", "--program", "passthrough",
+            "--to", HOST + ":"
             + NO_RECEIVER);
-        assertEquals(4, unknown.exit, "an unknown user" + unknown.describe());
-        assertTrue(unknown.err.contains("session: refused (AUTH_FAILED): wrong user or password"),
+        assertEquals(4, unknown.exit(), "an unknown user" + unknown.describe());
+        assertTrue(unknown.err().contains("session: refused (AUTH_FAILED): wrong user or password"),
             unknown.describe());
 
         // alice's quota is one session: she holds one
-        Cli second = session("alice", "open", "--program", "passthrough", "--to", HOST + ":" + NO_RECEIVER,
+        SessionCli.Call second = session("alice", "open", "--program", "passthrough", "--to", HOST + ":" + NO_RECEIVER,
             "--cpus", "0.1");
-        assertEquals(1, second.exit, "a second session is over alice's quota" + second.describe());
-        assertTrue(second.err.contains("session: refused (QUOTA): quota: alice has 1 open session(s), the quota "
+        assertEquals(1, second.exit(), "a second session is over alice's quota" + second.describe());
+        assertTrue(second.err().contains("session: refused (QUOTA): quota: alice has 1 open session(s), the quota "
             + "is 1"), second.describe());
-        System.out.println("[control] refused: wrong password exit " + wrongPassword.exit + " '"
-            + wrongPassword.err.strip() + "'; unknown user exit " + unknown.exit + " '" + unknown.err.strip()
-            + "'; alice's second session exit " + second.exit + " '" + second.err.strip() + "'");
+        System.out.println("[control] refused: wrong password exit " + wrongPassword.exit() + " '"
+            + wrongPassword.err().strip() + "'; unknown user exit " + unknown.exit() + " '" + unknown.err().strip()
+            + "'; alice's second session exit " + second.exit() + " '" + second.err().strip() + "'");
         assertEquals(List.of(aliceSession), routerSessions(), "no refused request left a session on node A");
     }
 
     @Test
     @Order(4)
     void closingTheSessionFreesItAndAliceOpensAgain() throws Exception {
-        Cli close = session("alice", "close", "--session", aliceSession, "--json");
-        assertEquals(0, close.exit, "alice closes her session" + close.describe());
+        SessionCli.Call close = session("alice", "close", "--session", aliceSession, "--json");
+        assertEquals(0, close.exit(), "alice closes her session" + close.describe());
         Map<String, Object> closed = JsonValue.object(close.lastLine());
         assertEquals(aliceSession, closed.get("session"), closed.toString());
         assertEquals(COUNT, JsonValue.num(closed, "counters", "datagrams_in"), "the final counters: " + closed);
@@ -335,28 +334,29 @@ class ControlIT {
         assertEquals(List.of(), listed("alice"), "alice has no session left");
 
         // her CPU share is released: a request over her 1.0 core is refused for what it asks, with nothing held
-        Cli tooMuch = session("alice", "open", "--program", "passthrough", "--to", HOST + ":" + NO_RECEIVER,
+        SessionCli.Call tooMuch = session("alice", "open", "--program", "passthrough", "--to", HOST + ":" + NO_RECEIVER,
             "--units", "2", "--cpus", "0.75");
-        assertEquals(1, tooMuch.exit, tooMuch.describe());
-        assertTrue(tooMuch.err.contains("session: refused (QUOTA): quota: CPU share 1.500 (0.750 on 2 unit(s)) + "
+        assertEquals(1, tooMuch.exit(), tooMuch.describe());
+        assertTrue(tooMuch.err().contains("session: refused (QUOTA): quota: CPU share 1.500 (0.750 on 2 unit(s)) + "
             + "0.000 held exceeds alice's 1.000"), tooMuch.describe());
 
         int count = 2_000;
         try (ArtpStream stream = ArtpStream.receive(a, "alice-again", SECOND_RECEIVER, count, null, 0)) {
-            Cli again = session("alice", "open", "--program", "passthrough", "--to", HOST + ":" + SECOND_RECEIVER,
+            SessionCli.Call again = session("alice", "open", "--program", "passthrough", "--to",
+                HOST + ":" + SECOND_RECEIVER,
                 "--units", "2", "--cpus", CPUS, "--json");
-            assertEquals(0, again.exit, "alice opens again" + again.describe());
+            assertEquals(0, again.exit(), "alice opens again" + again.describe());
             String id = JsonValue.str(JsonValue.object(again.lastLine()), "session");
             assertNotEquals(aliceSession, id);
             stream.send(id, SIZE, 0, JsonValue.str(JsonValue.object(again.lastLine()), "key"));
             stream.awaitSender(60);
             stream.finish(60).assertDeliveredExactlyOnce();
-            Cli closeAgain = session("alice", "close", "--session", id, "--json");
-            assertEquals(0, closeAgain.exit, closeAgain.describe());
+            SessionCli.Call closeAgain = session("alice", "close", "--session", id, "--json");
+            assertEquals(0, closeAgain.exit(), closeAgain.describe());
             assertEquals(List.of(), routerSessions(), "nothing left open on node A");
             System.out.printf(Locale.ROOT, "[control] alice closed her session (final counters %s); CPU share over "
                 + "her quota refused: '%s'; opened again in %.2f s (session %s), %d datagrams crossed it, closed%n",
-                JsonValue.obj(closed, "counters"), tooMuch.err.strip(), again.seconds, id, count);
+                JsonValue.obj(closed, "counters"), tooMuch.err().strip(), again.seconds(), id, count);
         }
     }
 
@@ -369,7 +369,7 @@ class ControlIT {
         if (keyHex != null) {
             cmd.addAll(List.of("--key", keyHex));
         }
-        String name = String.format(Locale.ROOT, "%02d-bob-send-%s", CALLS.incrementAndGet(), label);
+        String name = String.format(Locale.ROOT, "%02d-bob-send-%s", cli.nextLabel(), label);
         try (SystemProcess p = a.pando(name, cliDir, cmd)) {
             int exit = p.waitFor(60);
             assertFalse(p.err().contains("LEAK:"), name + " leaked buffers" + p.describe());
@@ -387,40 +387,21 @@ class ControlIT {
         return JsonValue.num(a.consoleJson("pando:session-info --json " + session), "counters", "datagrams_in");
     }
 
-    /** What one {@code pando session} call gave. */
-    private record Cli(int exit, String out, String err, double seconds, String describe) {
-
-        String lastLine() {
-            String[] lines = out.strip().split("\\R");
-            return lines[lines.length - 1].strip();
-        }
-    }
-
     /** {@code pando session SUB --control A --user USER --password-file USER.password ARGS}. */
-    private static Cli session(String user, String sub, String... args) throws Exception {
-        return sessionWithPassword(user, user + ".password", sub, args);
+    private static SessionCli.Call session(String user, String sub, String... args) throws Exception {
+        return cli.run(user, user + ".password", sub, args);
     }
 
     /** {@link #session} with the password in {@code passwordFile} (in the CLI's directory). */
-    private static Cli sessionWithPassword(String user, String passwordFile, String sub, String... args)
+    private static SessionCli.Call sessionWithPassword(String user, String passwordFile, String sub, String... args)
         throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("session", sub, "--control", HOST + ":" + CONTROL, "--user", user,
-            "--password-file", cliDir.resolve(passwordFile).toString()));
-        cmd.addAll(List.of(args));
-        String label = String.format(Locale.ROOT, "%02d-%s-%s", CALLS.incrementAndGet(), user, sub);
-        long t0 = System.nanoTime();
-        try (SystemProcess p = a.pando(label, cliDir, cmd)) {
-            int exit = p.waitFor(60);
-            double seconds = (System.nanoTime() - t0) / 1e9;
-            assertFalse(p.err().contains("LEAK:"), label + " leaked buffers" + p.describe());
-            return new Cli(exit, p.out(), p.err(), seconds, p.describe());
-        }
+        return cli.run(user, passwordFile, sub, args);
     }
 
     /** @return the ids of the sessions {@code pando session list} shows {@code user} */
     private static List<String> listed(String user) throws Exception {
-        Cli list = session(user, "list", "--json");
-        assertEquals(0, list.exit, list.describe());
+        SessionCli.Call list = session(user, "list", "--json");
+        assertEquals(0, list.exit(), list.describe());
         Map<String, Object> json = JsonValue.object(list.lastLine());
         List<String> ids = JsonValue.list(json, "sessions").stream()
             .map(o -> String.valueOf(((Map<?, ?>) o).get("session"))).toList();

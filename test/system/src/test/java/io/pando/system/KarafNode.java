@@ -545,6 +545,120 @@ final class KarafNode implements AutoCloseable {
         return new Instant[] {stopped, Instant.now()};
     }
 
+    /**
+     * @return the time of the first karaf.log line at or after {@code after} that contains both texts
+     *     ({@code second} may be empty)
+     */
+    Instant logTime(Instant after, String first, String second) {
+        Instant notBefore = after.minusMillis(1); // the log has millisecond timestamps
+        for (String line : log().lines().toList()) {
+            if (!line.contains(first) || !line.contains(second)) {
+                continue;
+            }
+            Optional<Instant> t = lineTime(line);
+            if (t.isPresent() && !t.get().isBefore(notBefore)) {
+                return t.get();
+            }
+        }
+        throw new AssertionError(name + ": no karaf.log line with '" + first + "' and '" + second + "' after "
+            + after + ": see " + home.resolve("data/log/karaf.log"));
+    }
+
+    /** @return the time of a karaf.log line ({@code 2026-11-26T02:21:19,400 | ...}, the JVM's time zone) */
+    static Optional<Instant> lineTime(String line) {
+        int bar = line.indexOf(" |");
+        if (bar < 0) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(java.time.LocalDateTime.parse(line.substring(0, bar).strip().replace(',', '.'))
+                .atZone(java.time.ZoneId.systemDefault()).toInstant());
+        } catch (java.time.format.DateTimeParseException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** A task on one node, for {@link #onEach}. */
+    interface Task<T> {
+        T run(KarafNode n) throws Exception;
+    }
+
+    /**
+     * Runs a task on each node at once on {@code pool}.
+     *
+     * @return the results in the nodes' order; fails with the first failure (the others suppressed in it)
+     */
+    static <T> List<T> onEach(java.util.concurrent.ExecutorService pool, List<KarafNode> nodes, Task<T> task)
+        throws Exception {
+        List<java.util.concurrent.Future<T>> futures = new ArrayList<>();
+        for (KarafNode n : nodes) {
+            java.util.concurrent.Callable<T> c = () -> task.run(n);
+            futures.add(pool.submit(c));
+        }
+        List<T> results = new ArrayList<>();
+        Throwable failed = null;
+        for (java.util.concurrent.Future<T> f : futures) {
+            try {
+                results.add(f.get());
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (failed == null) {
+                    failed = e.getCause();
+                } else {
+                    failed.addSuppressed(e.getCause());
+                }
+            }
+        }
+        if (failed instanceof Exception e) {
+            throw e;
+        } else if (failed instanceof Error e) {
+            throw e;
+        }
+        return results;
+    }
+
+    /**
+     * Polls each node (all at once, on {@code pool}) until the check holds there.
+     *
+     * @param check empty when it holds on the node, else what the node shows instead
+     * @return per node name, the seconds from {@code t0} (a {@link System#nanoTime()}) to the first poll that held
+     */
+    static Map<String, Double> awaitOnEach(java.util.concurrent.ExecutorService pool, List<KarafNode> nodes, long t0,
+        String what, long seconds, Task<Optional<String>> check) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        List<Double> times = onEach(pool, nodes, n -> {
+            String last = "";
+            while (System.nanoTime() < deadline) {
+                Optional<String> wrong;
+                try {
+                    wrong = check.run(n);
+                } catch (AssertionError | IllegalArgumentException e) {
+                    wrong = Optional.of(String.valueOf(e.getMessage()));
+                }
+                if (wrong.isEmpty()) {
+                    return Figures.since(t0);
+                }
+                last = wrong.get();
+                Thread.sleep(200);
+            }
+            throw new AssertionError(n.name + ": not " + what + " within " + seconds + " s; last seen: " + last
+                + "\nkaraf.log: " + n.home.resolve("data/log/karaf.log"));
+        });
+        Map<String, Double> out = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < nodes.size(); i++) {
+            out.put(nodes.get(i).name, times.get(i));
+        }
+        return out;
+    }
+
+    /** Prints the number of ERROR lines in the node's karaf.log after {@code tag} and fails on a leaked buffer. */
+    void checkLog(String tag) {
+        String log = log();
+        long errors = log.lines().filter(l -> l.contains("| ERROR |")).count();
+        System.out.println(tag + " " + name + " karaf.log: " + errors + " ERROR lines ("
+            + home.resolve("data/log/karaf.log") + ")");
+        assertTrue(!log.contains("LEAK:"), name + " leaked buffers: see " + home.resolve("data/log/karaf.log"));
+    }
+
     /** @return the node's karaf.log so far */
     String log() {
         try {

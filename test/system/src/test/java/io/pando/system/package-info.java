@@ -27,10 +27,17 @@
  * {@code feature:install pando-control} on node A; users open, list and close sessions with {@code pando session}
  * (docs/control.md): a stream through a user's session, other users, wrong passwords and quotas refused with their
  * reasons. SSH 9001-9003, every other port in 18000-18099.</li>
+ * <li>{@link io.pando.system.ControlLeaderLossIT} (cluster issue, acceptance 2, loss of the control-unit leader):
+ * three whole routers (pando-all) with {@code pando-cluster} and {@code pando-control} on loopback; three times a
+ * session is opened through the leader with {@code pando session --control L1,L2,L3}, a paced stream goes into the
+ * ingress OPENED names, the leader is killed with SIGKILL at a seeded random moment; every datagram must arrive
+ * exactly once, the survivors agree on the next leader, which admits an OPEN and still lists the stream's session,
+ * and no session is on two routers; the killed node rejoins as the youngest. Figures printed with
+ * {@code [leader-loss]}. SSH 9101-9103, cluster 5961-5963, every other port in 18100-18149.</li>
  * <li>{@link io.pando.system.ScaleOutBenchmark} (cluster issue, acceptance 5): not a test and not run by
  * {@code verify}; on request ({@code -Dpando.bench=scale-out}, as root) a router node and up to eight unit nodes,
  * each capped by a cgroup ({@link io.pando.system.CpuCap}), measure the AES-GCM rate over k units (BENCHMARKS.md).
- * SSH 9101-9109, every other port in 18100-18199.</li>
+ * SSH 9101-9109, every other port in 18100-18199 (the ports of ControlLeaderLossIT: not run together).</li>
  * </ul>
  *
  * <p>Run them alone with {@code ./mvnw -o -pl test/system verify -Dit.test='RouterIT,HotSwapIT,MultiNodeIT'} after
