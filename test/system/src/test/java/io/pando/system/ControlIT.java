@@ -144,13 +144,7 @@ class ControlIT {
 
     @AfterAll
     static void stopNodes() throws Exception {
-        for (KarafNode n : NODES) {
-            try {
-                n.close();
-            } catch (Exception e) {
-                System.out.println("[control] stopping " + n.name + ": " + e);
-            }
-        }
+        KarafNode.closeAll("control", NODES);
         for (KarafNode n : NODES) {
             n.checkLog("[control]");
         }

@@ -79,13 +79,7 @@ class DataPartitionIT {
 
     @AfterAll
     static void stopNodes() throws Exception {
-        for (KarafNode n : NODES) {
-            try {
-                n.close();
-            } catch (Exception e) {
-                System.out.println("[partition] stopping " + n.name + ": " + e);
-            }
-        }
+        KarafNode.closeAll("partition", NODES);
         if (bridge != null) {
             bridge.close();
         }

@@ -669,6 +669,20 @@ final class KarafNode implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops every node (a test class's teardown): a node that does not stop cleanly is reported with {@code tag} and
+     * the others are stopped all the same.
+     */
+    static void closeAll(String tag, List<KarafNode> nodes) {
+        for (KarafNode n : nodes) {
+            try {
+                n.close();
+            } catch (Exception e) {
+                System.out.println("[" + tag + "] stopping " + n.name + ": " + e);
+            }
+        }
+    }
+
     /** Stops the node: {@code bin/stop}, then kills its JVM if it is still alive after 30 s. */
     @Override
     public void close() throws Exception {

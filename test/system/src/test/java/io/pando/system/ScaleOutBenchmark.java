@@ -144,13 +144,7 @@ class ScaleOutBenchmark {
 
     @AfterAll
     static void stopNodes() throws Exception {
-        for (KarafNode n : NODES) {
-            try {
-                n.close();
-            } catch (Exception e) {
-                System.out.println("[scale-out] stopping " + n.name + ": " + e);
-            }
-        }
+        KarafNode.closeAll("scale-out", NODES);
         for (Map.Entry<String, CpuCap> c : CAPS.entrySet()) {
             try {
                 c.getValue().close();

@@ -81,13 +81,7 @@ class UnitNodeFailureIT {
 
     @AfterAll
     static void stopNodes() {
-        for (KarafNode n : NODES) {
-            try {
-                n.close();
-            } catch (Exception e) {
-                System.out.println("[unitfail] stopping " + n.name + ": " + e);
-            }
-        }
+        KarafNode.closeAll("unitfail", NODES);
     }
 
     /** What a round did to its victim: the moment of the fault (and, for a freeze, of the SIGCONT). */
