@@ -7,6 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.util.Base64;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -24,9 +27,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The scale-out benchmark of the cluster issue (acceptance 5; BENCHMARKS.md, "Scale-out"): one router node and K
- * unit nodes, each unit node's Karaf JVM capped to a fraction of a CPU by a cgroup of its own, and an
- * {@code aes-gcm-encrypt} session over k = 1, 2, 4, ... of them. It reports the rate delivered at the receiver for
- * each k, rate(k) / (k × rate(1)) (goal ≥ 0.9), and the CPU each unit node used per second, read back from its
+ * unit nodes, each unit node's Karaf JVM capped to a fraction of a CPU by a cgroup of its own, and a session of a
+ * CPU-heavy program ({@code rsa-sign} by default, or {@code aes-gcm-encrypt}) over k = 1, 2, 4, ... of them. It
+ * reports the rate delivered at the receiver for each k, rate(k) / (k × rate(1)) (goal ≥ 0.9), and the CPU each unit node used per second, read back from its
  * cgroup, which shows the cap holds.
  *
  * <p>Not a test: it asserts only that every datagram arrived once and intact (never a rate), and it is not run by
@@ -39,11 +42,14 @@ import org.junit.jupiter.api.Test;
  * </pre>
  *
  * <p>System properties (set with {@code -D} on the Maven command line; the profile passes them on):
- * {@code pando.bench.units} the k values (default {@code 1,2,4}; K = the largest), {@code pando.bench.cpus} the
- * cap per unit node in CPUs (default 0.2), {@code pando.bench.period-us} the CFS period of the cap (default 100000:
+ * {@code pando.bench.program} {@code rsa-sign} (a 2048-bit RSA signature per datagram, about 1.5 ms of CPU; the
+ * receiver checks it in about 50 µs) or {@code aes-gcm-encrypt} (a few µs per datagram: the router's own per-datagram
+ * costs dominate), {@code pando.bench.units} the k values (default {@code 1,2,4}; K = the largest),
+ * {@code pando.bench.cpus} the cap per unit node in CPUs (default 0.2), {@code pando.bench.period-us} the CFS period of the cap (default 100000:
  * a unit node runs 20 ms of each 100 ms), {@code pando.bench.size} the datagram size (default 1000),
- * {@code pando.bench.count} datagrams per unit per run: a run of k units sends k × count (default 20000),
- * {@code pando.bench.warmup} datagrams of the uncapped warm-up run over all K units (default 100000).
+ * {@code pando.bench.count} datagrams per unit per run: a run of k units sends k × count (default 3000 for
+ * rsa-sign, 20000 for aes-gcm-encrypt), {@code pando.bench.warmup} datagrams of the uncapped warm-up run over all K
+ * units (default 20000 for rsa-sign, 100000 for aes-gcm-encrypt).
  *
  * <p>When the k values include 1 and others, k = 1 runs once more at the end, and rate(1) is the mean of both.
  *
@@ -68,12 +74,14 @@ class ScaleOutBenchmark {
     private static final long BOOT_SECONDS = 420;
     private static final long STALL_SECONDS = 150;
 
+    private static final String PROGRAM = System.getProperty("pando.bench.program", "rsa-sign");
+    private static final boolean RSA = PROGRAM.equals("rsa-sign");
     private static final List<Integer> KS = ints(System.getProperty("pando.bench.units", "1,2,4"));
     private static final double CPUS = Double.parseDouble(System.getProperty("pando.bench.cpus", "0.2"));
     private static final long PERIOD_US = Long.getLong("pando.bench.period-us", 100_000);
     private static final int SIZE = Integer.getInteger("pando.bench.size", 1000);
-    private static final int COUNT = Integer.getInteger("pando.bench.count", 20_000);
-    private static final int WARMUP = Integer.getInteger("pando.bench.warmup", 100_000);
+    private static final int COUNT = Integer.getInteger("pando.bench.count", RSA ? 3_000 : 20_000);
+    private static final int WARMUP = Integer.getInteger("pando.bench.warmup", RSA ? 20_000 : 100_000);
     /** The router node's {@code stall.ms} (remote units): far above a capped node's longest silence. */
     private static final long STALL_MS = Long.getLong("pando.bench.stall-ms", 10_000);
     private static final int UNITS = KS.stream().mapToInt(Integer::intValue).max().orElse(1);
@@ -82,6 +90,9 @@ class ScaleOutBenchmark {
     private static final List<KarafNode> UNIT_NODES = new ArrayList<>();
     private static final Map<String, CpuCap> CAPS = new LinkedHashMap<>();
     private static KarafNode router;
+    /** rsa-sign's key pair, base64 of PKCS#8 and X.509 DER; null for aes-gcm-encrypt. */
+    private static String privateKey;
+    private static String publicKey;
     private static long started;
     private static int streams;
 
@@ -91,6 +102,15 @@ class ScaleOutBenchmark {
         assertTrue(UNITS >= 1 && UNITS <= 8 && KS.stream().allMatch(k -> k >= 1),
             "pando.bench.units: k values from 1 to 8, got " + KS);
         assertTrue(CPUS > 0 && CPUS <= 2, "pando.bench.cpus: a cap in (0, 2] CPUs, got " + CPUS);
+        assertTrue(RSA || PROGRAM.equals("aes-gcm-encrypt"),
+            "pando.bench.program: rsa-sign or aes-gcm-encrypt, got " + PROGRAM);
+        if (RSA) {
+            KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
+            g.initialize(2048);
+            KeyPair pair = g.generateKeyPair();
+            privateKey = Base64.getEncoder().encodeToString(pair.getPrivate().getEncoded());
+            publicKey = Base64.getEncoder().encodeToString(pair.getPublic().getEncoded());
+        }
         router = KarafNode.create("scaleout-router", 9101, INGRESS);
         NODES.add(router);
         List<Integer> unitServers = new ArrayList<>();
@@ -197,21 +217,21 @@ class ScaleOutBenchmark {
     }
 
     /**
-     * Streams {@code count} datagrams through an aes-gcm-encrypt session on {@code k} units; the receiver decrypts
-     * and checks each. Samples each unit node's cgroup (when capped) every 250 ms while the stream runs.
+     * Streams {@code count} datagrams through a session of the program on {@code k} units; the receiver verifies or
+     * decrypts and checks each. Samples each unit node's cgroup (when capped) every 250 ms while the stream runs.
      */
     private static Run stream(String label, int k, int count) throws Exception {
         int port = RECEIVER + (streams++ % 10);
         Path dir = router.work.resolve("stream-" + label);
         SystemProcess recv = client("recv", dir, List.of("artp", "recv", "--listen", HOST + ":" + port, "--count",
-            Integer.toString(count), "--timeout", "900", "--idle", "60", "--linger", "1", "--aes-gcm-key", KEY,
-            "--json"), true);
+            Integer.toString(count), "--timeout", "900", "--idle", "60", "--linger", "1",
+            RSA ? "--rsa-public-key" : "--aes-gcm-key", RSA ? publicKey : KEY, "--json"), true);
         SystemProcess send = null;
         try {
             recv.await(Pattern.compile("listening on (\\S+)"), 60);
             Map<String, Object> created = router.consoleJson("pando:session-create --name scaleout-" + label
-                + " --program aes-gcm-encrypt --param key=" + KEY + " --isolation in-process --units " + k
-                + " --to " + HOST + ":" + port + " --json");
+                + " --program " + PROGRAM + " --param " + (RSA ? "private-key=" + privateKey : "key=" + KEY)
+                + " --isolation in-process --units " + k + " --to " + HOST + ":" + port + " --json");
             String id = JsonValue.str(created, "id");
             List<String> units = JsonValue.list(created, "units").stream().map(String::valueOf).sorted().toList();
             assertEquals(k, units.size(), "the session is placed on " + k + " units: " + created);
@@ -242,7 +262,8 @@ class ScaleOutBenchmark {
             assertEquals(count, JsonValue.num(got, "received"), "received" + ctx);
             assertEquals(0, JsonValue.num(got, "duplicates"), "duplicates" + ctx);
             assertEquals(0, JsonValue.num(got, "corrupt"), "corrupt" + ctx);
-            assertEquals(0, JsonValue.num(got, "decrypt_failures"), "decrypt failures" + ctx);
+            assertEquals(0, JsonValue.num(got, RSA ? "signature_failures" : "decrypt_failures"),
+                "datagrams that failed the program's check" + ctx);
             long served = 0;
             for (String u : units) {
                 served += JsonValue.num(info, "unit_counters", u, "datagrams_in");
@@ -266,9 +287,9 @@ class ScaleOutBenchmark {
                     perUnit.append(String.format(Locale.ROOT, " (%.1f us of node CPU each)", c[4] / 1000.0 / in));
                 }
             }
-            System.out.printf(Locale.ROOT, "[scale-out] %s: k = %d, %d x %d B aes-gcm-encrypt: %.0f datagrams/s at the "
+            System.out.printf(Locale.ROOT, "[scale-out] %s: k = %d, %d x %d B %s: %.0f datagrams/s at the "
                 + "receiver over %.2f s (sender %.0f/s); datagrams per unit:%s; latency p50 %d us, p99 %d us%n", label,
-                k, count, SIZE, run.rate(), run.seconds(), JsonValue.dbl(sent, "datagrams_per_s"), perUnit,
+                k, count, SIZE, PROGRAM, run.rate(), run.seconds(), JsonValue.dbl(sent, "datagrams_per_s"), perUnit,
                 JsonValue.num(got, "latency_us", "p50"), JsonValue.num(got, "latency_us", "p99"));
             for (Map.Entry<String, double[]> e : cpu.entrySet()) {
                 double[] c = e.getValue();
@@ -329,9 +350,9 @@ class ScaleOutBenchmark {
         // rate(1): the mean of the k = 1 runs (the first and the repeat at the end)
         double r1 = runs.stream().filter(r -> r.k() == 1).mapToDouble(Run::rate).average().orElse(Double.NaN);
         StringBuilder t = new StringBuilder();
-        t.append(String.format(Locale.ROOT, "Scale-out: aes-gcm-encrypt in-process, %d B datagrams, unit nodes "
-            + "capped at %.3f CPU each (cgroup, period %d us), %d datagrams per unit per run%n", SIZE, CPUS, PERIOD_US,
-            COUNT));
+        t.append(String.format(Locale.ROOT, "Scale-out: %s in-process, %d B datagrams, unit nodes "
+            + "capped at %.3f CPU each (cgroup, period %d us), %d datagrams per unit per run%n", PROGRAM, SIZE, CPUS,
+            PERIOD_US, COUNT));
         t.append(String.format(Locale.ROOT, "Uncapped ceiling, %d unit node(s), %d datagrams: %.0f datagrams/s%n%n",
             UNITS, ceiling.count(), ceiling.rate()));
         t.append(String.format(Locale.ROOT, "rate(1) = %.0f datagrams/s (the mean of the k = 1 runs)%n%n", r1));

@@ -12,8 +12,10 @@ import io.pando.artp.ErrorCode;
 import io.pando.artp.SessionAcceptor;
 import io.pando.artp.SessionGrant;
 import io.pando.ep.aesgcm.codec.AesGcmCodec;
+import io.pando.ep.rsasign.codec.RsaSignCodec;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
+import java.security.interfaces.RSAPublicKey;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
@@ -34,7 +36,9 @@ import picocli.CommandLine.Option;
  * one-way latency from the send timestamp (meaningful when sender and receiver share a host). With
  * {@code --aes-gcm-key} each datagram is first decrypted as the {@code aes-gcm-encrypt} active program encrypts
  * it ({@link AesGcmCodec}, the connection's session id as associated data); one that does not decrypt counts as
- * corrupt.
+ * corrupt. With {@code --rsa-public-key} each datagram's signature, appended by the {@code rsa-sign} active program
+ * ({@link RsaSignCodec}, over the connection's session id and the payload), is checked and removed first; one that
+ * does not verify counts as corrupt.
  *
  * <p>Flows (docs/artp.md 9.3): a DATA datagram is data of flow 0, a flow datagram (a CONTROL datagram whose block
  * is exactly FLOW(f) and END) data of flow f, checked after its {@link ControlBlock#FLOW_PREFIX} bytes. Every flow
@@ -79,6 +83,12 @@ public final class ArtpRecvCommand implements Callable<Integer> {
             + "datagrams that do not decrypt count as corrupt."})
     String aesGcmKey;
 
+    @Option(names = "--rsa-public-key", paramLabel = "BASE64",
+        description = {"Verify and remove the RSA signature the rsa-sign program appends to every datagram before "
+            + "checking it: the public key as base64 of its X.509 DER encoding (2048 to 4096 bits). The connection's "
+            + "session id is signed too; datagrams that do not verify count as corrupt."})
+    String rsaPublicKey;
+
     @Option(names = "--interval-ms", paramLabel = "MS",
         description = "Also count datagrams per interval of this many milliseconds from the first one (JSON field "
             + "intervals): shows the rate over time, e.g. a dip while the router swaps a policy.")
@@ -98,6 +108,9 @@ public final class ArtpRecvCommand implements Callable<Integer> {
 
     /** The parsed {@code --aes-gcm-key}, or null. */
     private byte[] key;
+
+    /** The parsed {@code --rsa-public-key}, or null. */
+    private RSAPublicKey publicKey;
 
     /** The parsed {@code --flows}, or null. */
     private long[] expectedFlows;
@@ -126,6 +139,17 @@ public final class ArtpRecvCommand implements Callable<Integer> {
                 throw new CommandLine.ParameterException(cl, "--aes-gcm-key: " + e.getMessage());
             }
         }
+        if (rsaPublicKey != null) {
+            if (aesGcmKey != null) {
+                throw new CommandLine.ParameterException(cl, "--aes-gcm-key and --rsa-public-key: give one of them "
+                    + "(the datagrams went through one program)");
+            }
+            try {
+                publicKey = RsaSignCodec.parsePublicKey(rsaPublicKey);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(cl, "--rsa-public-key: " + e.getMessage());
+            }
+        }
         if (flows != null) {
             try {
                 expectedFlows = FlowList.parse("--flows", flows);
@@ -140,8 +164,8 @@ public final class ArtpRecvCommand implements Callable<Integer> {
         validate();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        Receiver receiver = new Receiver(count == null ? 0 : count, key, intervalMs == null ? 0 : intervalMs,
-            expectedFlows);
+        Receiver receiver = new Receiver(count == null ? 0 : count, key, publicKey,
+            intervalMs == null ? 0 : intervalMs, expectedFlows);
         Long only = session;
         SessionAcceptor acceptor = only == null ? SessionAcceptor.ANY
             : (sessionId, peer) -> sessionId == only ? SessionGrant.UNKEYED : null;
@@ -220,7 +244,7 @@ public final class ArtpRecvCommand implements Callable<Integer> {
         }
         if (s.corrupt > 0) {
             return "corrupt: " + s.corrupt + " datagrams failed the payload check"
-                + (key == null ? "" : " (" + s.decryptFailures + " did not decrypt)");
+                + unwrapFailures(s);
         }
         if (expectedFlows != null) {
             if (s.unexpectedFlow > 0) {
@@ -246,7 +270,7 @@ public final class ArtpRecvCommand implements Callable<Integer> {
             s.received, s.bytes, s.connections, Rates.seconds(seconds),
             Rates.oneDecimal(Rates.perSecond(s.received, seconds)), Rates.oneDecimal(Rates.mbitPerSecond(s.bytes, seconds)));
         out.printf(Locale.ROOT, "duplicates %d, reordered %d, corrupt %d%s; latency p50 %d us, p99 %d us, max %d us; stopped: %s%n",
-            s.duplicates, s.reordered, s.corrupt, key == null ? "" : " (" + s.decryptFailures + " did not decrypt)",
+            s.duplicates, s.reordered, s.corrupt, unwrapFailures(s),
             s.latency.quantile(0.5), s.latency.quantile(0.99), s.latency.max(), stopReason);
         if (expectedFlows != null || Arrays.stream(s.flows).anyMatch(f -> f.flow() != 0)) {
             for (FlowSummary f : s.flows) {
@@ -266,7 +290,9 @@ public final class ArtpRecvCommand implements Callable<Integer> {
                 j.writeNumberField("corrupt", s.corrupt);
                 if (key != null) {
                     // included in corrupt
-                    j.writeNumberField("decrypt_failures", s.decryptFailures);
+                    j.writeNumberField("decrypt_failures", s.unwrapFailures);
+                } else if (publicKey != null) {
+                    j.writeNumberField("signature_failures", s.unwrapFailures);
                 }
                 j.writeNumberField("reordered", s.reordered);
                 j.writeNumberField("bytes", s.bytes);
@@ -310,6 +336,12 @@ public final class ArtpRecvCommand implements Callable<Integer> {
             }));
         }
         out.flush();
+    }
+
+    /** @return " (N did not decrypt)" or " (N did not verify)" with a key, else "" */
+    private String unwrapFailures(Summary s) {
+        return key != null ? " (" + s.unwrapFailures + " did not decrypt)"
+            : publicKey != null ? " (" + s.unwrapFailures + " did not verify)" : "";
     }
 
     private static void sleep(long millis) {
@@ -369,7 +401,7 @@ public final class ArtpRecvCommand implements Callable<Integer> {
     }
 
     /** A consistent copy of the receiver's results; {@code flows} sorted by flow id. */
-    private record Summary(long received, long duplicates, long corrupt, long decryptFailures, long reordered, long bytes,
+    private record Summary(long received, long duplicates, long corrupt, long unwrapFailures, long reordered, long bytes,
         long firstNanos, long lastNanos, long connections, long closedOrderly, LatencyHistogram latency,
         long[] intervals, FlowSummary[] flows, long unexpectedFlow) {
         double seconds() {
@@ -386,7 +418,8 @@ public final class ArtpRecvCommand implements Callable<Integer> {
         private long received;
         private long duplicates;
         private long corrupt;
-        private long decryptFailures;
+        /** Datagrams that did not decrypt (AES-GCM key) or verify (RSA public key). */
+        private long unwrapFailures;
         private long reordered;
         private long bytes;
         private long firstNanos;
@@ -407,15 +440,20 @@ public final class ArtpRecvCommand implements Callable<Integer> {
         private byte[] sealed = new byte[0];
         /** The plaintext of the datagram being decrypted, reused; released by {@link #release}. */
         private ByteBuf plain;
+        /** Verifies rsa-sign signatures (reset by each verify), or null. */
+        private final java.security.Signature verifier;
+        private final int signatureLength;
+        private final byte[] signedPrefix = new byte[RsaSignCodec.SESSION_LENGTH];
 
         /**
          * @param expected datagrams to wait for, 0 for no limit
-         * @param key the AES-GCM key to decrypt with, or null when the datagrams are plaintext
+         * @param key the AES-GCM key to decrypt with, or null when the datagrams are not encrypted
+         * @param publicKey the RSA key to verify signatures with, or null when the datagrams are not signed
          * @param intervalMs length of a rate interval, 0 for none
          * @param expectedFlows the only flows to take (their figures are reported even when none arrive), or null
          *     for any
          */
-        Receiver(long expected, byte[] key, int intervalMs, long[] expectedFlows) {
+        Receiver(long expected, byte[] key, RSAPublicKey publicKey, int intervalMs, long[] expectedFlows) {
             this.expected = expected;
             this.key = key;
             this.intervalNanos = intervalMs * 1_000_000L;
@@ -425,6 +463,15 @@ public final class ArtpRecvCommand implements Callable<Integer> {
                 throw new IllegalStateException("AES-GCM is not available in this JVM: " + e, e);
             }
             this.keySpec = key == null ? null : new javax.crypto.spec.SecretKeySpec(key, "AES");
+            try {
+                this.verifier = publicKey == null ? null : java.security.Signature.getInstance(RsaSignCodec.ALGORITHM);
+                if (verifier != null) {
+                    verifier.initVerify(publicKey);
+                }
+            } catch (java.security.GeneralSecurityException e) {
+                throw new IllegalStateException(RsaSignCodec.ALGORITHM + " is not available in this JVM: " + e, e);
+            }
+            this.signatureLength = publicKey == null ? 0 : RsaSignCodec.signatureLength(publicKey);
             this.flowsListed = expectedFlows != null;
             if (expectedFlows != null) {
                 for (long f : expectedFlows) {
@@ -452,7 +499,14 @@ public final class ArtpRecvCommand implements Callable<Integer> {
                 }
                 Payload.Header h = null; // stays null for control information: not test data
                 boolean undecryptable = false;
-                if (flow != ControlBlock.NOT_A_FLOW_DATAGRAM && key == null) {
+                if (flow != ControlBlock.NOT_A_FLOW_DATAGRAM && verifier != null) {
+                    int n = verifySignature(connection.sessionId(), datagram);
+                    if (n < 0) {
+                        undecryptable = true;
+                    } else {
+                        h = Payload.verify(datagram.slice(datagram.readerIndex(), n));
+                    }
+                } else if (flow != ControlBlock.NOT_A_FLOW_DATAGRAM && key == null) {
                     h = Payload.verify(datagram);
                 } else if (flow != ControlBlock.NOT_A_FLOW_DATAGRAM) {
                     ByteBuf p = decrypt(connection.sessionId(), datagram);
@@ -468,7 +522,7 @@ public final class ArtpRecvCommand implements Callable<Integer> {
                     }
                     lastNanos = now;
                     if (undecryptable) {
-                        decryptFailures++;
+                        unwrapFailures++;
                     }
                     int index = flow == ControlBlock.NOT_A_FLOW_DATAGRAM ? -1 : flowIndex.indexOf(flow);
                     if (index < 0 && flow != ControlBlock.NOT_A_FLOW_DATAGRAM) {
@@ -580,6 +634,21 @@ public final class ArtpRecvCommand implements Callable<Integer> {
             }
         }
 
+        /**
+         * Checks the rsa-sign signature at the end of {@code datagram} with the one reused verifier, from a reused
+         * array (every datagram of the endpoint arrives on its one event loop).
+         *
+         * @return the payload's length (from the reader index); -1 if the signature does not verify
+         */
+        private int verifySignature(long sessionId, ByteBuf datagram) {
+            int len = datagram.readableBytes();
+            if (sealed.length < len) {
+                sealed = new byte[Math.max(len, sealed.length * 2)];
+            }
+            datagram.getBytes(datagram.readerIndex(), sealed, 0, len);
+            return RsaSignCodec.verify(verifier, signatureLength, sessionId, signedPrefix, sealed, 0, len);
+        }
+
         /** Releases the reused plaintext buffer; call once no datagram can arrive any more. */
         synchronized void release() {
             if (plain != null) {
@@ -602,7 +671,7 @@ public final class ArtpRecvCommand implements Callable<Integer> {
                 flows.add(new FlowSummary(f.flow, f.expected, f.received, f.duplicates, f.reordered, f.corrupt, f.bytes));
             }
             flows.sort(Comparator.comparingLong(FlowSummary::flow));
-            return new Summary(received, duplicates, corrupt, decryptFailures, reordered, bytes, firstNanos, lastNanos,
+            return new Summary(received, duplicates, corrupt, unwrapFailures, reordered, bytes, firstNanos, lastNanos,
                 connections, closedOrderly, latency, Arrays.copyOf(intervals, lastInterval + 1),
                 flows.toArray(new FlowSummary[0]), unexpectedFlow);
         }

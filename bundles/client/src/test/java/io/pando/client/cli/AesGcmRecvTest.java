@@ -11,6 +11,10 @@ import io.pando.artp.ArtpConnection;
 import io.pando.artp.ArtpEndpoint;
 import io.pando.artp.ArtpHandler;
 import io.pando.ep.aesgcm.codec.AesGcmCodec;
+import io.pando.ep.rsasign.codec.RsaSignCodec;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.interfaces.RSAPrivateCrtKey;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -22,8 +26,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * {@code pando artp recv --aes-gcm-key}: traffic as the aes-gcm-encrypt program emits it, sent by a plain ARTP
- * endpoint in this JVM (there is no {@code send --aes-gcm-key}), received through the real CLI entry point.
+ * {@code pando artp recv --aes-gcm-key} and {@code --rsa-public-key}: traffic as the aes-gcm-encrypt and rsa-sign
+ * programs emit it, sent by a plain ARTP endpoint in this JVM, received through the real CLI entry point.
  */
 @Timeout(120)
 class AesGcmRecvTest {
@@ -150,5 +154,43 @@ class AesGcmRecvTest {
         assertEquals(0, num(r, "received"));
         assertEquals(10, num(r, "corrupt"));
         assertFalse(r.containsKey("decrypt_failures"), r::toString);
+    }
+
+    @Test
+    void verifiesAndRemovesRsaSignaturesAndCountsTheOnesThatFail() throws Exception {
+        KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
+        g.initialize(2048);
+        KeyPair pair = g.generateKeyPair();
+        RSAPrivateCrtKey key = (RSAPrivateCrtKey) pair.getPrivate();
+        long session = 80;
+        Cli recv = Cli.start("artp", "recv", "--listen", "127.0.0.1:0", "--idle", "1", "--timeout", "60",
+            "--rsa-public-key", RsaSignCodec.encode(pair.getPublic()), "--json");
+        String to = listenAddress(recv);
+        List<byte[]> datagrams = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            datagrams.add(RsaSignCodec.sign(key, session, payload(i, 300)));
+        }
+        byte[] good = RsaSignCodec.sign(key, session, payload(1000, 300));
+        for (int at : new int[] {0, 299, 300, good.length - 1}) { // payload, signature
+            byte[] bad = good.clone();
+            bad[at] ^= 0x01;
+            datagrams.add(bad);
+        }
+        datagrams.add(RsaSignCodec.sign(key, session + 1, payload(2000, 300))); // signed for another session
+        datagrams.add(new byte[100]); // shorter than a signature
+        byte[] garbage = new byte[64];
+        new Random(1).nextBytes(garbage);
+        datagrams.add(RsaSignCodec.sign(key, session, garbage)); // verifies, but is no test payload
+        send(to, session, datagrams);
+
+        assertEquals(1, recv.exitCode(60), () -> "recv: " + recv.out + recv.err);
+        Map<String, Object> r = recv.json();
+        assertEquals(50, num(r, "received"));
+        assertEquals(50L * 300, num(r, "bytes"), "bytes counts the payload without its signature");
+        assertEquals(7, num(r, "corrupt"));
+        assertEquals(6, num(r, "signature_failures"));
+        assertFalse(r.containsKey("decrypt_failures"), r::toString);
+        assertTrue(recv.err.toString().contains("corrupt: 7 datagrams failed the payload check (6 did not verify)"),
+            recv.err::toString);
     }
 }

@@ -48,7 +48,11 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p><b>Control</b> (TCP, {@link ControlMessage}): a distribution node lists the units, opens and closes
  * sessions on them, reads their counters and switches their scheduler. Requests are carried out in order on one
- * admin thread, never on the I/O thread; a CLOSE is answered once the session has drained.
+ * admin thread, never on the I/O thread; a CLOSE is answered once the session has drained. Two kinds are not: the
+ * distribution node's poll (LIST UNITS), its test of this node's liveness, is answered at once on the I/O thread
+ * (it reads only what the units publish without their loops); counter requests, which wait for a unit's loop and
+ * so behind every datagram queued there (seconds, for a unit busy with a CPU-heavy program), run on a thread of
+ * their own, so that neither the poll nor an OPEN or CLOSE ever waits behind them.
  *
  * <p><b>Data</b> (ARTP): for each (session, unit) the distribution node opens one connection, bound to the
  * session by the handshake (only sessions opened over control are accepted) and to the unit by its first
@@ -71,6 +75,8 @@ final class UnitServerCore implements ArtpHandler {
     private final MultiThreadIoEventLoopGroup group;
     private final Channel server;
     private final ExecutorService admin;
+    /** Counter requests: they wait for units' loops (see the class comment). */
+    private final ExecutorService counting;
     private final ArtpEndpoint data;
     private final ArtpEndpoint results;
     private final ResultChannel.Handler resultsHandler = new ResultChannel.Handler();
@@ -107,6 +113,11 @@ final class UnitServerCore implements ArtpHandler {
             t.setDaemon(true);
             return t;
         });
+        this.counting = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "pando-remote-unitserver-counters");
+            t.setDaemon(true);
+            return t;
+        });
         this.group = Transport.group("pando-remote-unitserver-control", 1);
         ArtpEndpoint d = null;
         ArtpEndpoint r = null;
@@ -128,6 +139,7 @@ final class UnitServerCore implements ArtpHandler {
             }
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             admin.shutdownNow();
+            counting.shutdownNow();
             throw new IllegalStateException("unit server: cannot listen on control " + control + " / data "
                 + dataBind + ": " + e.getMessage(), e);
         }
@@ -162,6 +174,7 @@ final class UnitServerCore implements ArtpHandler {
         data.close();
         results.close();
         admin.shutdownNow();
+        counting.shutdownNow();
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     }
 
@@ -598,16 +611,23 @@ final class UnitServerCore implements ArtpHandler {
             if (m instanceof ControlMessage.Hello h && h.version() == ControlMessage.VERSION) {
                 greeted = true;
             }
-            admin.execute(() -> {
-                ControlMessage reply;
-                try {
-                    reply = handle(m, ch);
-                } catch (RuntimeException e) {
-                    LOG.log(Level.WARNING, "unit server: request " + m + " failed", e);
-                    reply = error(m, ControlMessage.ErrorCode.INTERNAL, String.valueOf(e));
-                }
-                ch.writeAndFlush(reply).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
-            });
+            if (m instanceof ControlMessage.ListUnits) {
+                answer(m, ch); // the liveness poll: never queued behind other work
+                return;
+            }
+            boolean counters = m instanceof ControlMessage.SessionCounters || m instanceof ControlMessage.UnitCounters;
+            (counters ? counting : admin).execute(() -> answer(m, ch));
+        }
+
+        private void answer(ControlMessage m, Channel ch) {
+            ControlMessage reply;
+            try {
+                reply = handle(m, ch);
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "unit server: request " + m + " failed", e);
+                reply = error(m, ControlMessage.ErrorCode.INTERNAL, String.valueOf(e));
+            }
+            ch.writeAndFlush(reply).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
         }
 
         /**

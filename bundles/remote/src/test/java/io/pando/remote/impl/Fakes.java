@@ -104,8 +104,23 @@ final class Fakes {
             return Set.of("passthrough");
         }
 
+        /** When set, counters() waits for it: a unit whose loop is busy for a long time (a CPU-heavy program). */
+        volatile java.util.concurrent.CountDownLatch countersGate;
+        final java.util.concurrent.atomic.AtomicInteger countersWaiting = new java.util.concurrent.atomic.AtomicInteger();
+
         @Override
         public Map<String, Long> counters() {
+            java.util.concurrent.CountDownLatch gate = countersGate;
+            if (gate != null) {
+                countersWaiting.incrementAndGet();
+                try {
+                    gate.await(30, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } finally {
+                    countersWaiting.decrementAndGet();
+                }
+            }
             return Map.of("sessions", (long) sessions.size());
         }
 

@@ -305,6 +305,42 @@ class RemoteLinkTest {
     }
 
     @Test
+    void aUnitWhoseCountersWaitForItsBusyLoopNeitherLooksDeadNorHoldsUpOpens() throws Exception {
+        // measured with rsa-sign: a unit node answers counter requests only once its unit's loop got through the
+        // datagrams queued before them (seconds); the router's balancer asks every round. Polls queued behind them
+        // made live nodes look dead (3 s unanswered) and sessions hop from node to node.
+        java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
+        b1.countersGate = gate;
+        java.util.concurrent.ExecutorService caller = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try {
+            java.util.concurrent.Future<Map<String, Long>> slow = caller.submit(() -> ports.get(b1.id).counters());
+            await("b1's counters waiting", () -> b1.countersWaiting.get() == 1, 10);
+            long reconnects = remoteNode().counters().get("reconnects");
+
+            SessionPlan plan = plan("passthrough");
+            aggregation.open(plan);
+            long t0 = System.nanoTime();
+            UnitChannel c = ports.get(b2.id).open(plan, null, new RecordingEvents());
+            long openMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+            assertTrue(openMs < 2_000, "an OPEN waited " + openMs + " ms behind a counters request");
+
+            Thread.sleep(RemoteNode.DEAD_AFTER_MS + 1_000);
+            Map<String, Long> node = remoteNode().counters();
+            assertEquals(1L, node.get("connected"), node.toString());
+            assertEquals(reconnects, node.get("reconnects"), "the node was never declared dead: " + node);
+            assertEquals(java.util.Set.of(b1.id, b2.id), ports.keySet());
+            assertEquals(1, b1.countersWaiting.get(), "the counters request is still waiting");
+
+            gate.countDown();
+            assertEquals(0L, slow.get(10, TimeUnit.SECONDS).get("sessions"));
+            c.close().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        } finally {
+            gate.countDown();
+            caller.shutdownNow();
+        }
+    }
+
+    @Test
     void unitsThatComeAndGoOnANodeAreRegisteredAndWithdrawn() throws Exception {
         EchoUnit b3 = new EchoUnit("b3");
         unitServer.addUnit(b3);
