@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import picocli.CommandLine;
@@ -30,6 +31,12 @@ final class ControlOptions {
     static final int UNREACHABLE = 3;
     /** Exit status: authentication failed. */
     static final int AUTH_FAILED = 4;
+    /**
+     * With several endpoints, how long the first pass waits for each one's handshake: a live control unit answers
+     * in milliseconds, so a dead node first in the list costs this, not the whole timeout. Endpoints that did not
+     * answer are tried again, in order, with the whole timeout (a live one on an overloaded machine).
+     */
+    static final Duration QUICK_HANDSHAKE = Duration.ofSeconds(2);
 
     @Option(names = "--control", paramLabel = "HOST:PORT", converter = HostPort.class, defaultValue = "127.0.0.1:7100",
         split = ",", description = "The router's control endpoint, or the control endpoints of the cluster's nodes, "
@@ -78,15 +85,28 @@ final class ControlOptions {
             throw new CommandLine.ParameterException(cl, "--timeout must be > 0, got " + timeout);
         }
         Duration t = Duration.ofMillis((long) (timeout * 1000));
-        PrintWriter err = cl.getErr();
+        Duration quick = control.size() > 1 && QUICK_HANDSHAKE.compareTo(t) < 0 ? QUICK_HANDSHAKE : t;
+        List<InetSocketAddress> silent = new ArrayList<>();
         for (int i = 0; i < control.size(); i++) {
-            int status = run(control.get(i), i == control.size() - 1, who, password, t, cl, expected, call,
-                success);
-            if (status != NEXT) {
+            InetSocketAddress c = control.get(i);
+            boolean last = i == control.size() - 1 && (silent.isEmpty() || quick.equals(t));
+            int status = run(c, quick, last, who, password, t, cl, expected, call, success);
+            if (status == NO_HANDSHAKE) {
+                silent.add(c);
+            } else if (status != NEXT) {
                 return status;
             }
         }
-        throw new CommandLine.ParameterException(cl, "--control names no endpoint");
+        if (!quick.equals(t)) {
+            for (int i = 0; i < silent.size(); i++) {
+                int status = run(silent.get(i), t, i == silent.size() - 1, who, password, t, cl, expected, call,
+                    success);
+                if (status != NEXT && status != NO_HANDSHAKE) {
+                    return status;
+                }
+            }
+        }
+        return UNREACHABLE;
     }
 
     private static String where(InetSocketAddress a) {
@@ -96,12 +116,23 @@ final class ControlOptions {
 
     /** Internal status: this endpoint is not the leader, or did not answer; try the next. */
     private static final int NEXT = -1;
+    /** Internal status: this endpoint did not complete the handshake in the time given; nothing was sent to it. */
+    private static final int NO_HANDSHAKE = -2;
 
-    private <R extends ControlMessage.Reply> int run(InetSocketAddress endpoint, boolean last, String who,
-        String password, Duration t, CommandLine cl, Class<R> expected, Call call, Success<R> success) {
+    private <R extends ControlMessage.Reply> int run(InetSocketAddress endpoint, Duration handshake, boolean last,
+        String who, String password, Duration t, CommandLine cl, Class<R> expected, Call call, Success<R> success) {
         PrintWriter out = cl.getOut();
         PrintWriter err = cl.getErr();
-        try (ControlClient client = ControlClient.connect(endpoint, t)) {
+        ControlClient connected;
+        try {
+            connected = ControlClient.connect(endpoint, handshake);
+        } catch (ControlClient.ControlException e) {
+            err.println("session: " + (control.size() > 1 ? where(endpoint) + ": " : "") + e.getMessage()
+                + (last ? "" : "; trying the next"));
+            err.flush();
+            return last ? UNREACHABLE : NO_HANDSHAKE;
+        }
+        try (ControlClient client = connected) {
             ControlMessage.Reply auth = client.call(new ControlMessage.Auth(client.nextRequestId(), who, password), t);
             if (auth instanceof ControlMessage.Refused r) {
                 return notLeader(err, endpoint, r, last) ? NEXT : refused(err, r);

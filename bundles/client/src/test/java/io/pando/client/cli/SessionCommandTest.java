@@ -120,6 +120,35 @@ class SessionCommandTest {
     }
 
     @Test
+    void aSilentEndpointCostsAShortHandshakeNotTheWholeTimeout() throws Exception {
+        // a node that is gone or frozen: its port takes datagrams and never answers
+        try (java.net.DatagramSocket frozen = new java.net.DatagramSocket(0,
+                java.net.InetAddress.getLoopbackAddress());
+             java.net.DatagramSocket frozenToo = new java.net.DatagramSocket(0,
+                java.net.InetAddress.getLoopbackAddress())) {
+            String silent = "127.0.0.1:" + frozen.getLocalPort();
+            long t0 = System.nanoTime();
+            Cli open = Cli.run("session", "open", "--control", silent + "," + at, "--user", "alice",
+                "--password-file", alice.toString(), "--program", "passthrough", "--to", "127.0.0.1:9000",
+                "--timeout", "60", "--json");
+            assertEquals(0, open.exitCode(90), open.err.toString());
+            long seconds = java.util.concurrent.TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0);
+            assertTrue(seconds < 40, "served by the next endpoint after " + seconds + " s, not the 60 s timeout");
+            assertTrue(open.err.toString().contains(silent + ": ") && open.err.toString().contains("trying the next"),
+                open.err.toString());
+            assertEquals(List.of((String) open.json().get("session")), control.sessions());
+
+            // none answers: each is tried again with the whole timeout, then the command says so (exit 3)
+            String silentToo = "127.0.0.1:" + frozenToo.getLocalPort();
+            Cli none = Cli.run("session", "list", "--control", silent + "," + silentToo, "--user", "alice",
+                "--password-file", alice.toString(), "--timeout", "3");
+            assertEquals(3, none.exitCode(60), none.err.toString());
+            assertTrue(none.err.toString().contains(silentToo + ": ") && none.err.toString().contains(silent + ": "),
+                none.err.toString());
+        }
+    }
+
+    @Test
     void theKeyGoesToAnOwnerOnlyFile() throws Exception {
         Path hexFile = dir.resolve("s1.key");
         Files.writeString(hexFile, "an older key\n"); // replaced
