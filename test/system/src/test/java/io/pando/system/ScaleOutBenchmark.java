@@ -44,7 +44,9 @@ import org.junit.jupiter.api.Test;
  * <p>System properties (set with {@code -D} on the Maven command line; the profile passes them on):
  * {@code pando.bench.program} {@code rsa-sign} (a 2048-bit RSA signature per datagram, about 1.5 ms of CPU; the
  * receiver checks it in about 50 µs) or {@code aes-gcm-encrypt} (a few µs per datagram: the router's own per-datagram
- * costs dominate), {@code pando.bench.units} the k values (default {@code 1,2,4}; K = the largest),
+ * costs dominate), {@code pando.bench.policy} the sessions' load balancing ({@code round-robin}, the default, or
+ * {@code least-loaded} on the units' queues), {@code pando.bench.units} the k values (default {@code 1,2,4}; K = the
+ * largest),
  * {@code pando.bench.cpus} the cap per unit node in CPUs (default 0.2), {@code pando.bench.period-us} the CFS period of the cap (default 100000:
  * a unit node runs 20 ms of each 100 ms), {@code pando.bench.size} the datagram size (default 1000),
  * {@code pando.bench.count} datagrams per unit per run: a run of k units sends k × count (default 3000 for
@@ -80,6 +82,8 @@ class ScaleOutBenchmark {
     private static final String PROGRAM = System.getProperty("pando.bench.program", "rsa-sign");
     private static final boolean RSA = PROGRAM.equals("rsa-sign");
     private static final List<Integer> KS = ints(System.getProperty("pando.bench.units", "1,2,4"));
+    /** The sessions' load-balancing policy: round-robin, or least-loaded (on each unit's queue). */
+    private static final String POLICY = System.getProperty("pando.bench.policy", "round-robin");
     private static final double CPUS = Double.parseDouble(System.getProperty("pando.bench.cpus", "0.2"));
     private static final long PERIOD_US = Long.getLong("pando.bench.period-us", 100_000);
     private static final int SIZE = Integer.getInteger("pando.bench.size", 1000);
@@ -107,6 +111,8 @@ class ScaleOutBenchmark {
         assertTrue(UNITS >= 1 && UNITS <= 8 && KS.stream().allMatch(k -> k >= 1),
             "pando.bench.units: k values from 1 to 8, got " + KS);
         assertTrue(CPUS > 0 && CPUS <= 2, "pando.bench.cpus: a cap in (0, 2] CPUs, got " + CPUS);
+        assertTrue(POLICY.equals("round-robin") || POLICY.equals("least-loaded"),
+            "pando.bench.policy: round-robin or least-loaded, got " + POLICY);
         assertTrue(RSA || PROGRAM.equals("aes-gcm-encrypt"),
             "pando.bench.program: rsa-sign or aes-gcm-encrypt, got " + PROGRAM);
         if (RSA) {
@@ -133,6 +139,9 @@ class ScaleOutBenchmark {
         // in one run; such nodes are what the rule's setting is for
         Path remoteUnits = router.home.resolve("etc/io.pando.remote.units.cfg");
         Files.writeString(remoteUnits, Files.readString(remoteUnits) + "stall.ms = " + STALL_MS + "\n");
+        // least-loaded on the units' queues (reported every 100 ms, plus what was sent since): a unit node that
+        // serves fewer datagrams a second than the others (a JIT less far along, a busier core) gets fewer
+        Files.writeString(router.home.resolve("etc/io.pando.policies.least-loaded.cfg"), "metric = QUEUE\n");
 
         // every node boots uncapped and at once; several JVMs booting on two cores take minutes
         ExecutorService pool = Executors.newFixedThreadPool(NODES.size());
@@ -241,7 +250,8 @@ class ScaleOutBenchmark {
             recv.await(Pattern.compile("listening on (\\S+)"), 60);
             Map<String, Object> created = router.consoleJson("pando:session-create --name scaleout-" + label
                 + " --program " + PROGRAM + " --param " + (RSA ? "private-key=" + privateKey : "key=" + KEY)
-                + " --isolation in-process --units " + k + " --to " + HOST + ":" + port + " --json");
+                + " --isolation in-process --units " + k + " --policy " + POLICY + " --to " + HOST + ":" + port
+                + " --json");
             String id = JsonValue.str(created, "id");
             List<String> units = JsonValue.list(created, "units").stream().map(String::valueOf).sorted().toList();
             assertEquals(k, units.size(), "the session is placed on " + k + " units: " + created);
@@ -360,9 +370,9 @@ class ScaleOutBenchmark {
         // rate(1): the mean of the k = 1 runs (the first and the repeat at the end)
         double r1 = runs.stream().filter(r -> r.k() == 1).mapToDouble(Run::rate).average().orElse(Double.NaN);
         StringBuilder t = new StringBuilder();
-        t.append(String.format(Locale.ROOT, "Scale-out: %s in-process, %d B datagrams, unit nodes "
-            + "capped at %.3f CPU each (cgroup, period %d us), %d datagrams per unit per run%n", PROGRAM, SIZE, CPUS,
-            PERIOD_US, COUNT));
+        t.append(String.format(Locale.ROOT, "Scale-out: %s in-process, %s, %d B datagrams, unit nodes "
+            + "capped at %.3f CPU each (cgroup, period %d us), %d datagrams per unit per run%n", PROGRAM, POLICY, SIZE,
+            CPUS, PERIOD_US, COUNT));
         t.append(String.format(Locale.ROOT, "Uncapped ceiling, %d unit node(s), %d datagrams: %.0f datagrams/s%n%n",
             UNITS, ceiling.count(), ceiling.rate()));
         t.append(String.format(Locale.ROOT, "rate(1) = %.0f datagrams/s (the mean of the k = 1 runs)%n%n", r1));
