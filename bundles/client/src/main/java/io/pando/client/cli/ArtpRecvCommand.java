@@ -504,7 +504,9 @@ public final class ArtpRecvCommand implements Callable<Integer> {
                     if (n < 0) {
                         undecryptable = true;
                     } else {
-                        h = Payload.verify(datagram.slice(datagram.readerIndex(), n));
+                        // the signature is checked: drop it in place (the datagram is released below)
+                        datagram.writerIndex(datagram.readerIndex() + n);
+                        h = Payload.verify(datagram);
                     }
                 } else if (flow != ControlBlock.NOT_A_FLOW_DATAGRAM && key == null) {
                     h = Payload.verify(datagram);
